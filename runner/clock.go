@@ -1,0 +1,37 @@
+// Package runner holds localjobs' Pod and Job controllers. The decisions are
+// pure, level-based functions of the recorded state and the current time
+// (reconcilePod, reconcileJob); workers perform the actions they return
+// through a Runtime, record every step in a Store before taking it, and call
+// the functions again whenever anything may have changed or a requeue timer
+// fires, so a lost event cannot lose a transition.
+package runner
+
+import "time"
+
+// Clock gives the controllers the time. Now is the wall clock (what status
+// timestamps record); timers run on the monotonic clock, as Go timers do.
+// Tests pass a fake or run under testing/synctest.
+type Clock interface {
+	Now() time.Time
+	NewTimer(d time.Duration) Timer
+}
+
+// Timer is the part of *time.Timer the controllers use.
+type Timer interface {
+	C() <-chan time.Time
+	Stop() bool
+}
+
+// RealClock is the system clock.
+type RealClock struct{}
+
+// Now returns time.Now().
+func (RealClock) Now() time.Time { return time.Now() }
+
+// NewTimer returns a time.Timer.
+func (RealClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) C() <-chan time.Time { return r.t.C }
+func (r realTimer) Stop() bool          { return r.t.Stop() }

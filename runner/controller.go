@@ -1,0 +1,406 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/localjobs/localjobs/manifest"
+)
+
+// Controller runs pods and jobs: one worker goroutine per unfinished pod and
+// per unfinished job. Fill the exported fields, then call Run; Apply* and
+// Terminate talk to the running controller.
+type Controller struct {
+	Store   Store
+	Runtime Runtime
+	Clock   Clock        // nil = RealClock
+	Log     *slog.Logger // nil = discard
+	// NodeName is recorded as the pods' spec.nodeName (the host name).
+	NodeName string
+	// OnLog, if set, receives every line of container output as it is
+	// captured (the `run` and `up` output).
+	OnLog func(pod *manifest.Pod, container string, ts time.Time, stream string, line []byte, partial bool)
+
+	mu    sync.Mutex
+	ctx   context.Context // Run's context; nil until Run starts
+	ready chan struct{}
+	pods  map[string]*podWorker // by ns/name
+	jobs  map[string]*jobWorker // by ns/name
+	subs  map[*Subscription]struct{}
+	wg    sync.WaitGroup
+}
+
+// Change is one update of a pod or job, delivered to subscribers.
+type Change struct {
+	Pod    *manifest.Pod
+	Record *PodRecord
+	Job    *manifest.Job
+	Event  *manifest.Event
+}
+
+func (c *Controller) clock() Clock {
+	if c.Clock == nil {
+		return RealClock{}
+	}
+	return c.Clock
+}
+
+func (c *Controller) now() time.Time { return c.clock().Now() }
+
+func (c *Controller) logger() *slog.Logger {
+	if c.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Log
+}
+
+func (c *Controller) init() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ready == nil {
+		c.ready = make(chan struct{})
+		c.pods = map[string]*podWorker{}
+		c.jobs = map[string]*jobWorker{}
+		c.subs = map[*Subscription]struct{}{}
+	}
+}
+
+// Run runs the controller until ctx is done, then waits for its goroutines.
+// Containers keep running when it returns; a later Run adopts nothing yet
+// (that is the daemon's restart reconcile).
+func (c *Controller) Run(ctx context.Context) error {
+	c.init()
+	c.mu.Lock()
+	c.ctx = ctx
+	close(c.ready)
+	c.mu.Unlock()
+	<-ctx.Done()
+	c.wg.Wait()
+	return nil
+}
+
+// runCtx waits until Run has started and returns its context.
+func (c *Controller) runCtx(ctx context.Context) (context.Context, error) {
+	c.init()
+	select {
+	case <-c.ready:
+		return c.ctx, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Wait blocks until every pod and job worker has finished or ctx is done.
+func (c *Controller) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func newUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// randSuffix returns n characters of the apiserver's generateName alphabet.
+func randSuffix(n int) string {
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func key(ns, name string) string { return ns + "/" + name }
+
+// ApplyPod starts a fresh run of a bare pod: a previous pod of the same name
+// is stopped and replaced. It returns the stored pod.
+func (c *Controller) ApplyPod(ctx context.Context, p *manifest.Pod) (*manifest.Pod, error) {
+	runCtx, err := c.runCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPodSecurity(&p.Spec); err != nil {
+		return nil, err
+	}
+	pod := clonePod(p)
+	if pod.Name == "" && pod.GenerateName != "" {
+		pod.Name = pod.GenerateName + randSuffix(5)
+	}
+	if err := c.replacePod(ctx, pod.Namespace, pod.Name); err != nil {
+		return nil, err
+	}
+	rec := c.newPodRecord(pod)
+	out := clonePod(&rec.Pod)
+	if err := c.startPod(runCtx, rec); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// replacePod stops a running worker of ns/name and deletes its record.
+func (c *Controller) replacePod(ctx context.Context, ns, name string) error {
+	c.mu.Lock()
+	w := c.pods[key(ns, name)]
+	c.mu.Unlock()
+	if w != nil {
+		w.terminate <- terminateReq{reason: "Replaced", message: "replaced by a new run"}
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := c.Store.DeletePod(ctx, ns, name); err != nil && !errors.Is(err, ErrObjectNotFound) {
+		return err
+	}
+	return nil
+}
+
+func (c *Controller) newPodRecord(pod *manifest.Pod) *PodRecord {
+	now := c.now()
+	pod.APIVersion, pod.Kind = "v1", "Pod"
+	pod.UID = newUID()
+	pod.CreationTimestamp = manifest.Time{Time: now.Truncate(time.Second)}
+	pod.ResourceVersion = "1"
+	if pod.Spec.NodeName == "" {
+		pod.Spec.NodeName = c.NodeName
+	}
+	pod.Status = manifest.PodStatus{Phase: manifest.PodPending, StartTime: manifest.NewTime(now), QOSClass: qosClass(&pod.Spec)}
+	return &PodRecord{Pod: *pod, Containers: NewContainerRecords(&pod.Spec)}
+}
+
+// startPod stores a new pod and starts its worker.
+func (c *Controller) startPod(ctx context.Context, rec *PodRecord) error {
+	if err := c.Store.SavePod(ctx, rec); err != nil {
+		return fmt.Errorf("save pod: %w", err)
+	}
+	c.publish(Change{Pod: clonePod(&rec.Pod), Record: cloneRecord(rec)})
+	c.recordEvent(ctx, objectRef(&rec.Pod.TypeMeta, &rec.Pod.ObjectMeta, ""), "Normal", "Scheduled",
+		fmt.Sprintf("Successfully assigned %s/%s to %s", rec.Pod.Namespace, rec.Pod.Name, rec.Pod.Spec.NodeName), "default-scheduler")
+	w := newPodWorker(c, rec)
+	c.mu.Lock()
+	c.pods[key(rec.Pod.Namespace, rec.Pod.Name)] = w
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		w.run(ctx)
+		c.mu.Lock()
+		if c.pods[key(rec.Pod.Namespace, rec.Pod.Name)] == w {
+			delete(c.pods, key(rec.Pod.Namespace, rec.Pod.Name))
+		}
+		c.mu.Unlock()
+	}()
+	return nil
+}
+
+// TerminatePod asks the worker of a running pod to stop its containers with
+// the grace period; the pod ends Failed (or Succeeded if everything had
+// succeeded). reason becomes the pod's status reason for DeadlineExceeded.
+func (c *Controller) TerminatePod(ns, name, reason, message string) bool {
+	c.mu.Lock()
+	w := c.pods[key(ns, name)]
+	c.mu.Unlock()
+	if w == nil {
+		return false
+	}
+	select {
+	case w.terminate <- terminateReq{reason: reason, message: message}:
+	case <-w.done:
+	}
+	return true
+}
+
+// TerminateAll stops every running pod (run's SIGINT, run's timeout).
+func (c *Controller) TerminateAll(reason, message string) {
+	c.mu.Lock()
+	var ws []*podWorker
+	for _, w := range c.pods {
+		ws = append(ws, w)
+	}
+	c.mu.Unlock()
+	for _, w := range ws {
+		select {
+		case w.terminate <- terminateReq{reason: reason, message: message}:
+		case <-w.done:
+		}
+	}
+}
+
+// podFinished is called by a pod worker once its pod is terminal.
+func (c *Controller) podFinished(rec *PodRecord) {
+	if uid := controllerUID(&rec.Pod.ObjectMeta, "Job"); uid != "" {
+		c.kickJob(rec.Pod.Namespace, uid)
+	}
+}
+
+func controllerUID(m *manifest.ObjectMeta, kind string) string {
+	for _, o := range m.OwnerReferences {
+		if o.Kind == kind && o.Controller != nil && *o.Controller {
+			return o.UID
+		}
+	}
+	return ""
+}
+
+// engineName is the container's name in the engine:
+// lj_<inst8>_<ns>_<pod>_<uid8>_<container>_<restart>.
+func (c *Controller) engineName(p *manifest.Pod, container string, restart int32) string {
+	inst := c.Store.InstanceID()
+	if len(inst) > 8 {
+		inst = inst[:8]
+	}
+	uid := strings.ReplaceAll(p.UID, "-", "")
+	if len(uid) > 8 {
+		uid = uid[:8]
+	}
+	return fmt.Sprintf("lj_%s_%s_%s_%s_%s_%d", inst, p.Namespace, p.Name, uid, container, restart)
+}
+
+// recordEvent stores an event about ref and publishes it.
+func (c *Controller) recordEvent(ctx context.Context, ref manifest.ObjectReference, typ, reason, msg, component string) {
+	now := c.now()
+	e := &manifest.Event{
+		TypeMeta: manifest.TypeMeta{APIVersion: "v1", Kind: "Event"},
+		ObjectMeta: manifest.ObjectMeta{
+			Name:              fmt.Sprintf("%s.%x", ref.Name, now.UnixNano()),
+			Namespace:         ref.Namespace,
+			UID:               newUID(),
+			CreationTimestamp: manifest.Time{Time: now.Truncate(time.Second)},
+		},
+		InvolvedObject: ref,
+		Reason:         reason,
+		Message:        msg,
+		Source:         manifest.EventSource{Component: component, Host: c.NodeName},
+		FirstTimestamp: manifest.Time{Time: now.Truncate(time.Second)},
+		LastTimestamp:  manifest.Time{Time: now.Truncate(time.Second)},
+		Count:          1,
+		Type:           typ,
+		EventTime:      manifest.MicroTime{Time: now},
+	}
+	if err := c.Store.AddEvent(ctx, e); err != nil {
+		c.logger().Error("record event", "error", err)
+	}
+	c.publish(Change{Event: e})
+}
+
+func objectRef(tm *manifest.TypeMeta, m *manifest.ObjectMeta, fieldPath string) manifest.ObjectReference {
+	return manifest.ObjectReference{
+		Kind: tm.Kind, APIVersion: tm.APIVersion, Namespace: m.Namespace, Name: m.Name, UID: m.UID,
+		FieldPath: fieldPath,
+	}
+}
+
+// ---- subscriptions ----
+
+// Subscription receives every Change published after it was made, in order
+// and without loss.
+type Subscription struct {
+	c      *Controller
+	mu     sync.Mutex
+	queue  []Change
+	signal chan struct{}
+}
+
+// Subscribe starts a subscription; Close ends it.
+func (c *Controller) Subscribe() *Subscription {
+	c.init()
+	s := &Subscription{c: c, signal: make(chan struct{}, 1)}
+	c.mu.Lock()
+	c.subs[s] = struct{}{}
+	c.mu.Unlock()
+	return s
+}
+
+// Next returns the next change, waiting for one until ctx is done.
+func (s *Subscription) Next(ctx context.Context) (Change, error) {
+	for {
+		s.mu.Lock()
+		if len(s.queue) > 0 {
+			ch := s.queue[0]
+			s.queue = s.queue[1:]
+			s.mu.Unlock()
+			return ch, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.signal:
+		case <-ctx.Done():
+			return Change{}, ctx.Err()
+		}
+	}
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() {
+	s.c.mu.Lock()
+	delete(s.c.subs, s)
+	s.c.mu.Unlock()
+}
+
+func (c *Controller) publish(ch Change) {
+	c.init()
+	c.mu.Lock()
+	subs := make([]*Subscription, 0, len(c.subs))
+	for s := range c.subs {
+		subs = append(subs, s)
+	}
+	c.mu.Unlock()
+	for _, s := range subs {
+		s.mu.Lock()
+		s.queue = append(s.queue, ch)
+		s.mu.Unlock()
+		select {
+		case s.signal <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// ---- copies ----
+
+func clonePod(p *manifest.Pod) *manifest.Pod {
+	var out manifest.Pod
+	deepCopy(p, &out)
+	return &out
+}
+
+func cloneJob(j *manifest.Job) *manifest.Job {
+	var out manifest.Job
+	deepCopy(j, &out)
+	return &out
+}
+
+func cloneRecord(r *PodRecord) *PodRecord {
+	var out PodRecord
+	deepCopy(r, &out)
+	return &out
+}
+
+func deepCopy(in, out any) {
+	b, err := json.Marshal(in)
+	if err != nil {
+		panic(fmt.Sprintf("deep copy: %v", err))
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		panic(fmt.Sprintf("deep copy: %v", err))
+	}
+}

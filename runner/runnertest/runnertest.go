@@ -1,0 +1,494 @@
+// Package runnertest has test doubles for package runner: a scripted fake
+// Runtime whose containers "run" on timers (so tests drive them with
+// testing/synctest's fake time) and an in-memory Store.
+package runnertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/localjobs/localjobs/manifest"
+	"github.com/localjobs/localjobs/runner"
+)
+
+// Behavior is what a fake container does.
+type Behavior struct {
+	StartErr   string        // Start fails with this engine message
+	ExitCode   int           // exit code after RunFor
+	OOM        bool          // reported as OOM-killed
+	RunFor     time.Duration // how long it runs
+	IgnoreTerm bool          // SIGTERM is ignored: Stop waits for the grace period
+	Lines      []string      // stdout lines written at start
+}
+
+// Runtime is a fake runner.Runtime. Images lists the images present; Script
+// decides each container's behaviour (nil = exit 0 at once).
+type Runtime struct {
+	Script func(spec runner.ContainerSpec) Behavior
+
+	mu         sync.Mutex
+	images     map[string]bool
+	containers map[string]*container
+	byName     map[string]string
+	seq        int
+	// Created records every container spec in creation order.
+	Created []runner.ContainerSpec
+	// Pulls counts EnsureImage calls per image.
+	Pulls map[string]int
+}
+
+type container struct {
+	spec    runner.ContainerSpec
+	beh     Behavior
+	info    runner.ContainerInfo
+	started bool
+	exited  chan struct{}
+	stop    chan time.Duration
+}
+
+// NewRuntime returns a fake runtime with the given images present.
+func NewRuntime(images ...string) *Runtime {
+	r := &Runtime{images: map[string]bool{}, containers: map[string]*container{}, byName: map[string]string{}, Pulls: map[string]int{}}
+	for _, i := range images {
+		r.images[i] = true
+	}
+	return r
+}
+
+var _ runner.Runtime = (*Runtime)(nil)
+
+// EnsureImage implements runner.Runtime: present images succeed, others fail
+// like an offline pull.
+func (r *Runtime) EnsureImage(_ context.Context, image, policy string) (runner.ImageResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Pulls[image]++
+	if r.images[image] {
+		return runner.ImageResult{ImageID: "sha256:" + image}, nil
+	}
+	if policy == manifest.PullNever {
+		return runner.ImageResult{}, &runner.ImageError{Reason: runner.ReasonErrImageNeverPull,
+			Message: fmt.Sprintf("Container image %q is not present with pull policy of Never", image)}
+	}
+	return runner.ImageResult{}, &runner.ImageError{Reason: runner.ReasonErrImagePull,
+		Message: fmt.Sprintf("Failed to pull image %q: no registry reachable", image)}
+}
+
+// Create implements runner.Runtime.
+func (r *Runtime) Create(_ context.Context, spec runner.ContainerSpec) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id, ok := r.byName[spec.Name]; ok {
+		return "", &runner.ExistsError{ID: id}
+	}
+	r.seq++
+	id := fmt.Sprintf("c%04d", r.seq)
+	beh := Behavior{}
+	if r.Script != nil {
+		beh = r.Script(spec)
+	}
+	r.containers[id] = &container{
+		spec: spec, beh: beh,
+		info:   runner.ContainerInfo{ID: id, Name: spec.Name, Labels: spec.Labels, Image: spec.Image, Status: "created", CreatedAt: time.Now()},
+		exited: make(chan struct{}),
+		stop:   make(chan time.Duration, 1),
+	}
+	r.byName[spec.Name] = id
+	r.Created = append(r.Created, spec)
+	return id, nil
+}
+
+// Start implements runner.Runtime.
+func (r *Runtime) Start(_ context.Context, id string) error {
+	r.mu.Lock()
+	c := r.containers[id]
+	if c == nil {
+		r.mu.Unlock()
+		return runner.ErrNotFound
+	}
+	if c.beh.StartErr != "" {
+		c.info.ExitCode = 127
+		c.info.Error = c.beh.StartErr
+		c.info.Status = "created"
+		close(c.exited)
+		r.mu.Unlock()
+		return &runner.StartError{Message: c.beh.StartErr}
+	}
+	c.started = true
+	c.info.Running = true
+	c.info.Status = "running"
+	c.info.StartedAt = time.Now()
+	r.mu.Unlock()
+	go r.live(c)
+	return nil
+}
+
+func (r *Runtime) live(c *container) {
+	t := time.NewTimer(c.beh.RunFor)
+	defer t.Stop()
+	code, oom := c.beh.ExitCode, c.beh.OOM
+	select {
+	case <-t.C:
+	case grace := <-c.stop:
+		code, oom = 143, false
+		if c.beh.IgnoreTerm {
+			g := time.NewTimer(grace)
+			select {
+			case <-t.C:
+				code, oom = c.beh.ExitCode, c.beh.OOM
+			case <-g.C:
+				code = 137
+			}
+			g.Stop()
+		}
+	}
+	r.mu.Lock()
+	c.info.Running = false
+	c.info.Status = "exited"
+	c.info.ExitCode = code
+	c.info.OOMKilled = oom
+	c.info.FinishedAt = time.Now()
+	r.mu.Unlock()
+	close(c.exited)
+}
+
+// Wait implements runner.Runtime.
+func (r *Runtime) Wait(ctx context.Context, id string) (runner.ContainerInfo, error) {
+	r.mu.Lock()
+	c := r.containers[id]
+	r.mu.Unlock()
+	if c == nil {
+		return runner.ContainerInfo{}, runner.ErrNotFound
+	}
+	select {
+	case <-c.exited:
+	case <-ctx.Done():
+		return runner.ContainerInfo{}, ctx.Err()
+	}
+	return r.Inspect(ctx, id)
+}
+
+// Inspect implements runner.Runtime.
+func (r *Runtime) Inspect(_ context.Context, id string) (runner.ContainerInfo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.containers[id]
+	if c == nil {
+		return runner.ContainerInfo{}, runner.ErrNotFound
+	}
+	return c.info, nil
+}
+
+// Stop implements runner.Runtime.
+func (r *Runtime) Stop(_ context.Context, id string, grace time.Duration) error {
+	r.mu.Lock()
+	c := r.containers[id]
+	r.mu.Unlock()
+	if c == nil || !c.started {
+		return nil
+	}
+	select {
+	case c.stop <- grace:
+	default:
+	}
+	return nil
+}
+
+// KillAll stops every running container at once and waits until they have
+// exited, so a synctest bubble can end.
+func (r *Runtime) KillAll() {
+	r.mu.Lock()
+	var cs []*container
+	for _, c := range r.containers {
+		if c.started {
+			cs = append(cs, c)
+		}
+	}
+	r.mu.Unlock()
+	for _, c := range cs {
+		c.beh.IgnoreTerm = false
+		select {
+		case c.stop <- 0:
+		default:
+		}
+		<-c.exited
+	}
+}
+
+// Remove implements runner.Runtime.
+func (r *Runtime) Remove(_ context.Context, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.containers[id]; c != nil {
+		delete(r.byName, c.spec.Name)
+		delete(r.containers, id)
+	}
+	return nil
+}
+
+// Logs implements runner.Runtime: the behaviour's lines, stamped with the
+// start time, then (when following) waits for the exit.
+func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow bool, sink runner.LogSink) error {
+	r.mu.Lock()
+	c := r.containers[id]
+	r.mu.Unlock()
+	if c == nil {
+		return runner.ErrNotFound
+	}
+	for i, l := range c.beh.Lines {
+		ts := c.info.StartedAt.Add(time.Duration(i) * time.Microsecond)
+		if ts.After(since) {
+			if err := sink.WriteLine(ts, "stdout", []byte(l), false); err != nil {
+				return err
+			}
+		}
+	}
+	if follow {
+		select {
+		case <-c.exited:
+		case <-ctx.Done():
+		}
+	}
+	return nil
+}
+
+// List implements runner.Runtime.
+func (r *Runtime) List(_ context.Context, labels map[string]string) ([]runner.ContainerInfo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []runner.ContainerInfo
+outer:
+	for _, c := range r.containers {
+		for k, v := range labels {
+			if c.spec.Labels[k] != v {
+				continue outer
+			}
+		}
+		out = append(out, c.info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// ---- Store ----
+
+// Store is an in-memory runner.Store.
+type Store struct {
+	mu     sync.Mutex
+	pods   map[string][]byte
+	jobs   map[string][]byte
+	events []*manifest.Event
+	logs   map[string]*Log
+}
+
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{pods: map[string][]byte{}, jobs: map[string][]byte{}, logs: map[string]*Log{}}
+}
+
+var _ runner.Store = (*Store)(nil)
+
+// InstanceID implements runner.Store.
+func (s *Store) InstanceID() string { return "0123456789abcdef" }
+
+func enc(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func dec[T any](b []byte) *T {
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		panic(err)
+	}
+	return &v
+}
+
+// SavePod implements runner.Store.
+func (s *Store) SavePod(_ context.Context, p *runner.PodRecord) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pods[p.Pod.Namespace+"/"+p.Pod.Name] = enc(p)
+	return nil
+}
+
+// Pod implements runner.Store.
+func (s *Store) Pod(_ context.Context, ns, name string) (*runner.PodRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.pods[ns+"/"+name]
+	if !ok {
+		return nil, fmt.Errorf("pod %s/%s: %w", ns, name, runner.ErrObjectNotFound)
+	}
+	return dec[runner.PodRecord](b), nil
+}
+
+// Pods implements runner.Store.
+func (s *Store) Pods(_ context.Context, ns string) ([]*runner.PodRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*runner.PodRecord
+	for k, b := range s.pods {
+		if ns == "" || strings.HasPrefix(k, ns+"/") {
+			out = append(out, dec[runner.PodRecord](b))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Pod.CreationTimestamp.Time, out[j].Pod.CreationTimestamp.Time
+		if !a.Equal(b) {
+			return a.Before(b)
+		}
+		return out[i].Pod.Name < out[j].Pod.Name
+	})
+	return out, nil
+}
+
+// PodsOfJob implements runner.Store.
+func (s *Store) PodsOfJob(ctx context.Context, uid string) ([]*runner.PodRecord, error) {
+	all, _ := s.Pods(ctx, "")
+	var out []*runner.PodRecord
+	for _, p := range all {
+		for _, o := range p.Pod.OwnerReferences {
+			if o.UID == uid {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+// DeletePod implements runner.Store.
+func (s *Store) DeletePod(_ context.Context, ns, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pods, ns+"/"+name)
+	return nil
+}
+
+// SaveJob implements runner.Store.
+func (s *Store) SaveJob(_ context.Context, j *manifest.Job) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.jobs[j.Namespace+"/"+j.Name] = enc(j)
+	return nil
+}
+
+// Job implements runner.Store.
+func (s *Store) Job(_ context.Context, ns, name string) (*manifest.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.jobs[ns+"/"+name]
+	if !ok {
+		return nil, fmt.Errorf("job %s/%s: %w", ns, name, runner.ErrObjectNotFound)
+	}
+	return dec[manifest.Job](b), nil
+}
+
+// Jobs implements runner.Store.
+func (s *Store) Jobs(_ context.Context, ns string) ([]*manifest.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*manifest.Job
+	for k, b := range s.jobs {
+		if ns == "" || strings.HasPrefix(k, ns+"/") {
+			out = append(out, dec[manifest.Job](b))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// DeleteJob implements runner.Store.
+func (s *Store) DeleteJob(_ context.Context, ns, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.jobs, ns+"/"+name)
+	return nil
+}
+
+// AddEvent implements runner.Store.
+func (s *Store) AddEvent(_ context.Context, e *manifest.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, dec[manifest.Event](enc(e)))
+	return nil
+}
+
+// Events implements runner.Store.
+func (s *Store) Events(_ context.Context, ns, uid string) ([]*manifest.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*manifest.Event
+	for _, e := range s.events {
+		if (uid == "" && e.Namespace == ns) || (uid != "" && e.InvolvedObject.UID == uid) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Log is an in-memory log file.
+type Log struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	last  time.Time
+	Lines []string
+}
+
+// WriteLine implements runner.LogSink.
+func (l *Log) WriteLine(ts time.Time, stream string, line []byte, partial bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.last = ts
+	l.Lines = append(l.Lines, string(line))
+	return nil
+}
+
+// LastTimestamp implements runner.LogFile.
+func (l *Log) LastTimestamp() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
+}
+
+// Close implements runner.LogFile.
+func (l *Log) Close() error { return nil }
+
+// OpenLog implements runner.Store.
+func (s *Store) OpenLog(ns, pod, uid, container string, restart int32) (runner.LogFile, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.LogPath(ns, pod, uid, container, restart)
+	if s.logs[p] == nil {
+		s.logs[p] = &Log{}
+	}
+	return s.logs[p], nil
+}
+
+// LogPath implements runner.Store.
+func (s *Store) LogPath(ns, pod, uid, container string, restart int32) string {
+	return fmt.Sprintf("logs/%s_%s_%s/%s/%d.log", ns, pod, uid, container, restart)
+}
+
+// LogLines returns the lines logged by one container instance.
+func (s *Store) LogLines(ns, pod, uid, container string, restart int32) []string {
+	s.mu.Lock()
+	l := s.logs[s.LogPath(ns, pod, uid, container, restart)]
+	s.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.Lines)
+}

@@ -1,0 +1,115 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/localjobs/localjobs/manifest"
+)
+
+// ErrObjectNotFound is returned by Store lookups of a pod, job or other
+// object that does not exist.
+var ErrObjectNotFound = errors.New("not found")
+
+// Store is what the controllers need from persistence. state.DB implements
+// it; runnertest.Store is an in-memory fake. Every method is safe for
+// concurrent use, and every Save is durable when it returns: the controllers
+// record each step before taking it.
+type Store interface {
+	// InstanceID identifies this state dir; it is part of every container's
+	// name and labels so two localjobs never touch each other's containers.
+	InstanceID() string
+
+	SavePod(ctx context.Context, p *PodRecord) error
+	// Pod returns the pod ns/name or ErrObjectNotFound.
+	Pod(ctx context.Context, ns, name string) (*PodRecord, error)
+	// Pods lists pods of namespace ns ("" = all namespaces), in creation order.
+	Pods(ctx context.Context, ns string) ([]*PodRecord, error)
+	// PodsOfJob lists the pods whose controller is the Job with this UID.
+	PodsOfJob(ctx context.Context, jobUID string) ([]*PodRecord, error)
+	DeletePod(ctx context.Context, ns, name string) error
+
+	SaveJob(ctx context.Context, j *manifest.Job) error
+	// Job returns the job ns/name or ErrObjectNotFound.
+	Job(ctx context.Context, ns, name string) (*manifest.Job, error)
+	Jobs(ctx context.Context, ns string) ([]*manifest.Job, error)
+	DeleteJob(ctx context.Context, ns, name string) error
+
+	// AddEvent records an event; events of one object are capped.
+	AddEvent(ctx context.Context, e *manifest.Event) error
+	// Events returns the events whose involved object has this UID
+	// ("" = all events of namespace ns), oldest first.
+	Events(ctx context.Context, ns, uid string) ([]*manifest.Event, error)
+
+	// OpenLog opens (creating or appending) the CRI-format log file of one
+	// container instance: logs/<ns>_<pod>_<uid>/<container>/<restart>.log.
+	OpenLog(ns, pod, uid, container string, restart int32) (LogFile, error)
+	// LogPath is the path OpenLog uses.
+	LogPath(ns, pod, uid, container string, restart int32) string
+}
+
+// LogFile is one open container log. WriteLine appends in CRI format
+// (`<RFC3339Nano> <stream> <P|F> <text>`); LastTimestamp is the time of the
+// last line written, used to resume capture without doubling lines.
+type LogFile interface {
+	LogSink
+	LastTimestamp() time.Time
+	Close() error
+}
+
+// Steps a container instance goes through. Each is recorded before the
+// matching engine call, so a restarted daemon knows what may have happened.
+const (
+	StepIntent  = "intent"  // about to create
+	StepCreated = "created" // created, about to start
+	StepStarted = "started" // start returned without error
+	StepExited  = "exited"  // terminal state recorded
+)
+
+// PodRecord is the durable state of one pod: the Kubernetes object (spec and
+// the status derived from Runs) plus what localjobs needs to drive it.
+type PodRecord struct {
+	Pod manifest.Pod `json:"pod"`
+	// Containers has one entry per init container then per app container,
+	// in spec order.
+	Containers []*ContainerRecord `json:"containers"`
+	// Deadline handling and termination.
+	TerminateReason  string    `json:"terminateReason,omitempty"`  // why localjobs is stopping the pod
+	TerminateMessage string    `json:"terminateMessage,omitempty"` //
+	TerminateAt      time.Time `json:"terminateAt,omitempty"`      // when the stop was requested
+}
+
+// ContainerRecord is the durable state of one container of a pod.
+type ContainerRecord struct {
+	Name         string `json:"name"`
+	Init         bool   `json:"init,omitempty"`
+	RestartCount int32  `json:"restartCount"`
+	// Current is the newest instance, Last the one before it (lastState).
+	Current *Run `json:"current,omitempty"`
+	Last    *Run `json:"last,omitempty"`
+	// Waiting is set while no instance runs: ContainerCreating,
+	// PodInitializing, ErrImagePull, ImagePullBackOff, CrashLoopBackOff…
+	Waiting *manifest.StateWaiting `json:"waiting,omitempty"`
+	// BackoffUntil delays the next pull or restart; Backoff is the period
+	// in force (0, 10 s, 20 s … 300 s).
+	BackoffUntil time.Time     `json:"backoffUntil,omitempty"`
+	Backoff      time.Duration `json:"backoff,omitempty"`
+	ImageID      string        `json:"imageID,omitempty"`
+}
+
+// Run is one container instance (one engine container).
+type Run struct {
+	Restart    int32     `json:"restart"`
+	EngineName string    `json:"engineName"`
+	ID         string    `json:"id,omitempty"`
+	Step       string    `json:"step"`
+	ImageID    string    `json:"imageID,omitempty"`
+	ExitCode   int32     `json:"exitCode"`
+	Signal     int32     `json:"signal,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	Message    string    `json:"message,omitempty"`
+	CreatedAt  time.Time `json:"createdAt,omitempty"`
+	StartedAt  time.Time `json:"startedAt,omitempty"`
+	FinishedAt time.Time `json:"finishedAt,omitempty"`
+}
