@@ -141,66 +141,67 @@ const (
 // PodSpec is v1.PodSpec. Fields typed as json.RawMessage are accepted and
 // warned about (warn.go) but not acted on.
 type PodSpec struct {
-	Volumes                       []Volume              `json:"volumes,omitempty"`
-	InitContainers                []Container           `json:"initContainers,omitempty"`
-	Containers                    []Container           `json:"containers"`
-	EphemeralContainers           json.RawMessage       `json:"ephemeralContainers,omitempty"`
-	RestartPolicy                 string                `json:"restartPolicy,omitempty"`
-	TerminationGracePeriodSeconds *int64                `json:"terminationGracePeriodSeconds,omitempty"`
-	ActiveDeadlineSeconds         *int64                `json:"activeDeadlineSeconds,omitempty"`
-	DNSPolicy                     string                `json:"dnsPolicy,omitempty"`
-	NodeSelector                  map[string]string     `json:"nodeSelector,omitempty"`
-	ServiceAccountName            string                `json:"serviceAccountName,omitempty"`
-	DeprecatedServiceAccount      string                `json:"serviceAccount,omitempty"`
-	AutomountServiceAccountToken  *bool                 `json:"automountServiceAccountToken,omitempty"`
-	NodeName                      string                `json:"nodeName,omitempty"`
-	HostNetwork                   bool                  `json:"hostNetwork,omitempty"`
-	HostPID                       bool                  `json:"hostPID,omitempty"`
-	HostIPC                       bool                  `json:"hostIPC,omitempty"`
-	ShareProcessNamespace         *bool                 `json:"shareProcessNamespace,omitempty"`
-	SecurityContext               *PodSecurityContext   `json:"securityContext,omitempty"`
-	ImagePullSecrets              []LocalObjectRef      `json:"imagePullSecrets,omitempty"`
-	Hostname                      string                `json:"hostname,omitempty"`
-	Subdomain                     string                `json:"subdomain,omitempty"`
-	Affinity                      json.RawMessage       `json:"affinity,omitempty"`
-	SchedulerName                 string                `json:"schedulerName,omitempty"`
-	Tolerations                   json.RawMessage       `json:"tolerations,omitempty"`
-	HostAliases                   []HostAlias           `json:"hostAliases,omitempty"`
-	PriorityClassName             string                `json:"priorityClassName,omitempty"`
-	Priority                      *int32                `json:"priority,omitempty"`
-	DNSConfig                     *PodDNSConfig         `json:"dnsConfig,omitempty"`
-	ReadinessGates                json.RawMessage       `json:"readinessGates,omitempty"`
-	RuntimeClassName              *string               `json:"runtimeClassName,omitempty"`
-	EnableServiceLinks            *bool                 `json:"enableServiceLinks,omitempty"`
-	PreemptionPolicy              *string               `json:"preemptionPolicy,omitempty"`
-	Overhead                      json.RawMessage       `json:"overhead,omitempty"`
-	TopologySpreadConstraints     json.RawMessage       `json:"topologySpreadConstraints,omitempty"`
-	SetHostnameAsFQDN             *bool                 `json:"setHostnameAsFQDN,omitempty"`
-	OS                            json.RawMessage       `json:"os,omitempty"`
-	HostUsers                     *bool                 `json:"hostUsers,omitempty"`
-	SchedulingGates               json.RawMessage       `json:"schedulingGates,omitempty"`
-	ResourceClaims                json.RawMessage       `json:"resourceClaims,omitempty"`
-	Resources                     *ResourceRequirements `json:"resources,omitempty"`
-	HostnameOverride              *string               `json:"hostnameOverride,omitempty"`
-	WorkloadRef                   json.RawMessage       `json:"workloadRef,omitempty"`
+	Volumes                       []Volume                   `json:"volumes,omitempty"`
+	InitContainers                []Container                `json:"initContainers,omitempty"`
+	Containers                    []Container                `json:"containers"`
+	EphemeralContainers           json.RawMessage            `json:"ephemeralContainers,omitempty"`
+	RestartPolicy                 string                     `json:"restartPolicy,omitempty"`
+	TerminationGracePeriodSeconds *int64                     `json:"terminationGracePeriodSeconds,omitempty"`
+	ActiveDeadlineSeconds         *int64                     `json:"activeDeadlineSeconds,omitempty"`
+	DNSPolicy                     string                     `json:"dnsPolicy,omitempty"`
+	NodeSelector                  map[string]string          `json:"nodeSelector,omitempty"`
+	ServiceAccountName            string                     `json:"serviceAccountName,omitempty"`
+	DeprecatedServiceAccount      string                     `json:"serviceAccount,omitempty"`
+	AutomountServiceAccountToken  *bool                      `json:"automountServiceAccountToken,omitempty"`
+	NodeName                      string                     `json:"nodeName,omitempty"`
+	HostNetwork                   bool                       `json:"hostNetwork,omitempty"`
+	HostPID                       bool                       `json:"hostPID,omitempty"`
+	HostIPC                       bool                       `json:"hostIPC,omitempty"`
+	ShareProcessNamespace         *bool                      `json:"shareProcessNamespace,omitempty"`
+	SecurityContext               *PodSecurityContext        `json:"securityContext,omitempty"`
+	ImagePullSecrets              []LocalObjectRef           `json:"imagePullSecrets,omitempty"`
+	Hostname                      string                     `json:"hostname,omitempty"`
+	Subdomain                     string                     `json:"subdomain,omitempty"`
+	Affinity                      *Affinity                  `json:"affinity,omitempty"`
+	SchedulerName                 string                     `json:"schedulerName,omitempty"`
+	Tolerations                   []Toleration               `json:"tolerations,omitempty"`
+	HostAliases                   []HostAlias                `json:"hostAliases,omitempty"`
+	PriorityClassName             string                     `json:"priorityClassName,omitempty"`
+	Priority                      *int32                     `json:"priority,omitempty"`
+	DNSConfig                     *PodDNSConfig              `json:"dnsConfig,omitempty"`
+	ReadinessGates                []PodReadinessGate         `json:"readinessGates,omitempty"`
+	RuntimeClassName              *string                    `json:"runtimeClassName,omitempty"`
+	EnableServiceLinks            *bool                      `json:"enableServiceLinks,omitempty"`
+	PreemptionPolicy              *string                    `json:"preemptionPolicy,omitempty"`
+	Overhead                      json.RawMessage            `json:"overhead,omitempty"`
+	TopologySpreadConstraints     []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	SetHostnameAsFQDN             *bool                      `json:"setHostnameAsFQDN,omitempty"`
+	OS                            *PodOS                     `json:"os,omitempty"`
+	HostUsers                     *bool                      `json:"hostUsers,omitempty"`
+	SchedulingGates               []PodSchedulingGate        `json:"schedulingGates,omitempty"`
+	ResourceClaims                json.RawMessage            `json:"resourceClaims,omitempty"`
+	Resources                     *ResourceRequirements      `json:"resources,omitempty"`
+	HostnameOverride              *string                    `json:"hostnameOverride,omitempty"`
+	SchedulingGroup               json.RawMessage            `json:"schedulingGroup,omitempty"`
+	EvictionResponders            json.RawMessage            `json:"evictionResponders,omitempty"`
 }
 
 // PodSecurityContext is v1.PodSecurityContext (only the parts localjobs maps
 // are typed).
 type PodSecurityContext struct {
-	SELinuxOptions           json.RawMessage `json:"seLinuxOptions,omitempty"`
-	WindowsOptions           json.RawMessage `json:"windowsOptions,omitempty"`
-	RunAsUser                *int64          `json:"runAsUser,omitempty"`
-	RunAsGroup               *int64          `json:"runAsGroup,omitempty"`
-	RunAsNonRoot             *bool           `json:"runAsNonRoot,omitempty"`
-	SupplementalGroups       []int64         `json:"supplementalGroups,omitempty"`
-	SupplementalGroupsPolicy *string         `json:"supplementalGroupsPolicy,omitempty"`
-	FSGroup                  *int64          `json:"fsGroup,omitempty"`
-	Sysctls                  json.RawMessage `json:"sysctls,omitempty"`
-	FSGroupChangePolicy      *string         `json:"fsGroupChangePolicy,omitempty"`
-	SeccompProfile           json.RawMessage `json:"seccompProfile,omitempty"`
-	AppArmorProfile          json.RawMessage `json:"appArmorProfile,omitempty"`
-	SELinuxChangePolicy      *string         `json:"seLinuxChangePolicy,omitempty"`
+	SELinuxOptions           *SELinuxOptions                `json:"seLinuxOptions,omitempty"`
+	WindowsOptions           *WindowsSecurityContextOptions `json:"windowsOptions,omitempty"`
+	RunAsUser                *int64                         `json:"runAsUser,omitempty"`
+	RunAsGroup               *int64                         `json:"runAsGroup,omitempty"`
+	RunAsNonRoot             *bool                          `json:"runAsNonRoot,omitempty"`
+	SupplementalGroups       []int64                        `json:"supplementalGroups,omitempty"`
+	SupplementalGroupsPolicy *string                        `json:"supplementalGroupsPolicy,omitempty"`
+	FSGroup                  *int64                         `json:"fsGroup,omitempty"`
+	Sysctls                  []Sysctl                       `json:"sysctls,omitempty"`
+	FSGroupChangePolicy      *string                        `json:"fsGroupChangePolicy,omitempty"`
+	SeccompProfile           *SeccompProfile                `json:"seccompProfile,omitempty"`
+	AppArmorProfile          *AppArmorProfile               `json:"appArmorProfile,omitempty"`
+	SELinuxChangePolicy      *string                        `json:"seLinuxChangePolicy,omitempty"`
 }
 
 // LocalObjectRef is v1.LocalObjectReference.
@@ -229,31 +230,31 @@ type PodDNSConfigOpts struct {
 
 // Container is v1.Container.
 type Container struct {
-	Name                     string                `json:"name"`
-	Image                    string                `json:"image,omitempty"`
-	Command                  []string              `json:"command,omitempty"`
-	Args                     []string              `json:"args,omitempty"`
-	WorkingDir               string                `json:"workingDir,omitempty"`
-	Ports                    []ContainerPort       `json:"ports,omitempty"`
-	EnvFrom                  []EnvFromSource       `json:"envFrom,omitempty"`
-	Env                      []EnvVar              `json:"env,omitempty"`
-	Resources                ResourceRequirements  `json:"resources,omitempty"`
-	ResizePolicy             json.RawMessage       `json:"resizePolicy,omitempty"`
-	RestartPolicy            *string               `json:"restartPolicy,omitempty"`
-	RestartPolicyRules       json.RawMessage       `json:"restartPolicyRules,omitempty"`
-	VolumeMounts             []VolumeMount         `json:"volumeMounts,omitempty"`
-	VolumeDevices            json.RawMessage       `json:"volumeDevices,omitempty"`
-	LivenessProbe            json.RawMessage       `json:"livenessProbe,omitempty"`
-	ReadinessProbe           json.RawMessage       `json:"readinessProbe,omitempty"`
-	StartupProbe             json.RawMessage       `json:"startupProbe,omitempty"`
-	Lifecycle                json.RawMessage       `json:"lifecycle,omitempty"`
-	TerminationMessagePath   string                `json:"terminationMessagePath,omitempty"`
-	TerminationMessagePolicy string                `json:"terminationMessagePolicy,omitempty"`
-	ImagePullPolicy          string                `json:"imagePullPolicy,omitempty"`
-	SecurityContext          *SecurityContext      `json:"securityContext,omitempty"`
-	Stdin                    bool                  `json:"stdin,omitempty"`
-	StdinOnce                bool                  `json:"stdinOnce,omitempty"`
-	TTY                      bool                  `json:"tty,omitempty"`
+	Name                     string                  `json:"name"`
+	Image                    string                  `json:"image,omitempty"`
+	Command                  []string                `json:"command,omitempty"`
+	Args                     []string                `json:"args,omitempty"`
+	WorkingDir               string                  `json:"workingDir,omitempty"`
+	Ports                    []ContainerPort         `json:"ports,omitempty"`
+	EnvFrom                  []EnvFromSource         `json:"envFrom,omitempty"`
+	Env                      []EnvVar                `json:"env,omitempty"`
+	Resources                ResourceRequirements    `json:"resources,omitempty"`
+	ResizePolicy             []ContainerResizePolicy `json:"resizePolicy,omitempty"`
+	RestartPolicy            *string                 `json:"restartPolicy,omitempty"`
+	RestartPolicyRules       json.RawMessage         `json:"restartPolicyRules,omitempty"`
+	VolumeMounts             []VolumeMount           `json:"volumeMounts,omitempty"`
+	VolumeDevices            json.RawMessage         `json:"volumeDevices,omitempty"`
+	LivenessProbe            *Probe                  `json:"livenessProbe,omitempty"`
+	ReadinessProbe           *Probe                  `json:"readinessProbe,omitempty"`
+	StartupProbe             *Probe                  `json:"startupProbe,omitempty"`
+	Lifecycle                *Lifecycle              `json:"lifecycle,omitempty"`
+	TerminationMessagePath   string                  `json:"terminationMessagePath,omitempty"`
+	TerminationMessagePolicy string                  `json:"terminationMessagePolicy,omitempty"`
+	ImagePullPolicy          string                  `json:"imagePullPolicy,omitempty"`
+	SecurityContext          *SecurityContext        `json:"securityContext,omitempty"`
+	Stdin                    bool                    `json:"stdin,omitempty"`
+	StdinOnce                bool                    `json:"stdinOnce,omitempty"`
+	TTY                      bool                    `json:"tty,omitempty"`
 }
 
 // ContainerPort is v1.ContainerPort (accepted; pods use Docker's bridge).
@@ -267,18 +268,18 @@ type ContainerPort struct {
 
 // SecurityContext is v1.SecurityContext.
 type SecurityContext struct {
-	Capabilities             *Capabilities   `json:"capabilities,omitempty"`
-	Privileged               *bool           `json:"privileged,omitempty"`
-	SELinuxOptions           json.RawMessage `json:"seLinuxOptions,omitempty"`
-	WindowsOptions           json.RawMessage `json:"windowsOptions,omitempty"`
-	RunAsUser                *int64          `json:"runAsUser,omitempty"`
-	RunAsGroup               *int64          `json:"runAsGroup,omitempty"`
-	RunAsNonRoot             *bool           `json:"runAsNonRoot,omitempty"`
-	ReadOnlyRootFilesystem   *bool           `json:"readOnlyRootFilesystem,omitempty"`
-	AllowPrivilegeEscalation *bool           `json:"allowPrivilegeEscalation,omitempty"`
-	ProcMount                *string         `json:"procMount,omitempty"`
-	SeccompProfile           json.RawMessage `json:"seccompProfile,omitempty"`
-	AppArmorProfile          json.RawMessage `json:"appArmorProfile,omitempty"`
+	Capabilities             *Capabilities                  `json:"capabilities,omitempty"`
+	Privileged               *bool                          `json:"privileged,omitempty"`
+	SELinuxOptions           *SELinuxOptions                `json:"seLinuxOptions,omitempty"`
+	WindowsOptions           *WindowsSecurityContextOptions `json:"windowsOptions,omitempty"`
+	RunAsUser                *int64                         `json:"runAsUser,omitempty"`
+	RunAsGroup               *int64                         `json:"runAsGroup,omitempty"`
+	RunAsNonRoot             *bool                          `json:"runAsNonRoot,omitempty"`
+	ReadOnlyRootFilesystem   *bool                          `json:"readOnlyRootFilesystem,omitempty"`
+	AllowPrivilegeEscalation *bool                          `json:"allowPrivilegeEscalation,omitempty"`
+	ProcMount                *string                        `json:"procMount,omitempty"`
+	SeccompProfile           *SeccompProfile                `json:"seccompProfile,omitempty"`
+	AppArmorProfile          *AppArmorProfile               `json:"appArmorProfile,omitempty"`
 }
 
 // Capabilities is v1.Capabilities.
@@ -291,7 +292,7 @@ type Capabilities struct {
 type ResourceRequirements struct {
 	Limits   map[string]resource.Quantity `json:"limits,omitempty"`
 	Requests map[string]resource.Quantity `json:"requests,omitempty"`
-	Claims   json.RawMessage              `json:"claims,omitempty"`
+	Claims   []ResourceClaim              `json:"claims,omitempty"`
 }
 
 // EnvVar is v1.EnvVar.
@@ -345,50 +346,51 @@ type NameOptional struct {
 
 // VolumeMount is v1.VolumeMount.
 type VolumeMount struct {
-	Name              string  `json:"name"`
-	ReadOnly          bool    `json:"readOnly,omitempty"`
-	RecursiveReadOnly *string `json:"recursiveReadOnly,omitempty"`
-	MountPath         string  `json:"mountPath"`
-	SubPath           string  `json:"subPath,omitempty"`
-	MountPropagation  *string `json:"mountPropagation,omitempty"`
-	SubPathExpr       string  `json:"subPathExpr,omitempty"`
+	Name              string   `json:"name"`
+	ReadOnly          bool     `json:"readOnly,omitempty"`
+	RecursiveReadOnly *string  `json:"recursiveReadOnly,omitempty"`
+	MountPath         string   `json:"mountPath"`
+	SubPath           string   `json:"subPath,omitempty"`
+	MountPropagation  *string  `json:"mountPropagation,omitempty"`
+	SubPathExpr       string   `json:"subPathExpr,omitempty"`
+	BindMountOptions  []string `json:"bindMountOptions,omitempty"`
 }
 
 // Volume is v1.Volume. Only the sources localjobs can provide are typed;
 // every other source is kept raw and rejected by validation with a clear
 // error (a PVC cannot exist on one machine without a cluster).
 type Volume struct {
-	Name                  string                 `json:"name"`
-	HostPath              *HostPathVolume        `json:"hostPath,omitempty"`
-	EmptyDir              *EmptyDirVolume        `json:"emptyDir,omitempty"`
-	Secret                *SecretVolume          `json:"secret,omitempty"`
-	ConfigMap             *ConfigMapVolume       `json:"configMap,omitempty"`
-	DownwardAPI           *DownwardAPIVolume     `json:"downwardAPI,omitempty"`
-	Projected             *ProjectedVolume       `json:"projected,omitempty"`
-	GCEPersistentDisk     json.RawMessage        `json:"gcePersistentDisk,omitempty"`
-	AWSElasticBlockStore  json.RawMessage        `json:"awsElasticBlockStore,omitempty"`
-	GitRepo               json.RawMessage        `json:"gitRepo,omitempty"`
-	NFS                   json.RawMessage        `json:"nfs,omitempty"`
-	ISCSI                 json.RawMessage        `json:"iscsi,omitempty"`
-	Glusterfs             json.RawMessage        `json:"glusterfs,omitempty"`
-	PersistentVolumeClaim json.RawMessage        `json:"persistentVolumeClaim,omitempty"`
-	RBD                   json.RawMessage        `json:"rbd,omitempty"`
-	FlexVolume            json.RawMessage        `json:"flexVolume,omitempty"`
-	Cinder                json.RawMessage        `json:"cinder,omitempty"`
-	CephFS                json.RawMessage        `json:"cephfs,omitempty"`
-	Flocker               json.RawMessage        `json:"flocker,omitempty"`
-	FC                    json.RawMessage        `json:"fc,omitempty"`
-	AzureFile             json.RawMessage        `json:"azureFile,omitempty"`
-	VsphereVolume         json.RawMessage        `json:"vsphereVolume,omitempty"`
-	Quobyte               json.RawMessage        `json:"quobyte,omitempty"`
-	AzureDisk             json.RawMessage        `json:"azureDisk,omitempty"`
-	PhotonPersistentDisk  json.RawMessage        `json:"photonPersistentDisk,omitempty"`
-	PortworxVolume        json.RawMessage        `json:"portworxVolume,omitempty"`
-	ScaleIO               json.RawMessage        `json:"scaleIO,omitempty"`
-	StorageOS             json.RawMessage        `json:"storageos,omitempty"`
-	CSI                   json.RawMessage        `json:"csi,omitempty"`
-	Ephemeral             json.RawMessage        `json:"ephemeral,omitempty"`
-	Image                 json.RawMessage        `json:"image,omitempty"`
+	Name                  string             `json:"name"`
+	HostPath              *HostPathVolume    `json:"hostPath,omitempty"`
+	EmptyDir              *EmptyDirVolume    `json:"emptyDir,omitempty"`
+	Secret                *SecretVolume      `json:"secret,omitempty"`
+	ConfigMap             *ConfigMapVolume   `json:"configMap,omitempty"`
+	DownwardAPI           *DownwardAPIVolume `json:"downwardAPI,omitempty"`
+	Projected             *ProjectedVolume   `json:"projected,omitempty"`
+	GCEPersistentDisk     json.RawMessage    `json:"gcePersistentDisk,omitempty"`
+	AWSElasticBlockStore  json.RawMessage    `json:"awsElasticBlockStore,omitempty"`
+	GitRepo               json.RawMessage    `json:"gitRepo,omitempty"`
+	NFS                   json.RawMessage    `json:"nfs,omitempty"`
+	ISCSI                 json.RawMessage    `json:"iscsi,omitempty"`
+	Glusterfs             json.RawMessage    `json:"glusterfs,omitempty"`
+	PersistentVolumeClaim json.RawMessage    `json:"persistentVolumeClaim,omitempty"`
+	RBD                   json.RawMessage    `json:"rbd,omitempty"`
+	FlexVolume            json.RawMessage    `json:"flexVolume,omitempty"`
+	Cinder                json.RawMessage    `json:"cinder,omitempty"`
+	CephFS                json.RawMessage    `json:"cephfs,omitempty"`
+	Flocker               json.RawMessage    `json:"flocker,omitempty"`
+	FC                    json.RawMessage    `json:"fc,omitempty"`
+	AzureFile             json.RawMessage    `json:"azureFile,omitempty"`
+	VsphereVolume         json.RawMessage    `json:"vsphereVolume,omitempty"`
+	Quobyte               json.RawMessage    `json:"quobyte,omitempty"`
+	AzureDisk             json.RawMessage    `json:"azureDisk,omitempty"`
+	PhotonPersistentDisk  json.RawMessage    `json:"photonPersistentDisk,omitempty"`
+	PortworxVolume        json.RawMessage    `json:"portworxVolume,omitempty"`
+	ScaleIO               json.RawMessage    `json:"scaleIO,omitempty"`
+	StorageOS             json.RawMessage    `json:"storageos,omitempty"`
+	CSI                   json.RawMessage    `json:"csi,omitempty"`
+	Ephemeral             json.RawMessage    `json:"ephemeral,omitempty"`
+	Image                 json.RawMessage    `json:"image,omitempty"`
 }
 
 // HostPathVolume is v1.HostPathVolumeSource.
@@ -401,6 +403,7 @@ type HostPathVolume struct {
 type EmptyDirVolume struct {
 	Medium    string             `json:"medium,omitempty"`
 	SizeLimit *resource.Quantity `json:"sizeLimit,omitempty"`
+	Mode      *int32             `json:"mode,omitempty"`
 }
 
 // KeyToPath is v1.KeyToPath.
@@ -408,6 +411,7 @@ type KeyToPath struct {
 	Key  string `json:"key"`
 	Path string `json:"path"`
 	Mode *int32 `json:"mode,omitempty"`
+	User *int64 `json:"user,omitempty"`
 }
 
 // SecretVolume is v1.SecretVolumeSource.
@@ -416,6 +420,7 @@ type SecretVolume struct {
 	Items       []KeyToPath `json:"items,omitempty"`
 	DefaultMode *int32      `json:"defaultMode,omitempty"`
 	Optional    *bool       `json:"optional,omitempty"`
+	DefaultUser *int64      `json:"defaultUser,omitempty"`
 }
 
 // ConfigMapVolume is v1.ConfigMapVolumeSource.
@@ -424,6 +429,7 @@ type ConfigMapVolume struct {
 	Items       []KeyToPath `json:"items,omitempty"`
 	DefaultMode *int32      `json:"defaultMode,omitempty"`
 	Optional    *bool       `json:"optional,omitempty"`
+	DefaultUser *int64      `json:"defaultUser,omitempty"`
 }
 
 // DownwardAPIVolumeFile is v1.DownwardAPIVolumeFile.
@@ -432,22 +438,30 @@ type DownwardAPIVolumeFile struct {
 	FieldRef         *ObjectFieldSelector   `json:"fieldRef,omitempty"`
 	ResourceFieldRef *ResourceFieldSelector `json:"resourceFieldRef,omitempty"`
 	Mode             *int32                 `json:"mode,omitempty"`
+	User             *int64                 `json:"user,omitempty"`
 }
 
 // DownwardAPIVolume is v1.DownwardAPIVolumeSource.
 type DownwardAPIVolume struct {
 	Items       []DownwardAPIVolumeFile `json:"items,omitempty"`
 	DefaultMode *int32                  `json:"defaultMode,omitempty"`
+	DefaultUser *int64                  `json:"defaultUser,omitempty"`
+}
+
+// DownwardAPIProjection is v1.DownwardAPIProjection: a downwardAPI source
+// of a projected volume (no defaultMode of its own).
+type DownwardAPIProjection struct {
+	Items []DownwardAPIVolumeFile `json:"items,omitempty"`
 }
 
 // VolumeProjection is v1.VolumeProjection.
 type VolumeProjection struct {
-	Secret              *SecretProjection    `json:"secret,omitempty"`
-	DownwardAPI         *DownwardAPIVolume   `json:"downwardAPI,omitempty"`
-	ConfigMap           *ConfigMapProjection `json:"configMap,omitempty"`
-	ServiceAccountToken json.RawMessage      `json:"serviceAccountToken,omitempty"`
-	ClusterTrustBundle  json.RawMessage      `json:"clusterTrustBundle,omitempty"`
-	PodCertificate      json.RawMessage      `json:"podCertificate,omitempty"`
+	Secret              *SecretProjection      `json:"secret,omitempty"`
+	DownwardAPI         *DownwardAPIProjection `json:"downwardAPI,omitempty"`
+	ConfigMap           *ConfigMapProjection   `json:"configMap,omitempty"`
+	ServiceAccountToken json.RawMessage        `json:"serviceAccountToken,omitempty"`
+	ClusterTrustBundle  json.RawMessage        `json:"clusterTrustBundle,omitempty"`
+	PodCertificate      json.RawMessage        `json:"podCertificate,omitempty"`
 }
 
 // SecretProjection is v1.SecretProjection.
@@ -468,6 +482,7 @@ type ConfigMapProjection struct {
 type ProjectedVolume struct {
 	Sources     []VolumeProjection `json:"sources"`
 	DefaultMode *int32             `json:"defaultMode,omitempty"`
+	DefaultUser *int64             `json:"defaultUser,omitempty"`
 }
 
 // Pod phases.
@@ -491,11 +506,32 @@ type PodStatus struct {
 	InitContainerStatuses []ContainerStatus `json:"initContainerStatuses,omitempty"`
 	ContainerStatuses     []ContainerStatus `json:"containerStatuses,omitempty"`
 	QOSClass              string            `json:"qosClass,omitempty"`
+	ObservedGeneration    int64             `json:"observedGeneration,omitempty"`
+	NominatedNodeName     string            `json:"nominatedNodeName,omitempty"`
+	HostIPs               []PodIP           `json:"hostIPs,omitempty"`
+	PodIPs                []PodIP           `json:"podIPs,omitempty"`
+
+	// Kubelet and scheduler details localjobs does not report; kept so a
+	// file saved with kubectl get -o yaml still decodes.
+	EphemeralContainerStatuses           json.RawMessage `json:"ephemeralContainerStatuses,omitempty"`
+	Resize                               json.RawMessage `json:"resize,omitempty"`
+	ResourceClaimStatuses                json.RawMessage `json:"resourceClaimStatuses,omitempty"`
+	ExtendedResourceClaimStatus          json.RawMessage `json:"extendedResourceClaimStatus,omitempty"`
+	NodeAllocatableResourceClaimStatuses json.RawMessage `json:"nodeAllocatableResourceClaimStatuses,omitempty"`
+	AllocatedResources                   json.RawMessage `json:"allocatedResources,omitempty"`
+	Resources                            json.RawMessage `json:"resources,omitempty"`
+	VolumeHealth                         json.RawMessage `json:"volumeHealth,omitempty"`
+}
+
+// PodIP is v1.PodIP (and v1.HostIP, which has the same shape).
+type PodIP struct {
+	IP string `json:"ip"`
 }
 
 // PodCondition is v1.PodCondition.
 type PodCondition struct {
 	Type               string `json:"type"`
+	ObservedGeneration int64  `json:"observedGeneration,omitempty"`
 	Status             string `json:"status"`
 	LastProbeTime      *Time  `json:"lastProbeTime"`
 	LastTransitionTime Time   `json:"lastTransitionTime,omitempty"`
@@ -514,6 +550,13 @@ type ContainerStatus struct {
 	ImageID      string         `json:"imageID"`
 	ContainerID  string         `json:"containerID,omitempty"`
 	Started      *bool          `json:"started,omitempty"`
+	StopSignal   *string        `json:"stopSignal,omitempty"`
+
+	AllocatedResources       json.RawMessage `json:"allocatedResources,omitempty"`
+	AllocatedResourcesStatus json.RawMessage `json:"allocatedResourcesStatus,omitempty"`
+	Resources                json.RawMessage `json:"resources,omitempty"`
+	User                     json.RawMessage `json:"user,omitempty"`
+	VolumeMounts             json.RawMessage `json:"volumeMounts,omitempty"`
 }
 
 // ContainerState is v1.ContainerState: at most one member is set.
@@ -598,6 +641,7 @@ type JobSpec struct {
 	Suspend                 *bool             `json:"suspend,omitempty"`
 	PodReplacementPolicy    *string           `json:"podReplacementPolicy,omitempty"`
 	ManagedBy               *string           `json:"managedBy,omitempty"`
+	Scheduling              json.RawMessage   `json:"scheduling,omitempty"`
 }
 
 // PodFailurePolicy is batchv1.PodFailurePolicy.
