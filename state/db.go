@@ -1,0 +1,266 @@
+// Package state is localjobs' durable state: a bbolt database of pods, jobs
+// and events (with a schema version and an instance id), and the CRI-format
+// container log files next to it. It is the only package that imports bbolt.
+//
+// Layout of the state dir (DESIGN §5):
+//
+//	localjobs.db                                   bbolt, 0600
+//	logs/<ns>_<pod>_<uid>/<container>/<restart>.log   CRI log lines, 0600
+//
+// Buckets of localjobs.db:
+//
+//	meta       schema -> decimal schema version; instance -> 16 hex chars
+//	pods       ns/name -> JSON runner.PodRecord
+//	podsByJob  jobUID/ns/name -> empty (index kept by SavePod/DeletePod)
+//	jobs       ns/name -> JSON manifest.Job
+//	events     uid/<8-byte big-endian sequence> -> JSON manifest.Event
+//
+// Every Save commits (and fsyncs) before it returns, so the controllers can
+// record each step before they take it.
+package state
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/localjobs/localjobs/runner"
+)
+
+// SchemaVersion is the schema this build writes. Open migrates older
+// databases up to it and refuses newer ones.
+const SchemaVersion = 1
+
+// DBFile is the name of the database file inside the state dir.
+const DBFile = "localjobs.db"
+
+// DefaultLogCap is the size limit of one container log file (DESIGN §5).
+const DefaultLogCap = 10 << 20
+
+// MinLogCap is the smallest LogCap Open accepts; below it the head, the
+// marker line and the tail no longer fit.
+const MinLogCap = 1 << 10
+
+// MaxEventsPerObject is how many events are kept per involved object; adding
+// one more drops the oldest.
+const MaxEventsPerObject = 200
+
+var (
+	// ErrLocked is returned by Open when another process (normally a running
+	// daemon) holds the database and the lock was not released within a
+	// second.
+	ErrLocked = errors.New("state database is locked by another localjobs process")
+
+	// ErrNoState is returned by Open in read-only mode when the state dir has
+	// no database yet (no daemon has ever run with it).
+	ErrNoState = errors.New("no localjobs state yet")
+
+	// ErrSchemaTooNew is returned by Open when the database was written by a
+	// newer localjobs with a schema this build does not know.
+	ErrSchemaTooNew = errors.New("state database schema is newer than this localjobs supports")
+
+	// ErrReadOnly is returned by methods that write when the DB was opened
+	// with Options.ReadOnly.
+	ErrReadOnly = errors.New("state opened read-only")
+)
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketPods      = []byte("pods")
+	bucketPodsByJob = []byte("podsByJob")
+	bucketJobs      = []byte("jobs")
+	bucketEvents    = []byte("events")
+
+	keySchema   = []byte("schema")
+	keyInstance = []byte("instance")
+
+	allBuckets = [][]byte{bucketMeta, bucketPods, bucketPodsByJob, bucketJobs, bucketEvents}
+)
+
+// migrations[i] upgrades a database from schema i+1 to schema i+2, inside
+// the transaction Open runs. Append to it when SchemaVersion grows; never
+// edit an entry that has shipped.
+var migrations = []func(tx *bolt.Tx) error{}
+
+// Options configures Open. The zero value opens read-write with the default
+// log cap.
+type Options struct {
+	// ReadOnly opens the database for reading only, as the CLI does when no
+	// daemon runs. It shares the file with other readers but fails with
+	// ErrLocked while a read-write opener holds it, and returns ErrNoState
+	// if the database does not exist. It never creates anything.
+	ReadOnly bool
+	// LogCap is the size limit of one log file in bytes; 0 means
+	// DefaultLogCap. Values below MinLogCap are rejected.
+	LogCap int64
+}
+
+// DB is an open state dir. It implements runner.Store; all methods are safe
+// for concurrent use.
+type DB struct {
+	bolt     *bolt.DB
+	dir      string
+	instance string
+	readOnly bool
+	logCap   int64
+
+	mu       sync.Mutex
+	openLogs map[string]bool // paths of log files currently open for writing
+}
+
+var _ runner.Store = (*DB)(nil)
+
+// Open opens (read-write: creating) the state dir dir and its database.
+// A read-write open creates dir with mode 0700 and localjobs.db with mode
+// 0600, records the schema version and a random instance id on first use,
+// and runs pending migrations. A second read-write opener fails after a
+// second with an error wrapping ErrLocked.
+func Open(dir string, opts Options) (*DB, error) {
+	logCap := opts.LogCap
+	if logCap == 0 {
+		logCap = DefaultLogCap
+	}
+	if logCap < MinLogCap {
+		return nil, fmt.Errorf("open state: log cap %d below minimum %d", logCap, MinLogCap)
+	}
+	path := filepath.Join(dir, DBFile)
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("open state %s: %w", dir, ErrNoState)
+			}
+			return nil, fmt.Errorf("open state: %w", err)
+		}
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: opts.ReadOnly})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db := &DB{bolt: bdb, dir: dir, readOnly: opts.ReadOnly, logCap: logCap, openLogs: map[string]bool{}}
+	if opts.ReadOnly {
+		err = bdb.View(db.checkSchema)
+	} else {
+		err = bdb.Update(db.initSchema)
+	}
+	if err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// checkSchema reads the schema version and instance id of a read-only DB.
+func (db *DB) checkSchema(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return fmt.Errorf("no meta bucket: %w", ErrNoState)
+	}
+	v, err := schemaOf(meta)
+	if err != nil {
+		return err
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("schema %d, supported %d: %w", v, SchemaVersion, ErrSchemaTooNew)
+	}
+	if v < SchemaVersion {
+		return fmt.Errorf("schema %d needs migrating to %d: start the daemon once to migrate it", v, SchemaVersion)
+	}
+	db.instance = string(meta.Get(keyInstance))
+	return nil
+}
+
+// initSchema creates the buckets, checks and migrates the schema and makes
+// sure an instance id exists.
+func (db *DB) initSchema(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return fmt.Errorf("create bucket meta: %w", err)
+	}
+	v := SchemaVersion
+	if meta.Get(keySchema) != nil {
+		if v, err = schemaOf(meta); err != nil {
+			return err
+		}
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("schema %d, supported %d: %w", v, SchemaVersion, ErrSchemaTooNew)
+	}
+	for ; v < SchemaVersion; v++ {
+		if err := migrations[v-1](tx); err != nil {
+			return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+		}
+	}
+	if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+		return fmt.Errorf("write schema: %w", err)
+	}
+	for _, b := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return fmt.Errorf("create bucket %s: %w", b, err)
+		}
+	}
+	if id := meta.Get(keyInstance); len(id) > 0 {
+		db.instance = string(id)
+		return nil
+	}
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return fmt.Errorf("generate instance id: %w", err)
+	}
+	db.instance = hex.EncodeToString(b[:])
+	if err := meta.Put(keyInstance, []byte(db.instance)); err != nil {
+		return fmt.Errorf("write instance id: %w", err)
+	}
+	return nil
+}
+
+func schemaOf(meta *bolt.Bucket) (int, error) {
+	raw := meta.Get(keySchema)
+	v, err := strconv.Atoi(string(raw))
+	if err != nil || v < 1 {
+		return 0, fmt.Errorf("bad schema version %q", raw)
+	}
+	return v, nil
+}
+
+// Close closes the database. Log files opened with OpenLog stay open until
+// they are closed themselves.
+func (db *DB) Close() error {
+	if err := db.bolt.Close(); err != nil {
+		return fmt.Errorf("close state: %w", err)
+	}
+	return nil
+}
+
+// Dir returns the state dir the DB was opened in.
+func (db *DB) Dir() string { return db.dir }
+
+// InstanceID returns the 16-hex-character id of this state dir, generated on
+// its first open and stable afterwards.
+func (db *DB) InstanceID() string { return db.instance }
+
+// ReadOnly reports whether the DB was opened with Options.ReadOnly.
+func (db *DB) ReadOnly() bool { return db.readOnly }
+
+// update runs fn in a read-write transaction, failing early when read-only.
+func (db *DB) update(fn func(tx *bolt.Tx) error) error {
+	if db.readOnly {
+		return ErrReadOnly
+	}
+	return db.bolt.Update(fn)
+}

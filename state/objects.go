@@ -1,0 +1,494 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/localjobs/localjobs/manifest"
+	"github.com/localjobs/localjobs/runner"
+)
+
+// objectKey is the key of a namespaced object in the pods and jobs buckets.
+func objectKey(ns, name string) []byte { return []byte(ns + "/" + name) }
+
+func checkKey(kind, ns, name string) error {
+	switch {
+	case ns == "":
+		return fmt.Errorf("%s %q: namespace is empty", kind, name)
+	case name == "":
+		return fmt.Errorf("%s in %s: name is empty", kind, ns)
+	case strings.Contains(ns, "/") || strings.Contains(name, "/"):
+		return fmt.Errorf("%s %s/%s: name or namespace contains '/'", kind, ns, name)
+	}
+	return nil
+}
+
+// controllerJobUID returns the UID of the pod's controlling Job (the owner
+// reference with controller: true and kind Job), or "".
+func controllerJobUID(p *manifest.Pod) string {
+	for _, o := range p.OwnerReferences {
+		if o.Controller != nil && *o.Controller && o.Kind == "Job" && o.UID != "" {
+			return o.UID
+		}
+	}
+	return ""
+}
+
+func jobIndexKey(jobUID, ns, name string) []byte {
+	return []byte(jobUID + "/" + ns + "/" + name)
+}
+
+// SavePod stores (creates or replaces) the pod record and keeps the
+// podsByJob index in step with its controller reference.
+func (db *DB) SavePod(ctx context.Context, p *runner.PodRecord) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ns, name := p.Pod.Namespace, p.Pod.Name
+	if err := checkKey("pod", ns, name); err != nil {
+		return fmt.Errorf("save pod: %w", err)
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("save pod %s/%s: %w", ns, name, err)
+	}
+	newJob := controllerJobUID(&p.Pod)
+	err = db.update(func(tx *bolt.Tx) error {
+		pods, idx := tx.Bucket(bucketPods), tx.Bucket(bucketPodsByJob)
+		key := objectKey(ns, name)
+		if old := pods.Get(key); old != nil {
+			var prev runner.PodRecord
+			if err := json.Unmarshal(old, &prev); err == nil {
+				if oldJob := controllerJobUID(&prev.Pod); oldJob != "" && oldJob != newJob {
+					if err := idx.Delete(jobIndexKey(oldJob, ns, name)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if newJob != "" {
+			if err := idx.Put(jobIndexKey(newJob, ns, name), nil); err != nil {
+				return err
+			}
+		}
+		return pods.Put(key, data)
+	})
+	if err != nil {
+		return fmt.Errorf("save pod %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
+// Pod returns the pod ns/name, or an error wrapping runner.ErrObjectNotFound.
+func (db *DB) Pod(ctx context.Context, ns, name string) (*runner.PodRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var p *runner.PodRecord
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketPods).Get(objectKey(ns, name))
+		if v == nil {
+			return runner.ErrObjectNotFound
+		}
+		p = new(runner.PodRecord)
+		return json.Unmarshal(v, p) // Unmarshal copies out of v
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pod %s/%s: %w", ns, name, err)
+	}
+	return p, nil
+}
+
+// Pods lists the pods of namespace ns ("" = all namespaces), oldest first by
+// creationTimestamp, then by name and namespace.
+func (db *DB) Pods(ctx context.Context, ns string) ([]*runner.PodRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var pods []*runner.PodRecord
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return scanPrefix(tx.Bucket(bucketPods), nsPrefix(ns), func(k, v []byte) error {
+			p := new(runner.PodRecord)
+			if err := json.Unmarshal(v, p); err != nil {
+				return fmt.Errorf("decode pod %s: %w", k, err)
+			}
+			pods = append(pods, p)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	sortPods(pods)
+	return pods, nil
+}
+
+// PodsOfJob lists the pods whose controller reference is the Job with this
+// UID, in the order of Pods. It reads the podsByJob index, not every pod.
+func (db *DB) PodsOfJob(ctx context.Context, jobUID string) ([]*runner.PodRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if jobUID == "" {
+		return nil, nil
+	}
+	var pods []*runner.PodRecord
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		podsB := tx.Bucket(bucketPods)
+		prefix := []byte(jobUID + "/")
+		return scanPrefix(tx.Bucket(bucketPodsByJob), prefix, func(k, _ []byte) error {
+			v := podsB.Get(k[len(prefix):])
+			if v == nil {
+				return nil // stale index entry; SavePod/DeletePod keep it in step
+			}
+			p := new(runner.PodRecord)
+			if err := json.Unmarshal(v, p); err != nil {
+				return fmt.Errorf("decode pod %s: %w", k[len(prefix):], err)
+			}
+			pods = append(pods, p)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pods of job %s: %w", jobUID, err)
+	}
+	sortPods(pods)
+	return pods, nil
+}
+
+// DeletePod removes the pod record, its index entry, its events and its log
+// directory. A missing pod is an error wrapping runner.ErrObjectNotFound.
+func (db *DB) DeletePod(ctx context.Context, ns, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var prev runner.PodRecord
+	err := db.update(func(tx *bolt.Tx) error {
+		pods := tx.Bucket(bucketPods)
+		key := objectKey(ns, name)
+		v := pods.Get(key)
+		if v == nil {
+			return runner.ErrObjectNotFound
+		}
+		if err := json.Unmarshal(v, &prev); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		if job := controllerJobUID(&prev.Pod); job != "" {
+			if err := tx.Bucket(bucketPodsByJob).Delete(jobIndexKey(job, ns, name)); err != nil {
+				return err
+			}
+		}
+		if err := deleteEvents(tx, prev.Pod.UID); err != nil {
+			return err
+		}
+		return pods.Delete(key)
+	})
+	if err != nil {
+		return fmt.Errorf("delete pod %s/%s: %w", ns, name, err)
+	}
+	if prev.Pod.UID != "" {
+		if err := os.RemoveAll(db.podLogDir(ns, name, prev.Pod.UID)); err != nil {
+			return fmt.Errorf("delete pod %s/%s: remove logs: %w", ns, name, err)
+		}
+	}
+	return nil
+}
+
+// SaveJob stores (creates or replaces) the job.
+func (db *DB) SaveJob(ctx context.Context, j *manifest.Job) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkKey("job", j.Namespace, j.Name); err != nil {
+		return fmt.Errorf("save job: %w", err)
+	}
+	data, err := json.Marshal(j)
+	if err != nil {
+		return fmt.Errorf("save job %s/%s: %w", j.Namespace, j.Name, err)
+	}
+	err = db.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketJobs).Put(objectKey(j.Namespace, j.Name), data)
+	})
+	if err != nil {
+		return fmt.Errorf("save job %s/%s: %w", j.Namespace, j.Name, err)
+	}
+	return nil
+}
+
+// Job returns the job ns/name, or an error wrapping runner.ErrObjectNotFound.
+func (db *DB) Job(ctx context.Context, ns, name string) (*manifest.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var j *manifest.Job
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketJobs).Get(objectKey(ns, name))
+		if v == nil {
+			return runner.ErrObjectNotFound
+		}
+		j = new(manifest.Job)
+		return json.Unmarshal(v, j)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("job %s/%s: %w", ns, name, err)
+	}
+	return j, nil
+}
+
+// Jobs lists the jobs of namespace ns ("" = all namespaces), oldest first by
+// creationTimestamp, then by name and namespace.
+func (db *DB) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var jobs []*manifest.Job
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return scanPrefix(tx.Bucket(bucketJobs), nsPrefix(ns), func(k, v []byte) error {
+			j := new(manifest.Job)
+			if err := json.Unmarshal(v, j); err != nil {
+				return fmt.Errorf("decode job %s: %w", k, err)
+			}
+			jobs = append(jobs, j)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	slices.SortStableFunc(jobs, func(a, b *manifest.Job) int {
+		return compareMeta(&a.ObjectMeta, &b.ObjectMeta)
+	})
+	return jobs, nil
+}
+
+// DeleteJob removes the job and its events; its pods are the caller's to
+// delete. A missing job is an error wrapping runner.ErrObjectNotFound.
+func (db *DB) DeleteJob(ctx context.Context, ns, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := db.update(func(tx *bolt.Tx) error {
+		jobs := tx.Bucket(bucketJobs)
+		key := objectKey(ns, name)
+		v := jobs.Get(key)
+		if v == nil {
+			return runner.ErrObjectNotFound
+		}
+		var j manifest.Job
+		if err := json.Unmarshal(v, &j); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		if err := deleteEvents(tx, j.UID); err != nil {
+			return err
+		}
+		return jobs.Delete(key)
+	})
+	if err != nil {
+		return fmt.Errorf("delete job %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
+// AddEvent appends an event to those of its involved object (by UID),
+// dropping the oldest beyond MaxEventsPerObject.
+func (db *DB) AddEvent(ctx context.Context, e *manifest.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	uid := e.InvolvedObject.UID
+	if uid == "" || strings.Contains(uid, "/") {
+		return fmt.Errorf("add event %s: bad involved object uid %q", e.Reason, uid)
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("add event %s: %w", e.Reason, err)
+	}
+	err = db.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEvents)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		prefix := []byte(uid + "/")
+		if err := b.Put(binary.BigEndian.AppendUint64(bytes.Clone(prefix), seq), data); err != nil {
+			return err
+		}
+		// Keys of one object sort by sequence: drop the oldest beyond the cap.
+		var keys [][]byte
+		err = scanPrefix(b, prefix, func(k, _ []byte) error {
+			keys = append(keys, bytes.Clone(k))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		var old [][]byte
+		if len(keys) > MaxEventsPerObject {
+			old = keys[:len(keys)-MaxEventsPerObject]
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add event %s for %s: %w", e.Reason, uid, err)
+	}
+	return nil
+}
+
+// Events returns the events of the object with this UID, in the order they
+// were added; with uid "" it returns every event of namespace ns ("" = all
+// namespaces) sorted by time (eventTime, else lastTimestamp, else
+// firstTimestamp), ties in the order they were added.
+func (db *DB) Events(ctx context.Context, ns, uid string) ([]*manifest.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	type seqEvent struct {
+		seq uint64
+		e   *manifest.Event
+	}
+	var evs []seqEvent
+	var prefix []byte
+	if uid != "" {
+		prefix = []byte(uid + "/")
+	}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return scanPrefix(tx.Bucket(bucketEvents), prefix, func(k, v []byte) error {
+			e := new(manifest.Event)
+			if err := json.Unmarshal(v, e); err != nil {
+				return fmt.Errorf("decode event %q: %w", k, err)
+			}
+			if ns != "" && eventNamespace(e) != ns {
+				return nil
+			}
+			var seq uint64
+			if len(k) >= 8 {
+				seq = binary.BigEndian.Uint64(k[len(k)-8:])
+			}
+			evs = append(evs, seqEvent{seq, e})
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	if uid == "" {
+		slices.SortFunc(evs, func(a, b seqEvent) int {
+			if c := eventTime(a.e).Compare(eventTime(b.e)); c != 0 {
+				return c
+			}
+			return cmpUint(a.seq, b.seq)
+		})
+	}
+	out := make([]*manifest.Event, len(evs))
+	for i, se := range evs {
+		out[i] = se.e
+	}
+	return out, nil
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func eventNamespace(e *manifest.Event) string {
+	if e.Namespace != "" {
+		return e.Namespace
+	}
+	return e.InvolvedObject.Namespace
+}
+
+func eventTime(e *manifest.Event) time.Time {
+	switch {
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.FirstTimestamp.IsZero():
+		return e.FirstTimestamp.Time
+	}
+	return e.CreationTimestamp.Time
+}
+
+// deleteEvents removes every event of the object with this UID.
+func deleteEvents(tx *bolt.Tx, uid string) error {
+	if uid == "" {
+		return nil
+	}
+	b := tx.Bucket(bucketEvents)
+	var keys [][]byte
+	err := scanPrefix(b, []byte(uid+"/"), func(k, _ []byte) error {
+		keys = append(keys, bytes.Clone(k))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return fmt.Errorf("delete events of %s: %w", uid, err)
+		}
+	}
+	return nil
+}
+
+// nsPrefix is the key prefix of namespace ns in the pods and jobs buckets;
+// nil (everything) for "".
+func nsPrefix(ns string) []byte {
+	if ns == "" {
+		return nil
+	}
+	return []byte(ns + "/")
+}
+
+// scanPrefix calls fn for every key of b starting with prefix, in key order.
+// k and v are only valid during the call.
+func scanPrefix(b *bolt.Bucket, prefix []byte, fn func(k, v []byte) error) error {
+	if b == nil {
+		return errors.New("bucket missing")
+	}
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortPods(pods []*runner.PodRecord) {
+	slices.SortStableFunc(pods, func(a, b *runner.PodRecord) int {
+		return compareMeta(&a.Pod.ObjectMeta, &b.Pod.ObjectMeta)
+	})
+}
+
+// compareMeta orders objects by creationTimestamp, then name, then namespace.
+func compareMeta(a, b *manifest.ObjectMeta) int {
+	if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Namespace, b.Namespace)
+}
