@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -166,8 +167,11 @@ func TestPodImagePullBackOff(t *testing.T) {
 func TestPodCrashLoopBackOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rt := runnertest.NewRuntime("busybox")
+		var mu sync.Mutex
 		var starts []time.Time
 		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
+			mu.Lock()
+			defer mu.Unlock()
 			starts = append(starts, time.Now())
 			return runnertest.Behavior{RunFor: time.Second, ExitCode: 1}
 		}
@@ -175,14 +179,15 @@ func TestPodCrashLoopBackOff(t *testing.T) {
 		if _, err := h.ctrl.ApplyPod(context.Background(), pod("crash", "busybox", "Always")); err != nil {
 			t.Fatal(err)
 		}
-		h.waitPod("crash", func(r *runner.PodRecord) bool { return r.Containers[0].RestartCount == 5 })
 		r := h.waitPod("crash", func(r *runner.PodRecord) bool {
-			if len(r.Pod.Status.ContainerStatuses) == 0 {
+			if len(r.Pod.Status.ContainerStatuses) == 0 || r.Containers[0].RestartCount != 5 {
 				return false
 			}
 			w := r.Pod.Status.ContainerStatuses[0].State.Waiting
 			return w != nil && w.Reason == "CrashLoopBackOff"
 		})
+		mu.Lock()
+		defer mu.Unlock()
 		if r.Pod.Status.Phase != manifest.PodRunning {
 			t.Errorf("phase = %s, want Running (restartPolicy Always)", r.Pod.Status.Phase)
 		}

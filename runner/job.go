@@ -292,6 +292,7 @@ func (c *Controller) ApplyJob(ctx context.Context, j *manifest.Job) (*manifest.J
 	if err := c.Store.SaveJob(ctx, job); err != nil {
 		return nil, fmt.Errorf("save job: %w", err)
 	}
+	out := cloneJob(job)
 	c.publish(Change{Job: cloneJob(job)})
 	w := &jobWorker{c: c, job: job, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	c.mu.Lock()
@@ -307,7 +308,7 @@ func (c *Controller) ApplyJob(ctx context.Context, j *manifest.Job) (*manifest.J
 		}
 		c.mu.Unlock()
 	}()
-	return cloneJob(job), nil
+	return out, nil
 }
 
 func (c *Controller) replaceJob(ctx context.Context, ns, name string) error {

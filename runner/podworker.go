@@ -31,6 +31,10 @@ type podWorker struct {
 	terminate chan terminateReq
 }
 
+// reasonKilled marks a pod localjobs stopped without a more specific
+// reason (its Job finished or failed, run was interrupted or timed out).
+const reasonKilled = "Killed"
+
 type terminateReq struct {
 	reason, message string
 }
@@ -98,6 +102,9 @@ func (w *podWorker) run(ctx context.Context) {
 		case r := <-w.terminate:
 			if w.rec.TerminateReason == "" {
 				w.rec.TerminateReason, w.rec.TerminateMessage = r.reason, r.message
+				if r.reason == "" {
+					w.rec.TerminateReason = reasonKilled
+				}
 				w.rec.TerminateAt = w.c.now()
 			}
 		case <-w.kick:
@@ -118,7 +125,12 @@ func hasStart(acts []podAction) bool {
 	return false
 }
 
+// save derives the pod status from the record and stores both, so every
+// stored version is consistent, then publishes it.
 func (w *podWorker) save(ctx context.Context) {
+	if !IsTerminalPhase(w.rec.Pod.Status.Phase) {
+		w.rec.Pod.Status = derivePodStatus(w.rec, w.c.now())
+	}
 	if err := w.c.Store.SavePod(ctx, w.rec); err != nil {
 		w.log().Error("save pod", "error", err)
 	}
@@ -398,6 +410,11 @@ func applyExit(r *Run, info ContainerInfo) {
 		r.StartedAt = info.StartedAt
 	}
 	r.FinishedAt = info.FinishedAt
+	if r.StartedAt.After(r.FinishedAt) && !r.FinishedAt.IsZero() {
+		// The engine records the start after the process began; a fast
+		// process can finish "before" it started.
+		r.StartedAt = r.FinishedAt
+	}
 	switch {
 	case info.OOMKilled:
 		r.Reason = "OOMKilled"

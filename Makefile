@@ -1,0 +1,38 @@
+# localjobs — run Kubernetes Pods and Jobs as Docker containers, without a cluster.
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GO      ?= go
+BIN     := ./localjobs
+
+.DEFAULT_GOAL := help
+
+.PHONY: help build test vet fmt check up clean bench
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+build: ## build ./localjobs
+	$(GO) build -ldflags "-X github.com/localjobs/localjobs/cli.Version=$(VERSION)" -o $(BIN) .
+
+test: ## run every test, Docker ones included (starts/installs Docker and busybox-static if needed)
+	sh scripts/ensure-docker.sh
+	$(GO) test -race -count=1 ./...
+
+vet: ## go vet
+	$(GO) vet ./...
+
+fmt: ## fail if gofmt would change anything
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+check: fmt vet test ## what CI runs
+
+up: build ## run the bundled examples in specs/ and check each reaches its documented outcome
+	sh scripts/ensure-docker.sh
+	sh scripts/ensure-images.sh $$(sed -n 's/^ *image: *"\{0,1\}\([^" ]*\)"\{0,1\}.*/\1/p' specs/*.yaml | sort -u)
+	sh scripts/run-examples.sh $(BIN) specs
+
+clean: ## remove build output
+	rm -f $(BIN)
+
+bench: ## wall time of `localjobs run` next to `docker run --rm` (prints the ratio)
+	sh scripts/ensure-docker.sh
+	sh bench/run-vs-docker.sh 10

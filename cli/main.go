@@ -1,0 +1,157 @@
+// Package cli implements the localjobs command line: one file per verb,
+// each with its own pflag FlagSet, printing kubectl-shaped tables and
+// objects. Main is the whole program minus the process: main.go only builds
+// the context and calls it.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	exitTimeout = 124
+)
+
+// Version is set at build time with -ldflags "-X github.com/localjobs/localjobs/cli.Version=…".
+var Version = "dev"
+
+// env is what every verb gets.
+type env struct {
+	stdout, stderr io.Writer
+	stateDir       string
+}
+
+// usageError is a command-line mistake: printed with a hint, exit 2.
+type usageError struct{ msg, hint string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// exitError carries a specific exit code for an error already reported.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+const usage = `localjobs runs Kubernetes Pods and Jobs as Docker containers, without a cluster.
+
+Usage:
+  localjobs run -f FILE|DIR [-o json|yaml] [--timeout D]   run until done; exit 0 only if all succeeded
+  localjobs get pods|jobs [NAME] [-o wide|json]             list what ran
+  localjobs describe pod|job NAME                           details and events
+  localjobs logs POD|job/NAME [-c CONTAINER] [--timestamps] [--tail N]
+  localjobs validate PATH...                                check YAML as the apiserver would
+  localjobs version
+
+Global flags:
+  --state-dir DIR   state directory (default $LOCALJOBS_STATE_DIR, $XDG_STATE_HOME/localjobs,
+                    ~/.local/state/localjobs)
+`
+
+// Main runs the command line args (without the program name) and returns
+// the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr}
+	args = e.globalFlags(args)
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	verb, rest := args[0], args[1:]
+	var err error
+	switch verb {
+	case "run":
+		err = e.run(ctx, rest)
+	case "get":
+		err = e.get(ctx, rest)
+	case "describe":
+		err = e.describe(ctx, rest)
+	case "logs":
+		err = e.logs(ctx, rest)
+	case "validate":
+		err = e.validate(rest)
+	case "version":
+		fmt.Fprintf(stdout, "localjobs %s\n", Version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = &usageError{msg: fmt.Sprintf("unknown command %q", verb), hint: "run 'localjobs help' for the commands"}
+	}
+	return e.report(err)
+}
+
+func (e *env) report(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, pflag.ErrHelp) {
+		return exitOK
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(e.stderr, "localjobs: %s\n", ue.msg)
+		if ue.hint != "" {
+			fmt.Fprintf(e.stderr, "hint: %s\n", ue.hint)
+		}
+		return exitUsage
+	}
+	var xe *exitError
+	if errors.As(err, &xe) {
+		if xe.err != nil && xe.err.Error() != "" {
+			fmt.Fprintf(e.stderr, "localjobs: %s\n", xe.err)
+		}
+		return xe.code
+	}
+	fmt.Fprintf(e.stderr, "localjobs: %s\n", err)
+	return exitFailed
+}
+
+// globalFlags takes --state-dir from anywhere in args.
+func (e *env) globalFlags(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--state-dir" && i+1 < len(args):
+			e.stateDir = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--state-dir="):
+			e.stateDir = strings.TrimPrefix(a, "--state-dir=")
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// flags returns a FlagSet for a verb that reports to stderr.
+func (e *env) flags(name, use string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: localjobs %s\n\nFlags:\n%s", use, fs.FlagUsages())
+	}
+	return fs
+}
+
+// parse parses flags, turning a flag error into a usage error.
+func parse(fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return &exitError{code: exitUsage, err: errors.New("")}
+	}
+	return nil
+}

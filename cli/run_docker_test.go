@@ -1,0 +1,283 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/localjobs/localjobs/manifest"
+	"github.com/localjobs/localjobs/runner"
+	"github.com/localjobs/localjobs/runner/docker/dockertest"
+	"github.com/localjobs/localjobs/state"
+)
+
+// These tests run the real CLI against the real Docker engine, with images
+// built locally from busybox-static.
+
+type cliResult struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, stateDir string, args ...string) cliResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), append([]string{"--state-dir", stateDir}, args...), &out, &errb)
+	t.Logf("localjobs %s → exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errb.String())
+	return cliResult{code, out.String(), errb.String()}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const seedPod = `apiVersion: v1
+kind: Pod
+metadata:
+  name: simple-task
+  labels:
+    app: simple-task
+spec:
+  containers:
+    - name: echo-task
+      image: %s
+      command:
+%s
+  restartPolicy: Never
+`
+
+func seedYAML(image string, cmd ...string) string {
+	var b strings.Builder
+	for _, c := range cmd {
+		fmt.Fprintf(&b, "        - %q\n", c)
+	}
+	return fmt.Sprintf(seedPod, image, strings.TrimRight(b.String(), "\n"))
+}
+
+func podFromJSON(t *testing.T, s string) *manifest.Pod {
+	t.Helper()
+	var p manifest.Pod
+	if err := json.Unmarshal([]byte(s), &p); err != nil {
+		t.Fatalf("decode -o json output: %v\n%s", err, s)
+	}
+	return &p
+}
+
+// TestSeedPods runs the seed article's three simple-task Pods one after
+// another, as its story does.
+func TestSeedPods(t *testing.T) {
+	dockertest.RequireDocker(t)
+	image := dockertest.Busybox(t)
+	dir, st := t.TempDir(), t.TempDir()
+
+	t.Run("echo", func(t *testing.T) {
+		f := writeFile(t, dir, "echo.yaml", seedYAML(image, "echo", "network-task"))
+		r := runCLI(t, st, "run", "-f", f)
+		if r.code != 0 {
+			t.Fatalf("exit %d, want 0", r.code)
+		}
+		var statuses []string
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if f := strings.Fields(l); len(f) >= 3 && f[0] == "simple-task" {
+				statuses = append(statuses, f[2])
+			}
+		}
+		for _, want := range []string{"Pending", "ContainerCreating", "Completed"} {
+			if !slices.Contains(statuses, want) {
+				t.Errorf("statuses %v lack %s", statuses, want)
+			}
+		}
+		if statuses[len(statuses)-1] != "Completed" {
+			t.Errorf("last status %s, want Completed", statuses[len(statuses)-1])
+		}
+		if !strings.Contains(r.stdout, "simple-task | network-task") {
+			t.Errorf("run output lacks the container's line")
+		}
+		if l := runCLI(t, st, "logs", "simple-task"); l.stdout != "network-task\n" {
+			t.Errorf("logs = %q, want network-task", l.stdout)
+		}
+		j := runCLI(t, st, "get", "pod", "simple-task", "-o", "json")
+		term := podFromJSON(t, j.stdout).Status.ContainerStatuses[0].State.Terminated
+		if term == nil || term.Reason != "Completed" || term.ExitCode != 0 {
+			t.Errorf("terminated = %+v, want Completed/0", term)
+		}
+	})
+
+	t.Run("ecoh", func(t *testing.T) {
+		f := writeFile(t, dir, "ecoh.yaml", seedYAML(image, "ecoh", "network-task"))
+		r := runCLI(t, st, "run", "-f", f, "-o", "json")
+		if r.code != 1 {
+			t.Fatalf("exit %d, want 1", r.code)
+		}
+		term := podFromJSON(t, r.stdout).Status.ContainerStatuses[0].State.Terminated
+		if term == nil || term.Reason != "ContainerCannotRun" || term.ExitCode == 0 {
+			t.Fatalf("terminated = %+v, want ContainerCannotRun", term)
+		}
+		if !strings.Contains(term.Message, `"ecoh": executable file not found in $PATH`) {
+			t.Errorf("message %q lacks Docker's exec error", term.Message)
+		}
+		d := runCLI(t, st, "describe", "pod", "simple-task")
+		found := false
+		for _, l := range strings.Split(d.stdout, "\n") {
+			f := strings.Fields(l)
+			if len(f) > 2 && f[0] == "Warning" && f[1] == "Failed" && strings.Contains(l, `exec: "ecoh": executable file not found`) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("describe lacks a Warning Failed event with the exec error:\n%s", d.stdout)
+		}
+		if !strings.Contains(d.stdout, "ContainerCannotRun") {
+			t.Errorf("describe lacks the ContainerCannotRun state")
+		}
+	})
+
+	t.Run("exit1", func(t *testing.T) {
+		f := writeFile(t, dir, "exit1.yaml", seedYAML(image, "sh", "-c", "echo network-task; echo second line; exit 1"))
+		r := runCLI(t, st, "run", "-f", f, "-o", "json")
+		if r.code != 1 {
+			t.Fatalf("exit %d, want 1", r.code)
+		}
+		term := podFromJSON(t, r.stdout).Status.ContainerStatuses[0].State.Terminated
+		if term == nil || term.Reason != "Error" || term.ExitCode != 1 {
+			t.Fatalf("terminated = %+v, want Error/1", term)
+		}
+		if l := runCLI(t, st, "logs", "simple-task"); l.stdout != "network-task\nsecond line\n" {
+			t.Errorf("logs = %q, want both lines", l.stdout)
+		}
+		if g := runCLI(t, st, "get", "pods"); !strings.Contains(g.stdout, "Error") {
+			t.Errorf("get pods lacks Error")
+		}
+	})
+}
+
+func TestOOMKilled(t *testing.T) {
+	dockertest.RequireDocker(t)
+	t.Parallel()
+	image := dockertest.Busybox(t)
+	f := writeFile(t, t.TempDir(), "oom.yaml", fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: hog
+spec:
+  restartPolicy: Never
+  containers:
+  - name: hog
+    image: %s
+    command: ["sh", "-c", "a=xxxxxxxxxxxxxxxx; while :; do a=$a$a; done"]
+    resources:
+      limits:
+        memory: 16Mi
+`, image))
+	r := runCLI(t, t.TempDir(), "run", "-f", f, "-o", "json")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	term := podFromJSON(t, r.stdout).Status.ContainerStatuses[0].State.Terminated
+	if term == nil || term.Reason != "OOMKilled" {
+		t.Fatalf("terminated = %+v, want OOMKilled", term)
+	}
+}
+
+// TestJobBackoffReal checks the Job back-off against real containers: 3
+// pods, each started ≥ 10 s then ≥ 20 s after the previous one finished (and
+// less than 2 s later than that), ending Failed / BackoffLimitExceeded.
+func TestJobBackoffReal(t *testing.T) {
+	dockertest.RequireDocker(t)
+	t.Parallel()
+	image := dockertest.Busybox(t)
+	st := t.TempDir()
+	f := writeFile(t, t.TempDir(), "job.yaml", fmt.Sprintf(`apiVersion: batch/v1
+kind: Job
+metadata:
+  name: fails
+spec:
+  backoffLimit: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: task
+        image: %s
+        command: ["sh", "-c", "exit 1"]
+`, image))
+	r := runCLI(t, st, "run", "-f", f, "-o", "json")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	var job manifest.Job
+	if err := json.Unmarshal([]byte(r.stdout), &job); err != nil {
+		t.Fatal(err)
+	}
+	var conds []string
+	for _, c := range job.Status.Conditions {
+		conds = append(conds, c.Type+"/"+c.Reason)
+	}
+	if want := []string{"FailureTarget/BackoffLimitExceeded", "Failed/BackoffLimitExceeded"}; !slices.Equal(conds, want) {
+		t.Errorf("conditions %v, want %v", conds, want)
+	}
+	db, err := state.Open(st, state.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	pods, err := db.PodsOfJob(context.Background(), job.UID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods) != 3 {
+		t.Fatalf("%d pods, want exactly 3", len(pods))
+	}
+	slices.SortFunc(pods, func(a, b *runner.PodRecord) int {
+		return a.Containers[0].Current.StartedAt.Compare(b.Containers[0].Current.StartedAt)
+	})
+	for i, want := range []time.Duration{10 * time.Second, 20 * time.Second} {
+		prev, next := pods[i].Containers[0].Current, pods[i+1].Containers[0].Current
+		gap := next.StartedAt.Sub(prev.FinishedAt)
+		t.Logf("pod %d started %v after pod %d finished", i+2, gap, i+1)
+		if gap < want || gap >= want+2*time.Second {
+			t.Errorf("pod %d started %v after pod %d finished, want [%v, %v)", i+2, gap, i+1, want, want+2*time.Second)
+		}
+	}
+}
+
+// TestMissingImage: ErrImagePull then ImagePullBackOff; --timeout exits 124
+// naming the image.
+func TestMissingImage(t *testing.T) {
+	dockertest.RequireDocker(t)
+	t.Parallel()
+	image := dockertest.MissingImage()
+	f := writeFile(t, t.TempDir(), "missing.yaml", fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: nope
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: %s
+`, image))
+	r := runCLI(t, t.TempDir(), "run", "-f", f, "--timeout", "30s")
+	if r.code != 124 {
+		t.Fatalf("exit %d, want 124", r.code)
+	}
+	i, j := strings.Index(r.stdout, "ErrImagePull"), strings.Index(r.stdout, "ImagePullBackOff")
+	if i < 0 || j < 0 || j < i {
+		t.Errorf("want ErrImagePull then ImagePullBackOff in the watch output")
+	}
+	if !strings.Contains(r.stderr, image) || !strings.Contains(r.stderr, "timed out after 30s") {
+		t.Errorf("stderr %q does not name the image and the timeout", r.stderr)
+	}
+}

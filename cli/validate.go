@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/localjobs/localjobs/manifest"
+)
+
+// validate checks files as the apiserver would and prints every problem;
+// it exits 1 if there was any.
+func (e *env) validate(args []string) error {
+	fs := e.flags("validate", "validate PATH...")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return &usageError{msg: "validate needs at least one file or directory", hint: "localjobs validate specs/"}
+	}
+	objs, bad, err := loadManifests(fs.Args(), os.Stdin, e.stderr)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		fmt.Fprintf(e.stdout, "%s:%d: %s/%s valid\n", o.File, o.Line, strings.ToLower(o.Kind), objectName(o))
+	}
+	if bad {
+		return &exitError{code: exitFailed, err: fmt.Errorf("some objects are invalid")}
+	}
+	return nil
+}
+
+func objectName(o manifest.Object) string {
+	switch v := o.Obj.(type) {
+	case *manifest.Pod:
+		return v.Name
+	case *manifest.Job:
+		return v.Name
+	case *manifest.CronJob:
+		return v.Name
+	case *manifest.ConfigMap:
+		return v.Name
+	case *manifest.Secret:
+		return v.Name
+	}
+	return "?"
+}
