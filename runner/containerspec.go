@@ -1,11 +1,19 @@
 package runner
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/localjobs/localjobs/manifest"
 )
@@ -32,57 +40,132 @@ type ConfigError struct{ Msg string }
 
 func (e *ConfigError) Error() string { return e.Msg }
 
-// checkPodSecurity refuses what localjobs does not grant yet: anything
-// beyond the baseline Pod Security Standard, and volumes. Refusing is the
-// safe default: a container never gets less isolation than it asked for
-// without the user knowing, nor more privilege than the spec states.
-func checkPodSecurity(spec *manifest.PodSpec) error {
+// Pod Security Standards levels (DESIGN §3).
+const (
+	PodSecurityBaseline   = "baseline"
+	PodSecurityPrivileged = "privileged"
+)
+
+// baselineCaps are the capabilities the baseline level allows adding.
+var baselineCaps = []string{"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+	"NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+
+const privilegedHint = " (run localjobs with --pod-security=privileged to allow it)"
+
+// checkPodSecurity admits a pod spec at the controller's Pod Security
+// level: baseline (the default) refuses privileged containers, host
+// namespaces, capabilities beyond baseline's, unconfined seccomp, unmasked
+// /proc and hostPath volumes outside AllowHostPath; privileged allows
+// everything. Refusals name the field and the flag that lifts them.
+func (c *Controller) checkPodSecurity(spec *manifest.PodSpec) error {
+	if c.PodSecurity == PodSecurityPrivileged {
+		return nil
+	}
 	switch {
 	case spec.HostNetwork:
-		return fmt.Errorf("spec.hostNetwork: Forbidden: host namespaces are not allowed by the baseline pod security level")
+		return errors.New("spec.hostNetwork: Forbidden: host namespaces are not allowed by the baseline pod security level" + privilegedHint)
 	case spec.HostPID:
-		return fmt.Errorf("spec.hostPID: Forbidden: host namespaces are not allowed by the baseline pod security level")
+		return errors.New("spec.hostPID: Forbidden: host namespaces are not allowed by the baseline pod security level" + privilegedHint)
 	case spec.HostIPC:
-		return fmt.Errorf("spec.hostIPC: Forbidden: host namespaces are not allowed by the baseline pod security level")
-	case len(spec.Volumes) > 0:
-		return fmt.Errorf("spec.volumes: Unsupported value: volumes are not supported by this version of localjobs yet")
-	case len(spec.Containers) > 1:
-		return fmt.Errorf("spec.containers: Unsupported value: pods with more than one container are not supported by this version of localjobs yet")
+		return errors.New("spec.hostIPC: Forbidden: host namespaces are not allowed by the baseline pod security level" + privilegedHint)
 	}
-	all := append(append([]manifest.Container{}, spec.InitContainers...), spec.Containers...)
-	for _, c := range all {
-		if sc := c.SecurityContext; sc != nil {
+	if psc := spec.SecurityContext; psc != nil && psc.SeccompProfile != nil && psc.SeccompProfile.Type == "Unconfined" {
+		return errors.New("spec.securityContext.seccompProfile.type: Forbidden: Unconfined is not allowed by the baseline pod security level" + privilegedHint)
+	}
+	for i, v := range spec.Volumes {
+		if v.HostPath == nil {
+			continue
+		}
+		if err := c.checkHostPath(v.HostPath.Path); err != nil {
+			return fmt.Errorf("spec.volumes[%d].hostPath.path: Forbidden: %v", i, err)
+		}
+	}
+	check := func(field string, list []manifest.Container) error {
+		for i, ct := range list {
+			sc := ct.SecurityContext
+			if sc == nil {
+				continue
+			}
+			path := fmt.Sprintf("spec.%s[%d].securityContext", field, i)
 			if sc.Privileged != nil && *sc.Privileged {
-				return fmt.Errorf("containers[%s].securityContext.privileged: Forbidden: privileged containers are not allowed by the baseline pod security level", c.Name)
+				return fmt.Errorf("%s.privileged: Forbidden: privileged containers are not allowed by the baseline pod security level%s", path, privilegedHint)
 			}
-			if sc.Capabilities != nil && len(sc.Capabilities.Add) > 0 {
-				return fmt.Errorf("containers[%s].securityContext.capabilities.add: Forbidden: adding capabilities is not allowed by this version of localjobs", c.Name)
+			if sc.Capabilities != nil {
+				for _, cp := range sc.Capabilities.Add {
+					if !slices.Contains(baselineCaps, normCap(cp)) {
+						return fmt.Errorf("%s.capabilities.add: Forbidden: capability %s is not allowed by the baseline pod security level%s", path, cp, privilegedHint)
+					}
+				}
+			}
+			if sc.ProcMount != nil && *sc.ProcMount == "Unmasked" {
+				return fmt.Errorf("%s.procMount: Forbidden: Unmasked is not allowed by the baseline pod security level%s", path, privilegedHint)
+			}
+			if sc.SeccompProfile != nil && sc.SeccompProfile.Type == "Unconfined" {
+				return fmt.Errorf("%s.seccompProfile.type: Forbidden: Unconfined is not allowed by the baseline pod security level%s", path, privilegedHint)
 			}
 		}
-		if c.RestartPolicy != nil {
-			return fmt.Errorf("initContainers[%s].restartPolicy: Unsupported value: native sidecars are not supported by this version of localjobs yet", c.Name)
+		return nil
+	}
+	if err := check("initContainers", spec.InitContainers); err != nil {
+		return err
+	}
+	return check("containers", spec.Containers)
+}
+
+func normCap(s string) string { return strings.TrimPrefix(strings.ToUpper(s), "CAP_") }
+
+// checkHostPath allows a hostPath inside one of AllowHostPath (default: the
+// user's home directory), after resolving symbolic links.
+func (c *Controller) checkHostPath(p string) error {
+	allowed := c.AllowHostPath
+	if allowed == nil {
+		if home, err := os.UserHomeDir(); err == nil {
+			allowed = []string{home}
 		}
 	}
-	return nil
+	resolve := func(p string) string {
+		p = filepath.Clean(p)
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		// A path to be created: resolve its nearest existing parent.
+		if dir := filepath.Dir(p); dir != p {
+			if r, err := filepath.EvalSymlinks(dir); err == nil {
+				return filepath.Join(r, filepath.Base(p))
+			}
+		}
+		return p
+	}
+	rp := resolve(p)
+	for _, a := range allowed {
+		ra := resolve(a)
+		if rp == ra || strings.HasPrefix(rp, strings.TrimSuffix(ra, string(filepath.Separator))+string(filepath.Separator)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is outside the directories allowed for hostPath volumes (%s); allow it with --allow-host-path=%s or run localjobs with --pod-security=privileged",
+		p, strings.Join(allowed, ", "), filepath.Dir(filepath.Clean(p)))
+}
+
+// podSetup is what a pod worker prepared before creating containers: the
+// host side of the volumes, the sandbox and the pod's host directory.
+type podSetup struct {
+	vols      map[string]hostVolume
+	sandboxID string
+	podDir    string // "" when the store has none (no termination files)
+}
+
+// terminationFile is the host file bind-mounted at a container instance's
+// terminationMessagePath.
+func terminationFile(podDir, container string, restart int32) string {
+	return filepath.Join(podDir, "containers", container, strconv.Itoa(int(restart))+"-termination-log")
 }
 
 // containerSpec builds the engine's container spec for one instance.
-func (c *Controller) containerSpec(_ context.Context, rec *PodRecord, cr *ContainerRecord, spec *manifest.Container, run *Run) (ContainerSpec, error) {
+func (c *Controller) containerSpec(ctx context.Context, rec *PodRecord, cr *ContainerRecord, spec *manifest.Container, run *Run, setup *podSetup) (ContainerSpec, error) {
 	pod := &rec.Pod
-	labels := map[string]string{}
-	maps.Copy(labels, pod.Labels)
-	maps.Copy(labels, map[string]string{
-		LabelInstance:  c.Store.InstanceID(),
-		LabelNamespace: pod.Namespace,
-		LabelPod:       pod.Name,
-		LabelPodUID:    pod.UID,
-		LabelContainer: cr.Name,
-		LabelRestart:   strconv.Itoa(int(run.Restart)),
-	})
-	if name := pod.Labels["batch.kubernetes.io/job-name"]; name != "" {
-		labels[LabelJob] = name
-	}
-	env, err := containerEnv(pod, spec)
+	labels := c.podLabels(pod, cr.Name, run.Restart)
+	env, err := c.containerEnv(ctx, rec, spec)
 	if err != nil {
 		return ContainerSpec{}, err
 	}
@@ -92,24 +175,118 @@ func (c *Controller) containerSpec(_ context.Context, rec *PodRecord, cr *Contai
 		lookup[k] = v
 	}
 	hostname := PodHostname(pod)
+	if pod.Spec.HostNetwork {
+		hostname = ""
+	}
 	cs := ContainerSpec{
 		Name:       run.EngineName,
 		Labels:     labels,
 		Image:      spec.Image,
 		Entrypoint: expandAll(spec.Command, lookup),
 		Cmd:        expandAll(spec.Args, lookup),
-		Env:        append(env, "HOSTNAME="+hostname),
+		Env:        append(env, "HOSTNAME="+cmp.Or(hostname, c.NodeName)),
 		WorkingDir: spec.WorkingDir,
-		Hostname:   hostname,
-		Network:    pod.Annotations[AnnotationNetwork],
 		TTY:        spec.TTY,
 		Stdin:      spec.Stdin,
+	}
+	if setup.sandboxID != "" {
+		// The sandbox holds the network (with hostname, hosts and DNS) and
+		// IPC namespaces; the engine refuses those options on a joiner.
+		cs.Network = "container:" + setup.sandboxID
+		cs.IPC = "container:" + setup.sandboxID
+		if pod.Spec.HostIPC {
+			cs.IPC = "host"
+		}
+		if pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace {
+			cs.PID = "container:" + setup.sandboxID
+		}
+	} else {
+		applyPodNetwork(&cs, pod, hostname)
+	}
+	if pod.Spec.HostPID {
+		cs.PID = "host"
 	}
 	if q, ok := spec.Resources.Limits["memory"]; ok {
 		cs.MemoryLimit = q.Value()
 	}
 	if q, ok := spec.Resources.Limits["cpu"]; ok {
 		cs.NanoCPUs = q.MilliValue() * 1_000_000
+	}
+	cs.Mounts, err = containerMounts(spec, setup.vols, lookup)
+	if err != nil {
+		return ContainerSpec{}, err
+	}
+	if setup.podDir != "" && spec.TerminationMessagePath != "" {
+		f := terminationFile(setup.podDir, cr.Name, run.Restart)
+		if err := createTerminationFile(f); err != nil {
+			return ContainerSpec{}, fmt.Errorf("termination message file: %w", err)
+		}
+		cs.Mounts = append(cs.Mounts, Mount{Source: f, Target: spec.TerminationMessagePath})
+	}
+	user, group := (*int64)(nil), (*int64)(nil)
+	if psc := pod.Spec.SecurityContext; psc != nil {
+		user, group = psc.RunAsUser, psc.RunAsGroup
+	}
+	if sc := spec.SecurityContext; sc != nil {
+		if sc.RunAsUser != nil {
+			user = sc.RunAsUser
+		}
+		if sc.RunAsGroup != nil {
+			group = sc.RunAsGroup
+		}
+		if sc.ReadOnlyRootFilesystem != nil {
+			cs.ReadOnly = *sc.ReadOnlyRootFilesystem
+		}
+		if sc.Privileged != nil {
+			cs.Privileged = *sc.Privileged
+		}
+		if sc.Capabilities != nil {
+			for _, cp := range sc.Capabilities.Add {
+				cs.CapAdd = append(cs.CapAdd, normCap(cp))
+			}
+			for _, cp := range sc.Capabilities.Drop {
+				cs.CapDrop = append(cs.CapDrop, normCap(cp))
+			}
+		}
+	}
+	if user != nil {
+		cs.User = strconv.FormatInt(*user, 10)
+		if group != nil {
+			cs.User += ":" + strconv.FormatInt(*group, 10)
+		}
+	}
+	return cs, nil
+}
+
+// podLabels are the identity labels of one of the pod's engine containers.
+func (c *Controller) podLabels(pod *manifest.Pod, container string, restart int32) map[string]string {
+	labels := map[string]string{}
+	maps.Copy(labels, pod.Labels)
+	maps.Copy(labels, map[string]string{
+		LabelInstance:  c.Store.InstanceID(),
+		LabelNamespace: pod.Namespace,
+		LabelPod:       pod.Name,
+		LabelPodUID:    pod.UID,
+		LabelContainer: container,
+		LabelRestart:   strconv.Itoa(int(restart)),
+	})
+	if name := pod.Labels["batch.kubernetes.io/job-name"]; name != "" {
+		labels[LabelJob] = name
+	}
+	return labels
+}
+
+// applyPodNetwork sets the pod-level network options on the container
+// that owns the pod's network namespace (the sandbox, or the only
+// container): network, hostname, host aliases and DNS.
+func applyPodNetwork(cs *ContainerSpec, pod *manifest.Pod, hostname string) {
+	cs.Hostname = hostname
+	cs.Network = pod.Annotations[AnnotationNetwork]
+	if pod.Spec.HostNetwork {
+		cs.Network = "host"
+	}
+	if pod.Spec.HostIPC {
+		cs.IPC = "host"
 	}
 	for _, ha := range pod.Spec.HostAliases {
 		for _, h := range ha.Hostnames {
@@ -127,83 +304,266 @@ func (c *Controller) containerSpec(_ context.Context, rec *PodRecord, cr *Contai
 			}
 		}
 	}
-	user, group := (*int64)(nil), (*int64)(nil)
-	if psc := pod.Spec.SecurityContext; psc != nil {
-		user, group = psc.RunAsUser, psc.RunAsGroup
-	}
-	if sc := spec.SecurityContext; sc != nil {
-		if sc.RunAsUser != nil {
-			user = sc.RunAsUser
-		}
-		if sc.RunAsGroup != nil {
-			group = sc.RunAsGroup
-		}
-		if sc.ReadOnlyRootFilesystem != nil {
-			cs.ReadOnly = *sc.ReadOnlyRootFilesystem
-		}
-		if sc.Capabilities != nil {
-			cs.CapDrop = sc.Capabilities.Drop
-		}
-	}
-	if user != nil {
-		cs.User = strconv.FormatInt(*user, 10)
-		if group != nil {
-			cs.User += ":" + strconv.FormatInt(*group, 10)
-		}
-	}
-	return cs, nil
 }
 
-// containerEnv resolves a container's env in order, expanding $(VAR)
-// references to variables defined before them, as Kubernetes does.
-func containerEnv(pod *manifest.Pod, spec *manifest.Container) ([]string, error) {
-	var out []string
-	seen := map[string]string{}
-	for i, e := range spec.Env {
-		v := expand(e.Value, seen)
-		if e.ValueFrom != nil {
-			var err error
-			v, err = envFrom(pod, spec, e.ValueFrom)
+func createTerminationFile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o666)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o666) // writable by any container user
+}
+
+// containerEnv resolves a container's environment as the kubelet does:
+// envFrom sources first (prefixed, in key order), then env in order, each
+// value's $(VAR) references expanded against what is defined before it. A
+// missing ConfigMap, Secret or key is a *ConfigError unless optional.
+func (c *Controller) containerEnv(ctx context.Context, rec *PodRecord, spec *manifest.Container) ([]string, error) {
+	pod := &rec.Pod
+	var keys []string
+	vals := map[string]string{}
+	set := func(k, v string) {
+		if _, ok := vals[k]; !ok {
+			keys = append(keys, k)
+		}
+		vals[k] = v
+	}
+	for _, ef := range spec.EnvFrom {
+		var data map[string]string
+		switch {
+		case ef.ConfigMapRef != nil:
+			cm, err := c.Store.ConfigMap(ctx, pod.Namespace, ef.ConfigMapRef.Name)
+			if errors.Is(err, ErrObjectNotFound) {
+				if isTrue(ef.ConfigMapRef.Optional) {
+					continue
+				}
+				return nil, &ConfigError{Msg: fmt.Sprintf("configmap %q not found", ef.ConfigMapRef.Name)}
+			}
 			if err != nil {
-				return nil, &ConfigError{Msg: fmt.Sprintf("env[%d] %s: %v", i, e.Name, err)}
+				return nil, err
+			}
+			data = cm.Data
+		case ef.SecretRef != nil:
+			s, err := c.Store.Secret(ctx, pod.Namespace, ef.SecretRef.Name)
+			if errors.Is(err, ErrObjectNotFound) {
+				if isTrue(ef.SecretRef.Optional) {
+					continue
+				}
+				return nil, &ConfigError{Msg: fmt.Sprintf("secret %q not found", ef.SecretRef.Name)}
+			}
+			if err != nil {
+				return nil, err
+			}
+			data = map[string]string{}
+			for k, v := range secretData(s) {
+				data[k] = string(v)
 			}
 		}
-		seen[e.Name] = v
-		out = append(out, e.Name+"="+v)
+		for _, k := range slices.Sorted(maps.Keys(data)) {
+			set(ef.Prefix+k, data[k])
+		}
+	}
+	for _, e := range spec.Env {
+		v := expand(e.Value, vals)
+		if e.ValueFrom != nil {
+			var err error
+			var skip bool
+			v, skip, err = c.envSource(ctx, rec, spec, e.ValueFrom)
+			if err != nil {
+				return nil, err
+			}
+			if skip {
+				continue
+			}
+		}
+		set(e.Name, v)
+	}
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k+"="+vals[k])
 	}
 	return out, nil
 }
 
-func envFrom(pod *manifest.Pod, spec *manifest.Container, src *manifest.EnvVarSource) (string, error) {
-	if f := src.FieldRef; f != nil {
-		path := f.FieldPath
-		switch {
-		case path == "metadata.name":
-			return pod.Name, nil
-		case path == "metadata.namespace":
-			return pod.Namespace, nil
-		case path == "metadata.uid":
-			return pod.UID, nil
-		case path == "spec.nodeName":
-			return pod.Spec.NodeName, nil
-		case path == "spec.serviceAccountName":
-			return pod.Spec.ServiceAccountName, nil
-		case strings.HasPrefix(path, "metadata.labels['"):
-			return pod.Labels[strings.TrimSuffix(strings.TrimPrefix(path, "metadata.labels['"), "']")], nil
-		case strings.HasPrefix(path, "metadata.annotations['"):
-			return pod.Annotations[strings.TrimSuffix(strings.TrimPrefix(path, "metadata.annotations['"), "']")], nil
-		case path == "status.podIP", path == "status.hostIP", path == "status.podIPs", path == "status.hostIPs":
-			return "", fmt.Errorf("fieldRef %s is not supported by this version of localjobs yet", path)
+func isTrue(b *bool) bool { return b != nil && *b }
+
+// envSource resolves one env valueFrom. skip is true for a missing
+// optional key (the variable is left out, as in Kubernetes).
+func (c *Controller) envSource(ctx context.Context, rec *PodRecord, spec *manifest.Container, src *manifest.EnvVarSource) (v string, skip bool, err error) {
+	pod := &rec.Pod
+	switch {
+	case src.FieldRef != nil:
+		v, err := c.fieldValue(ctx, rec, src.FieldRef.FieldPath, false)
+		if err != nil {
+			return "", false, &ConfigError{Msg: err.Error()}
 		}
-		return "", fmt.Errorf("unsupported fieldRef %q", path)
+		return v, false, nil
+	case src.ResourceFieldRef != nil:
+		v, err := c.resourceValue(ctx, pod, spec, src.ResourceFieldRef)
+		if err != nil {
+			return "", false, &ConfigError{Msg: err.Error()}
+		}
+		return v, false, nil
+	case src.ConfigMapKeyRef != nil:
+		ref := src.ConfigMapKeyRef
+		cm, err := c.Store.ConfigMap(ctx, pod.Namespace, ref.Name)
+		if errors.Is(err, ErrObjectNotFound) {
+			if isTrue(ref.Optional) {
+				return "", true, nil
+			}
+			return "", false, &ConfigError{Msg: fmt.Sprintf("configmap %q not found", ref.Name)}
+		}
+		if err != nil {
+			return "", false, err
+		}
+		if v, ok := cm.Data[ref.Key]; ok {
+			return v, false, nil
+		}
+		if b, ok := cm.BinaryData[ref.Key]; ok {
+			return string(b), false, nil
+		}
+		if isTrue(ref.Optional) {
+			return "", true, nil
+		}
+		return "", false, &ConfigError{Msg: fmt.Sprintf("couldn't find key %s in ConfigMap %s/%s", ref.Key, pod.Namespace, ref.Name)}
+	case src.SecretKeyRef != nil:
+		ref := src.SecretKeyRef
+		s, err := c.Store.Secret(ctx, pod.Namespace, ref.Name)
+		if errors.Is(err, ErrObjectNotFound) {
+			if isTrue(ref.Optional) {
+				return "", true, nil
+			}
+			return "", false, &ConfigError{Msg: fmt.Sprintf("secret %q not found", ref.Name)}
+		}
+		if err != nil {
+			return "", false, err
+		}
+		if b, ok := secretData(s)[ref.Key]; ok {
+			return string(b), false, nil
+		}
+		if isTrue(ref.Optional) {
+			return "", true, nil
+		}
+		return "", false, &ConfigError{Msg: fmt.Sprintf("couldn't find key %s in Secret %s/%s", ref.Key, pod.Namespace, ref.Name)}
 	}
-	if src.ConfigMapKeyRef != nil {
-		return "", fmt.Errorf("configmap %q not found", src.ConfigMapKeyRef.Name)
+	return "", false, &ConfigError{Msg: "env source not supported by localjobs"}
+}
+
+// fieldValue is the downward API value of a pod field. volume allows the
+// whole-map forms metadata.labels and metadata.annotations (downwardAPI
+// volumes only), formatted as Kubernetes does: key="value" lines, sorted.
+func (c *Controller) fieldValue(ctx context.Context, rec *PodRecord, path string, volume bool) (string, error) {
+	pod := &rec.Pod
+	quoted := func(prefix string) (string, bool) {
+		if strings.HasPrefix(path, prefix+"['") && strings.HasSuffix(path, "']") {
+			return path[len(prefix)+2 : len(path)-2], true
+		}
+		return "", false
 	}
-	if src.SecretKeyRef != nil {
-		return "", fmt.Errorf("secret %q not found", src.SecretKeyRef.Name)
+	formatMap := func(m map[string]string) string {
+		var lines []string
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			lines = append(lines, k+"="+strconv.Quote(m[k]))
+		}
+		return strings.Join(lines, "\n")
 	}
-	return "", fmt.Errorf("this env source is not supported by this version of localjobs yet")
+	switch path {
+	case "metadata.name":
+		return pod.Name, nil
+	case "metadata.namespace":
+		return pod.Namespace, nil
+	case "metadata.uid":
+		return pod.UID, nil
+	case "spec.nodeName":
+		return pod.Spec.NodeName, nil
+	case "spec.serviceAccountName":
+		return cmp.Or(pod.Spec.ServiceAccountName, "default"), nil
+	case "status.podIP", "status.podIPs":
+		return pod.Status.PodIP, nil
+	case "status.hostIP", "status.hostIPs":
+		return pod.Status.HostIP, nil
+	case "metadata.labels":
+		if volume {
+			return formatMap(pod.Labels), nil
+		}
+	case "metadata.annotations":
+		if volume {
+			return formatMap(pod.Annotations), nil
+		}
+	}
+	if k, ok := quoted("metadata.labels"); ok {
+		return pod.Labels[k], nil
+	}
+	if k, ok := quoted("metadata.annotations"); ok {
+		return pod.Annotations[k], nil
+	}
+	return "", fmt.Errorf("unsupported fieldRef %q", path)
+}
+
+// resourceValue is the downward API value of a container resource: the
+// limit (the node's capacity when unset) or the request (the limit when
+// unset, else 0), divided by the divisor and rounded up, as the kubelet.
+func (c *Controller) resourceValue(ctx context.Context, pod *manifest.Pod, self *manifest.Container, ref *manifest.ResourceFieldSelector) (string, error) {
+	ct := self
+	if ref.ContainerName != "" {
+		ct = nil
+		for _, list := range [][]manifest.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+			for i := range list {
+				if list[i].Name == ref.ContainerName {
+					ct = &list[i]
+				}
+			}
+		}
+	}
+	if ct == nil {
+		return "", fmt.Errorf("resourceFieldRef: container %q not found", ref.ContainerName)
+	}
+	kind, res, ok := strings.Cut(ref.Resource, ".")
+	if !ok || (kind != "limits" && kind != "requests") {
+		return "", fmt.Errorf("unsupported resourceFieldRef resource %q", ref.Resource)
+	}
+	q, have := ct.Resources.Limits[res]
+	if kind == "requests" {
+		if r, ok := ct.Resources.Requests[res]; ok {
+			q, have = r, true
+		}
+		if !have {
+			return "0", nil
+		}
+	}
+	divisor := resource.MustParse("1")
+	if ref.Divisor != nil && !ref.Divisor.IsZero() {
+		divisor = *ref.Divisor
+	}
+	if res == "cpu" {
+		milli := q.MilliValue()
+		if !have {
+			node, err := c.node(ctx)
+			if err != nil {
+				return "", err
+			}
+			milli = int64(node.CPUs) * 1000
+		}
+		return strconv.FormatInt(int64(math.Ceil(float64(milli)/float64(divisor.MilliValue()))), 10), nil
+	}
+	val := q.Value()
+	if !have {
+		if res != "memory" {
+			return "0", nil
+		}
+		node, err := c.node(ctx)
+		if err != nil {
+			return "", err
+		}
+		val = node.Memory
+	}
+	return strconv.FormatInt(int64(math.Ceil(float64(val)/float64(divisor.Value()))), 10), nil
 }
 
 // expand replaces $(VAR) with the value of VAR when it is defined, keeps

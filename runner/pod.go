@@ -80,15 +80,34 @@ func reconcilePod(rec *PodRecord, now time.Time) ([]podAction, time.Duration) {
 		return nil, 0
 	}
 
+	// spec.activeDeadlineSeconds counts from the pod's start time; once it
+	// has passed the kubelet stops the pod: Failed / DeadlineExceeded.
+	if ads := spec.ActiveDeadlineSeconds; ads != nil && rec.TerminateReason == "" && rec.Pod.Status.StartTime != nil {
+		deadline := rec.Pod.Status.StartTime.Add(time.Duration(*ads) * time.Second)
+		if now.Before(deadline) {
+			wake(deadline)
+		} else {
+			rec.TerminateReason = ReasonPodDeadlineExceeded
+			rec.TerminateMessage = msgPodDeadlineExceeded
+			rec.TerminateAt = now
+		}
+	}
+
 	if rec.TerminateReason != "" {
-		for i, c := range rec.Containers {
-			if c.inFlight() {
-				acts = append(acts, podAction{actStop, i})
-			} else if c.Waiting != nil && c.Current == nil {
+		acts = stopActions(rec)
+		for _, c := range rec.Containers {
+			if !c.inFlight() && c.Waiting != nil && c.Current == nil {
 				// Never started: it never will.
 				c.Waiting = nil
 			}
 		}
+		rec.Pod.Status = derivePodStatus(rec, now)
+		return acts, 0
+	}
+	if podFinishing(rec) {
+		// The app containers are done (or an init container failed for
+		// good): native sidecars are stopped in reverse order.
+		acts = stopActions(rec)
 		rec.Pod.Status = derivePodStatus(rec, now)
 		return acts, 0
 	}
@@ -139,6 +158,24 @@ func reconcilePod(rec *PodRecord, now time.Time) ([]podAction, time.Duration) {
 	initDone := true
 	for i := 0; i < nInit; i++ {
 		c := rec.Containers[i]
+		if isSidecar(spec, c) {
+			// A native sidecar: the next init container starts once it
+			// has started; it is restarted whenever it exits, whatever
+			// the pod's restartPolicy.
+			switch {
+			case c.Current == nil:
+				startOrWait(i)
+				initDone = false
+			case c.inFlight():
+				initDone = c.Current.Step == StepStarted
+			default:
+				restartOrWait(i)
+			}
+			if !initDone {
+				break
+			}
+			continue
+		}
 		if c.succeeded() {
 			continue
 		}
@@ -268,7 +305,7 @@ func containerStatus(c *ContainerRecord, spec *manifest.Container, defaultWaitin
 	case c.Current.Step == StepStarted:
 		cs.State.Running = &manifest.StateRunning{StartedAt: manifest.Time{Time: c.Current.StartedAt.Truncate(time.Second)}}
 		started = true
-		cs.Ready = !c.Init
+		cs.Ready = !c.Init || isRestartable(spec)
 	default:
 		cs.State.Terminated = terminatedState(c.Current)
 	}
@@ -285,11 +322,74 @@ func containerStatus(c *ContainerRecord, spec *manifest.Container, defaultWaitin
 	return cs
 }
 
+// isSidecar reports whether c is a native sidecar: an init container with
+// restartPolicy Always.
+func isSidecar(spec *manifest.PodSpec, c *ContainerRecord) bool {
+	return c.Init && isRestartable(containerSpec(spec, c))
+}
+
+func isRestartable(c *manifest.Container) bool {
+	return c.RestartPolicy != nil && *c.RestartPolicy == manifest.RestartPolicyAlways
+}
+
+// podFinishing reports whether the pod's regular containers are done for
+// good: every app container exited and will not restart, or a regular init
+// container failed under restartPolicy Never. Only sidecars may still run.
+func podFinishing(rec *PodRecord) bool {
+	spec := &rec.Pod.Spec
+	apps := false
+	for _, c := range rec.Containers {
+		if c.Init {
+			if !isSidecar(spec, c) && c.exited() && !c.succeeded() && spec.RestartPolicy == manifest.RestartPolicyNever {
+				return true
+			}
+			continue
+		}
+		apps = true
+		if c.Current == nil || c.inFlight() || shouldRestart(spec.RestartPolicy, c.Current) {
+			return false
+		}
+	}
+	return apps
+}
+
+// stopActions stops the pod's running containers the kubelet's way: the
+// regular containers first, then the native sidecars one at a time in
+// reverse order, each once everything after it has exited.
+func stopActions(rec *PodRecord) []podAction {
+	var acts []podAction
+	for i, c := range rec.Containers {
+		if c.inFlight() && !isSidecar(&rec.Pod.Spec, c) {
+			acts = append(acts, podAction{actStop, i})
+		}
+	}
+	if len(acts) > 0 {
+		return acts
+	}
+	for i := len(rec.Containers) - 1; i >= 0; i-- {
+		if c := rec.Containers[i]; c.inFlight() {
+			return []podAction{{actStop, i}}
+		}
+	}
+	return nil
+}
+
 // derivePodStatus computes the Kubernetes PodStatus from the record, with
 // the kubelet's phase rules (reference §1.2).
 func derivePodStatus(rec *PodRecord, now time.Time) manifest.PodStatus {
 	spec := &rec.Pod.Spec
 	old := rec.Pod.Status
+	if !rec.Scheduled && rec.TerminateReason == "" {
+		// Waiting for a slot under --max-pods, as on a full node.
+		return manifest.PodStatus{
+			Phase:    manifest.PodPending,
+			QOSClass: qosClass(spec),
+			Conditions: []manifest.PodCondition{{
+				Type: "PodScheduled", Status: "False", Reason: "Unschedulable", Message: unschedulableMessage,
+				LastTransitionTime: manifest.Time{Time: now.Truncate(time.Second)},
+			}},
+		}
+	}
 	st := manifest.PodStatus{
 		HostIP:    old.HostIP,
 		PodIP:     old.PodIP,
@@ -322,18 +422,36 @@ func derivePodStatus(rec *PodRecord, now time.Time) manifest.PodStatus {
 	}
 	terminal := rec.TerminateReason != "" && !running
 	st.Phase = podPhase(spec, st.InitContainerStatuses, st.ContainerStatuses, terminal)
-	if terminal && rec.TerminateReason == "DeadlineExceeded" {
+	if IsTerminalPhase(st.Phase) && running {
+		// The kubelet keeps a pod out of a terminal phase while any of its
+		// containers (a sidecar being stopped) may still run.
+		st.Phase = old.Phase
+		if st.Phase == "" || IsTerminalPhase(st.Phase) {
+			st.Phase = manifest.PodRunning
+		}
+	}
+	if terminal && rec.TerminateReason == ReasonPodDeadlineExceeded {
 		st.Reason = rec.TerminateReason
 		st.Message = rec.TerminateMessage
 	}
 
 	initialized := true
-	for _, cs := range st.InitContainerStatuses {
+	ready := len(st.ContainerStatuses) > 0
+	for i, cs := range st.InitContainerStatuses {
+		if i < len(spec.InitContainers) && isRestartable(&spec.InitContainers[i]) {
+			// A sidecar counts once it has started; it counts in readiness.
+			if !sidecarHasStarted(cs) {
+				initialized = false
+			}
+			if !cs.Ready {
+				ready = false
+			}
+			continue
+		}
 		if cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 0 {
 			initialized = false
 		}
 	}
-	ready := len(st.ContainerStatuses) > 0
 	for _, cs := range st.ContainerStatuses {
 		if !cs.Ready {
 			ready = false
@@ -357,7 +475,38 @@ func derivePodStatus(rec *PodRecord, now time.Time) manifest.PodStatus {
 	for _, c := range conds {
 		st.Conditions = append(st.Conditions, podCondition(old.Conditions, c.typ, c.status, c.reason, now))
 	}
+	if disrupted(rec) {
+		// A pod localjobs stopped (run interrupted, pod deleted or
+		// replaced) carries DisruptionTarget, so podFailurePolicy
+		// onPodConditions rules can match it; its own deadline and its
+		// Job's decisions are not disruptions.
+		at := rec.TerminateAt
+		if at.IsZero() {
+			at = now
+		}
+		msg := rec.TerminateMessage
+		if msg == "" {
+			msg = "Pod was terminated by localjobs"
+		}
+		st.Conditions = append(st.Conditions, manifest.PodCondition{
+			Type: "DisruptionTarget", Status: "True", Reason: "TerminationByKubelet", Message: msg,
+			LastTransitionTime: manifest.Time{Time: at.Truncate(time.Second)},
+		})
+	}
 	return st
+}
+
+// Pod-level activeDeadlineSeconds (the kubelet's active deadline handler).
+const (
+	ReasonPodDeadlineExceeded = "DeadlineExceeded"
+	msgPodDeadlineExceeded    = "Pod was active on the node longer than the specified deadline"
+)
+
+// disrupted reports whether localjobs stopped the pod for a reason that
+// Kubernetes would mark with the DisruptionTarget condition.
+func disrupted(rec *PodRecord) bool {
+	r := rec.TerminateReason
+	return r != "" && r != ReasonPodDeadlineExceeded && !isJobTerminateReason(r)
 }
 
 func readyReason(ready bool, phase string) string {
@@ -387,7 +536,14 @@ func podCondition(old []manifest.PodCondition, typ string, status bool, reason s
 // podPhase is the kubelet's getPhase (reference §1.2), without sidecars.
 func podPhase(spec *manifest.PodSpec, initStatuses, statuses []manifest.ContainerStatus, podIsTerminal bool) string {
 	pendingInit, failedInit := 0, 0
-	for _, cs := range initStatuses {
+	for i, cs := range initStatuses {
+		if i < len(spec.InitContainers) && isRestartable(&spec.InitContainers[i]) {
+			// Sidecar exit codes never count toward the phase.
+			if !sidecarHasStarted(cs) {
+				pendingInit++
+			}
+			continue
+		}
 		switch {
 		case cs.State.Running != nil:
 			pendingInit++
@@ -454,6 +610,12 @@ func podPhase(spec *manifest.PodSpec, initStatuses, statuses []manifest.Containe
 		}
 	}
 	return manifest.PodPending
+}
+
+// sidecarHasStarted reports whether a sidecar's status shows it started
+// at some point (running now, or terminated or restarted since).
+func sidecarHasStarted(cs manifest.ContainerStatus) bool {
+	return (cs.Started != nil && *cs.Started) || cs.State.Terminated != nil || cs.LastState.Terminated != nil || cs.RestartCount > 0
 }
 
 // qosClass is Kubernetes' QoS class: Guaranteed when every container has

@@ -39,6 +39,22 @@ type Runtime interface {
 	Logs(ctx context.Context, id string, since time.Time, follow bool, sink LogSink) error
 	// List returns the containers carrying all of the given labels.
 	List(ctx context.Context, labels map[string]string) ([]ContainerInfo, error)
+	// PauseImage makes the pod sandbox image available (DESIGN §2: the
+	// embedded pause program, imported without a registry) and returns its
+	// reference. The image's entrypoint holds the sandbox's namespaces.
+	PauseImage(ctx context.Context) (string, error)
+	// RemoveVolume removes a named engine volume (the memory-backed emptyDirs
+	// of sandboxed pods); a missing volume is not an error.
+	RemoveVolume(ctx context.Context, name string) error
+	// Node describes the machine containers run on: its CPUs and memory are
+	// the node allocatable that resourceFieldRef reports for unset limits.
+	Node(ctx context.Context) (NodeInfo, error)
+}
+
+// NodeInfo is the engine host's capacity.
+type NodeInfo struct {
+	CPUs   int
+	Memory int64 // bytes
 }
 
 // LogSink receives container output one line at a time. stream is "stdout"
@@ -63,8 +79,14 @@ type ContainerSpec struct {
 	// NanoCPUs is the CPU limit in billionths of a CPU (0 = none).
 	NanoCPUs int64
 	// Network is the network mode: "" for the default bridge, a network
-	// name, or "container:<id>" to join a sandbox.
-	Network    string
+	// name, "host", or "container:<id>" to join a sandbox (which also
+	// shares the sandbox's hostname, /etc/hosts and resolv.conf).
+	Network string
+	// IPC is the IPC mode: "" (private), "shareable" for a sandbox,
+	// "container:<id>" to join one, or "host".
+	IPC string
+	// PID is the PID namespace mode: "", "container:<id>" or "host".
+	PID        string
 	ExtraHosts []string // host:ip
 	DNS        []string
 	DNSSearch  []string
@@ -80,12 +102,20 @@ type ContainerSpec struct {
 	Stdin      bool
 }
 
-// Mount is a bind or tmpfs mount into a container.
+// Mount is a bind, tmpfs or named-volume mount into a container.
 type Mount struct {
-	Source   string // host path; empty for tmpfs
+	Source   string // host path; empty for tmpfs and volumes
 	Target   string
 	ReadOnly bool
-	Tmpfs    bool
+	// Tmpfs mounts a memory-backed filesystem. With Volume set it is a
+	// named engine volume of type tmpfs, shared by every container that
+	// mounts it (and kept mounted by the pod's sandbox).
+	Tmpfs  bool
+	Volume string
+	// SubPath mounts only this path inside a named volume.
+	SubPath string
+	// Size limits a tmpfs, in bytes (0 = the engine's default).
+	Size int64
 }
 
 // ContainerInfo is the engine's view of one container.
@@ -105,6 +135,11 @@ type ContainerInfo struct {
 	CreatedAt  time.Time
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// IP is the container's address on its first network and Gateway that
+	// network's gateway (the host as containers see it); empty when the
+	// container is not running or joins another's network.
+	IP      string
+	Gateway string
 }
 
 // ImageResult describes how EnsureImage satisfied a request.

@@ -47,6 +47,18 @@ type Store interface {
 	OpenLog(ns, pod, uid, container string, restart int32) (LogFile, error)
 	// LogPath is the path OpenLog uses.
 	LogPath(ns, pod, uid, container string, restart int32) string
+
+	// SaveConfigMap and SaveSecret store (replace) the objects pods
+	// reference from env and volumes.
+	SaveConfigMap(ctx context.Context, cm *manifest.ConfigMap) error
+	SaveSecret(ctx context.Context, s *manifest.Secret) error
+	// ConfigMap and Secret return ns/name or ErrObjectNotFound.
+	ConfigMap(ctx context.Context, ns, name string) (*manifest.ConfigMap, error)
+	Secret(ctx context.Context, ns, name string) (*manifest.Secret, error)
+	// PodDir is the host directory for one pod's volumes and termination
+	// message files: volumes/<ns>_<pod>_<uid> under the state dir. It is
+	// not created; "" means the store has no such directory.
+	PodDir(ns, pod, uid string) string
 }
 
 // LogFile is one open container log. WriteLine appends in CRI format
@@ -78,6 +90,11 @@ type PodRecord struct {
 	TerminateReason  string    `json:"terminateReason,omitempty"`  // why localjobs is stopping the pod
 	TerminateMessage string    `json:"terminateMessage,omitempty"` //
 	TerminateAt      time.Time `json:"terminateAt,omitempty"`      // when the stop was requested
+	// Sandbox is the pause container holding a multi-container pod's
+	// namespaces (DESIGN §2); nil for single-container pods.
+	Sandbox *Run `json:"sandbox,omitempty"`
+	// Scheduled is set once the pod got a slot under --max-pods.
+	Scheduled bool `json:"scheduled,omitempty"`
 }
 
 // ContainerRecord is the durable state of one container of a pod.

@@ -197,6 +197,9 @@ func (db *DB) DeletePod(ctx context.Context, ns, name string) error {
 		return fmt.Errorf("delete pod %s/%s: %w", ns, name, err)
 	}
 	if prev.Pod.UID != "" {
+		// Best effort: a container may have left files the daemon's user
+		// cannot remove in an emptyDir.
+		_ = os.RemoveAll(db.PodDir(ns, name, prev.Pod.UID))
 		if err := os.RemoveAll(db.podLogDir(ns, name, prev.Pod.UID)); err != nil {
 			return fmt.Errorf("delete pod %s/%s: remove logs: %w", ns, name, err)
 		}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,6 +73,8 @@ func containerConfig(spec runner.ContainerSpec) (*container.Config, *container.H
 	hc := &container.HostConfig{
 		LogConfig:      logConfig,
 		NetworkMode:    container.NetworkMode(spec.Network),
+		IpcMode:        container.IpcMode(spec.IPC),
+		PidMode:        container.PidMode(spec.PID),
 		RestartPolicy:  container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		CapAdd:         spec.CapAdd,
 		CapDrop:        spec.CapDrop,
@@ -93,12 +97,31 @@ func containerConfig(spec runner.ContainerSpec) (*container.Config, *container.H
 		hc.DNS = append(hc.DNS, a)
 	}
 	for _, m := range spec.Mounts {
+		if m.Volume != "" {
+			// A named tmpfs volume, shared by the pod's containers.
+			opts := map[string]string{"type": "tmpfs", "device": "tmpfs", "o": "mode=1777"}
+			if m.Size > 0 {
+				opts["o"] += fmt.Sprintf(",size=%d", m.Size)
+			}
+			hc.Mounts = append(hc.Mounts, mount.Mount{
+				Type:     mount.TypeVolume,
+				Source:   m.Volume,
+				Target:   m.Target,
+				ReadOnly: m.ReadOnly,
+				VolumeOptions: &mount.VolumeOptions{
+					Labels:       map[string]string{runner.LabelInstance: spec.Labels[runner.LabelInstance]},
+					Subpath:      m.SubPath,
+					DriverConfig: &mount.Driver{Name: "local", Options: opts},
+				},
+			})
+			continue
+		}
 		if m.Tmpfs {
 			hc.Mounts = append(hc.Mounts, mount.Mount{
 				Type:         mount.TypeTmpfs,
 				Target:       m.Target,
 				ReadOnly:     m.ReadOnly,
-				TmpfsOptions: &mount.TmpfsOptions{Mode: 0o777},
+				TmpfsOptions: &mount.TmpfsOptions{Mode: 0o777, SizeBytes: m.Size},
 			})
 			continue
 		}
@@ -194,6 +217,17 @@ func containerInfo(c container.InspectResponse) runner.ContainerInfo {
 		info.Error = s.Error
 		info.StartedAt = parseTime(s.StartedAt)
 		info.FinishedAt = parseTime(s.FinishedAt)
+	}
+	if ns := c.NetworkSettings; ns != nil {
+		for _, name := range slices.Sorted(maps.Keys(ns.Networks)) {
+			if ep := ns.Networks[name]; ep != nil && ep.IPAddress.IsValid() {
+				info.IP = ep.IPAddress.String()
+				if ep.Gateway.IsValid() {
+					info.Gateway = ep.Gateway.String()
+				}
+				break
+			}
+		}
 	}
 	return info
 }

@@ -42,6 +42,10 @@ type dockerAPI interface {
 	ContainerLogs(ctx context.Context, container string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error)
 	ImageInspect(ctx context.Context, image string, options ...client.ImageInspectOption) (client.ImageInspectResult, error)
 	ImagePull(ctx context.Context, ref string, options client.ImagePullOptions) (client.ImagePullResponse, error)
+	ImageImport(ctx context.Context, source client.ImageImportSource, ref string, options client.ImageImportOptions) (client.ImageImportResult, error)
+	ServerVersion(ctx context.Context, options client.ServerVersionOptions) (client.ServerVersionResult, error)
+	Info(ctx context.Context, options client.InfoOptions) (client.SystemInfoResult, error)
+	VolumeRemove(ctx context.Context, volumeID string, options client.VolumeRemoveOptions) (client.VolumeRemoveResult, error)
 	Close() error
 }
 
@@ -55,6 +59,9 @@ type Runtime struct {
 
 	mu    sync.Mutex
 	pulls map[string]*pull // in-flight pulls by image reference
+
+	pauseMu  sync.Mutex
+	pauseRef string // imported pause image, once known
 }
 
 var _ runner.Runtime = (*Runtime)(nil)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -28,10 +29,20 @@ type Behavior struct {
 	Lines      []string      // stdout lines written at start
 }
 
+// PauseImage is the image reference the fake's PauseImage returns.
+const PauseImage = "localjobs/pause:fake"
+
 // Runtime is a fake runner.Runtime. Images lists the images present; Script
-// decides each container's behaviour (nil = exit 0 at once).
+// decides each container's behaviour (nil = exit 0 at once). Sandbox
+// (pause) containers run until stopped, whatever Script says.
 type Runtime struct {
 	Script func(spec runner.ContainerSpec) Behavior
+	// NodeInfo is what Node returns.
+	NodeInfo runner.NodeInfo
+	// RemovedVolumes lists the names given to RemoveVolume.
+	RemovedVolumes []string
+	// Removed lists the IDs given to Remove.
+	Removed []string
 
 	mu         sync.Mutex
 	images     map[string]bool
@@ -91,7 +102,10 @@ func (r *Runtime) Create(_ context.Context, spec runner.ContainerSpec) (string, 
 	r.seq++
 	id := fmt.Sprintf("c%04d", r.seq)
 	beh := Behavior{}
-	if r.Script != nil {
+	switch {
+	case spec.Image == PauseImage:
+		beh = Behavior{RunFor: 1<<63 - 1}
+	case r.Script != nil:
 		beh = r.Script(spec)
 	}
 	r.containers[id] = &container{
@@ -222,10 +236,43 @@ func (r *Runtime) KillAll() {
 	}
 }
 
+// PauseImage implements runner.Runtime.
+func (r *Runtime) PauseImage(context.Context) (string, error) { return PauseImage, nil }
+
+// RemoveVolume implements runner.Runtime.
+func (r *Runtime) RemoveVolume(_ context.Context, name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.RemovedVolumes = append(r.RemovedVolumes, name)
+	return nil
+}
+
+// Node implements runner.Runtime.
+func (r *Runtime) Node(context.Context) (runner.NodeInfo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.NodeInfo, nil
+}
+
+// Running returns the specs of the containers running now.
+func (r *Runtime) Running() []runner.ContainerSpec {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []runner.ContainerSpec
+	for _, c := range r.containers {
+		if c.info.Running {
+			out = append(out, c.spec)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 // Remove implements runner.Runtime.
 func (r *Runtime) Remove(_ context.Context, id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.Removed = append(r.Removed, id)
 	if c := r.containers[id]; c != nil {
 		delete(r.byName, c.spec.Name)
 		delete(r.containers, id)
@@ -281,16 +328,69 @@ outer:
 
 // Store is an in-memory runner.Store.
 type Store struct {
-	mu     sync.Mutex
-	pods   map[string][]byte
-	jobs   map[string][]byte
-	events []*manifest.Event
-	logs   map[string]*Log
+	// Dir, if set, is where PodDir puts pod directories (tests set it to
+	// t.TempDir()); empty means pods have no host directory.
+	Dir string
+
+	mu      sync.Mutex
+	pods    map[string][]byte
+	jobs    map[string][]byte
+	cms     map[string][]byte
+	secrets map[string][]byte
+	events  []*manifest.Event
+	logs    map[string]*Log
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{pods: map[string][]byte{}, jobs: map[string][]byte{}, logs: map[string]*Log{}}
+	return &Store{pods: map[string][]byte{}, jobs: map[string][]byte{}, logs: map[string]*Log{},
+		cms: map[string][]byte{}, secrets: map[string][]byte{}}
+}
+
+// SaveConfigMap implements runner.Store.
+func (s *Store) SaveConfigMap(_ context.Context, cm *manifest.ConfigMap) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cms[cm.Namespace+"/"+cm.Name] = enc(cm)
+	return nil
+}
+
+// SaveSecret implements runner.Store.
+func (s *Store) SaveSecret(_ context.Context, sec *manifest.Secret) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secrets[sec.Namespace+"/"+sec.Name] = enc(sec)
+	return nil
+}
+
+// ConfigMap implements runner.Store.
+func (s *Store) ConfigMap(_ context.Context, ns, name string) (*manifest.ConfigMap, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.cms[ns+"/"+name]
+	if !ok {
+		return nil, fmt.Errorf("configmap %s/%s: %w", ns, name, runner.ErrObjectNotFound)
+	}
+	return dec[manifest.ConfigMap](b), nil
+}
+
+// Secret implements runner.Store.
+func (s *Store) Secret(_ context.Context, ns, name string) (*manifest.Secret, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.secrets[ns+"/"+name]
+	if !ok {
+		return nil, fmt.Errorf("secret %s/%s: %w", ns, name, runner.ErrObjectNotFound)
+	}
+	return dec[manifest.Secret](b), nil
+}
+
+// PodDir implements runner.Store.
+func (s *Store) PodDir(ns, pod, uid string) string {
+	if s.Dir == "" {
+		return ""
+	}
+	return filepath.Join(s.Dir, "volumes", ns+"_"+pod+"_"+uid)
 }
 
 var _ runner.Store = (*Store)(nil)
