@@ -11,7 +11,6 @@ import (
 
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
-	"github.com/localjobs/localjobs/state"
 )
 
 // describe prints kubectl-describe-style details of a pod or job.
@@ -29,49 +28,43 @@ func (e *env) describe(ctx context.Context, args []string) error {
 	if !ok || name == "" {
 		return &usageError{msg: "describe needs pod|job NAME", hint: "localjobs describe pod simple-task"}
 	}
-	db, ok, err := e.openStore()
+	src, ok, err := e.openSource(ctx)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return notFound(res, name)
 	}
-	defer db.Close()
+	defer src.Close()
 	now := time.Now()
 	switch res {
 	case "pods":
-		r, err := db.Pod(ctx, *ns, name)
+		r, err := src.PodRecord(ctx, *ns, name)
 		if errors.Is(err, runner.ErrObjectNotFound) {
 			return notFound("pods", name)
 		} else if err != nil {
 			return err
 		}
-		evs, err := db.Events(ctx, *ns, r.Pod.UID)
+		evs, err := src.Events(ctx, *ns, r.Pod.UID)
 		if err != nil {
 			return err
 		}
-		describePod(e.stdout, r, evs, now)
+		describePod(e.stdout, &r.Pod, evs, now)
 	case "jobs":
-		j, err := db.Job(ctx, *ns, name)
+		j, err := src.Job(ctx, *ns, name)
 		if errors.Is(err, runner.ErrObjectNotFound) {
 			return notFound("jobs.batch", name)
 		} else if err != nil {
 			return err
 		}
-		evs, err := db.Events(ctx, *ns, j.UID)
+		evs, err := src.Events(ctx, *ns, j.UID)
 		if err != nil {
 			return err
 		}
-		pods, err := db.PodsOfJob(ctx, j.UID)
-		if err != nil {
-			return err
-		}
-		describeJob(e.stdout, j, pods, evs, now)
+		describeJob(e.stdout, j, evs, now)
 	}
 	return nil
 }
-
-var _ = state.ReadOptions{}
 
 func mapLines(w io.Writer, title string, m map[string]string) {
 	if len(m) == 0 {
@@ -94,8 +87,7 @@ func mapLines(w io.Writer, title string, m map[string]string) {
 
 const rfc1123z = time.RFC1123Z
 
-func describePod(w io.Writer, r *runner.PodRecord, evs []*manifest.Event, now time.Time) {
-	p := &r.Pod
+func describePod(w io.Writer, p *manifest.Pod, evs []*manifest.Event, now time.Time) {
 	fmt.Fprintf(w, "%-16s%s\n", "Name:", p.Name)
 	fmt.Fprintf(w, "%-16s%s\n", "Namespace:", p.Namespace)
 	fmt.Fprintf(w, "%-16s%d\n", "Priority:", 0)
@@ -253,7 +245,7 @@ func describeEvents(w io.Writer, evs []*manifest.Event, now time.Time) {
 	tw.Flush()
 }
 
-func describeJob(w io.Writer, j *manifest.Job, pods []*runner.PodRecord, evs []*manifest.Event, now time.Time) {
+func describeJob(w io.Writer, j *manifest.Job, evs []*manifest.Event, now time.Time) {
 	fmt.Fprintf(w, "%-26s%s\n", "Name:", j.Name)
 	fmt.Fprintf(w, "%-26s%s\n", "Namespace:", j.Namespace)
 	if j.Spec.Selector != nil {
@@ -279,17 +271,6 @@ func describeJob(w io.Writer, j *manifest.Job, pods []*runner.PodRecord, evs []*
 	if j.Status.CompletionTime != nil {
 		fmt.Fprintf(w, "%-26s%s\n", "Completed At:", j.Status.CompletionTime.Format(rfc1123z))
 		fmt.Fprintf(w, "%-26s%s\n", "Duration:", jobDuration(j, now))
-	}
-	running, succeeded, failed := 0, 0, 0
-	for _, p := range pods {
-		switch p.Pod.Status.Phase {
-		case manifest.PodSucceeded:
-			succeeded++
-		case manifest.PodFailed:
-			failed++
-		default:
-			running++
-		}
 	}
 	fmt.Fprintf(w, "%-26s%d Active (%d Ready) / %d Succeeded / %d Failed\n", "Pods Statuses:", j.Status.Active, deref(j.Status.Ready, 0), j.Status.Succeeded, j.Status.Failed)
 	if len(j.Status.Conditions) > 0 {

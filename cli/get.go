@@ -45,7 +45,7 @@ func (e *env) get(ctx context.Context, args []string) error {
 	if *all {
 		namespace = ""
 	}
-	db, ok, err := e.openStore()
+	src, ok, err := e.openSource(ctx)
 	if err != nil {
 		return err
 	}
@@ -53,35 +53,33 @@ func (e *env) get(ctx context.Context, args []string) error {
 	var pods []*manifest.Pod
 	var jobs []*manifest.Job
 	if ok {
-		defer db.Close()
+		defer src.Close()
 		switch res {
 		case "pods":
-			var recs []*runner.PodRecord
 			if name != "" {
-				r, err := db.Pod(ctx, *ns, name)
+				r, err := src.PodRecord(ctx, *ns, name)
 				if errors.Is(err, runner.ErrObjectNotFound) {
 					return notFound("pods", name)
 				} else if err != nil {
 					return err
 				}
-				recs = append(recs, r)
-			} else if recs, err = db.Pods(ctx, namespace); err != nil {
+				pods = append(pods, &r.Pod)
+			} else if pods, err = src.Pods(ctx, namespace); err != nil {
 				return err
 			}
-			for _, r := range recs {
-				pods = append(pods, &r.Pod)
-				objs = append(objs, &r.Pod)
+			for _, p := range pods {
+				objs = append(objs, p)
 			}
 		case "jobs":
 			if name != "" {
-				j, err := db.Job(ctx, *ns, name)
+				j, err := src.Job(ctx, *ns, name)
 				if errors.Is(err, runner.ErrObjectNotFound) {
 					return notFound("jobs.batch", name)
 				} else if err != nil {
 					return err
 				}
 				jobs = append(jobs, j)
-			} else if jobs, err = db.Jobs(ctx, namespace); err != nil {
+			} else if jobs, err = src.Jobs(ctx, namespace); err != nil {
 				return err
 			}
 			for _, j := range jobs {

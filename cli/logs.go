@@ -4,22 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	iofs "io/fs"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
-	"github.com/localjobs/localjobs/state"
 )
 
 // logs prints a container's captured output, like kubectl logs.
 func (e *env) logs(ctx context.Context, args []string) error {
-	fs := e.flags("logs", "logs POD|job/NAME [-c CONTAINER] [--previous] [--timestamps] [--tail N]")
+	fs := e.flags("logs", "logs POD|job/NAME [-c CONTAINER] [-f] [--previous] [--timestamps] [--tail N] [--since D]")
 	container := fs.StringP("container", "c", "", "container name")
+	follow := fs.BoolP("follow", "f", false, "follow the output while the container runs (needs a running daemon)")
 	previous := fs.BoolP("previous", "p", false, "the previous instance of the container")
 	timestamps := fs.Bool("timestamps", false, "prefix each line with its RFC 3339 timestamp")
 	tail := fs.Int("tail", -1, "lines from the end to show; -1 shows all")
+	since := fs.Duration("since", 0, "only lines newer than this, e.g. 5m")
+	allContainers := fs.Bool("all-containers", false, "every container of the pod")
 	ns := fs.StringP("namespace", "n", "default", "namespace")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -27,7 +30,7 @@ func (e *env) logs(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return &usageError{msg: "logs needs exactly one POD or job/NAME", hint: "localjobs logs simple-task"}
 	}
-	db, ok, err := e.openStore()
+	src, ok, err := e.openSource(ctx)
 	if err != nil {
 		return err
 	}
@@ -35,69 +38,77 @@ func (e *env) logs(ctx context.Context, args []string) error {
 	if !ok {
 		return notFound("pods", target)
 	}
-	defer db.Close()
+	defer src.Close()
+	if _, isStore := src.(storeSource); isStore && *follow {
+		fmt.Fprintln(e.stderr, "Warning: no daemon is running; printing the log without following")
+		*follow = false
+	}
 
-	var rec *runner.PodRecord
+	var pod *manifest.Pod
 	if kind, name, found := strings.Cut(target, "/"); found {
 		switch kind {
 		case "pod", "pods", "po":
 			target = name
 		case "job", "jobs", "job.batch":
-			j, err := db.Job(ctx, *ns, name)
+			j, err := src.Job(ctx, *ns, name)
 			if errors.Is(err, runner.ErrObjectNotFound) {
 				return notFound("jobs.batch", name)
 			} else if err != nil {
 				return err
 			}
-			pods, err := db.PodsOfJob(ctx, j.UID)
+			pods, err := podsOfJob(ctx, src, j)
 			if err != nil {
 				return err
 			}
 			if len(pods) == 0 {
 				return fmt.Errorf("job/%s has no pods", name)
 			}
-			rec = pickLogPod(pods)
+			pod = pickLogPod(pods)
 			if len(pods) > 1 {
-				fmt.Fprintf(e.stderr, "Found %d pods, using pod/%s\n", len(pods), rec.Pod.Name)
+				fmt.Fprintf(e.stderr, "Found %d pods, using pod/%s\n", len(pods), pod.Name)
 			}
 		default:
 			return &usageError{msg: fmt.Sprintf("cannot get logs of %q", kind), hint: "localjobs logs POD or job/NAME"}
 		}
 	}
-	if rec == nil {
-		rec, err = db.Pod(ctx, *ns, target)
+	if pod == nil {
+		r, err := src.PodRecord(ctx, *ns, target)
 		if errors.Is(err, runner.ErrObjectNotFound) {
 			return notFound("pods", target)
 		} else if err != nil {
 			return err
 		}
+		pod = &r.Pod
 	}
-	c, err := pickContainer(&rec.Pod, *container, e)
-	if err != nil {
-		return err
+	var containers []string
+	if *allContainers {
+		for _, c := range pod.Spec.InitContainers {
+			containers = append(containers, c.Name)
+		}
+		for _, c := range pod.Spec.Containers {
+			containers = append(containers, c.Name)
+		}
+	} else {
+		c, err := pickContainer(pod, *container, e)
+		if err != nil {
+			return err
+		}
+		containers = []string{c}
 	}
-	var cr *runner.ContainerRecord
-	for _, x := range rec.Containers {
-		if x.Name == c {
-			cr = x
+	for _, c := range containers {
+		req := localapi.LogRequest{
+			Namespace: pod.Namespace, Pod: pod.Name, Container: c,
+			Previous: *previous, Follow: *follow, Timestamps: *timestamps, TailLines: *tail,
+			SinceSeconds: int64(*since / time.Second),
+		}
+		if err := src.Logs(ctx, e.stdout, req); err != nil {
+			if errors.Is(err, runner.ErrObjectNotFound) {
+				return notFound("pods", pod.Name)
+			}
+			return err
 		}
 	}
-	run := cr.Current
-	if *previous {
-		run = cr.Last
-		if run == nil {
-			return fmt.Errorf("previous terminated container %q in pod %q not found", c, rec.Pod.Name)
-		}
-	}
-	if run == nil {
-		return fmt.Errorf("container %q in pod %q is waiting to start: %s", c, rec.Pod.Name, waitingReason(cr))
-	}
-	path := db.LogPath(rec.Pod.Namespace, rec.Pod.Name, rec.Pod.UID, c, run.Restart)
-	err = state.ReadLog(path, e.stdout, state.ReadOptions{Timestamps: *timestamps, Tail: *tail})
-	if errors.Is(err, iofs.ErrNotExist) {
-		return nil // nothing was written yet
-	}
-	return err
+	return nil
 }
 
 func waitingReason(cr *runner.ContainerRecord) string {
@@ -138,9 +149,9 @@ func pickContainer(pod *manifest.Pod, want string, e *env) (string, error) {
 
 // pickLogPod orders a job's pods as kubectl's ByLogging does (active before
 // finished, running before pending, more recent first) and picks the first.
-func pickLogPod(pods []*runner.PodRecord) *runner.PodRecord {
-	rank := func(p *runner.PodRecord) int {
-		switch p.Pod.Status.Phase {
+func pickLogPod(pods []*manifest.Pod) *manifest.Pod {
+	rank := func(p *manifest.Pod) int {
+		switch p.Status.Phase {
 		case manifest.PodRunning:
 			return 0
 		case manifest.PodPending:
@@ -148,13 +159,13 @@ func pickLogPod(pods []*runner.PodRecord) *runner.PodRecord {
 		}
 		return 2
 	}
-	sorted := append([]*runner.PodRecord(nil), pods...)
+	sorted := append([]*manifest.Pod(nil), pods...)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		a, b := sorted[i], sorted[j]
 		if rank(a) != rank(b) {
 			return rank(a) < rank(b)
 		}
-		return a.Pod.CreationTimestamp.After(b.Pod.CreationTimestamp.Time)
+		return a.CreationTimestamp.After(b.CreationTimestamp.Time)
 	})
 	return sorted[0]
 }

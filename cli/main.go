@@ -47,11 +47,17 @@ func (e *exitError) Error() string { return e.err.Error() }
 const usage = `localjobs runs Kubernetes Pods and Jobs as Docker containers, without a cluster.
 
 Usage:
-  localjobs run -f FILE|DIR [-o json|yaml] [--timeout D]   run until done; exit 0 only if all succeeded
+  localjobs up [DIR|FILE...]                                run the daemon; keep specs/ applied as files change
+  localjobs run -f FILE|DIR [-o json] [--timeout D]         run until done; exit 0 only if all succeeded
+  localjobs apply -f FILE|DIR                               apply to the running daemon
+  localjobs delete pod|job NAME | -f FILE                   stop and delete
+  localjobs events [--for KIND/NAME]                        events, oldest first
+  localjobs wait --for=condition=complete|failed|delete job/NAME [--timeout D]
   localjobs get pods|jobs [NAME] [-o wide|json]             list what ran
   localjobs describe pod|job NAME                           details and events
   localjobs logs POD|job/NAME [-c CONTAINER] [--timestamps] [--tail N]
   localjobs validate PATH...                                check YAML as the apiserver would
+  localjobs schedule "EXPR" [--time-zone TZ] [--from T] [-n N]   the schedule in English and its next fire times
   localjobs version
 
 Global flags:
@@ -73,16 +79,28 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch verb {
 	case "run":
 		err = e.run(ctx, rest)
+	case "up":
+		err = e.up(ctx, rest)
+	case "apply":
+		err = e.apply(ctx, rest)
+	case "delete":
+		err = e.del(ctx, rest)
+	case "events":
+		err = e.events(ctx, rest)
+	case "wait":
+		err = e.wait(ctx, rest)
 	case "get":
 		err = e.get(ctx, rest)
 	case "describe":
 		err = e.describe(ctx, rest)
 	case "logs":
 		err = e.logs(ctx, rest)
+	case "schedule":
+		err = e.scheduleCmd(rest)
 	case "validate":
 		err = e.validate(rest)
 	case "version":
-		fmt.Fprintf(stdout, "localjobs %s\n", Version)
+		err = e.version(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -153,5 +171,28 @@ func parse(fs *pflag.FlagSet, args []string) error {
 		}
 		return &exitError{code: exitUsage, err: errors.New("")}
 	}
+	return nil
+}
+
+// version prints the CLI's version and, when one runs, the daemon's;
+// --daemon fails unless a daemon answers.
+func (e *env) version(ctx context.Context, args []string) error {
+	fs := e.flags("version", "version [--daemon]")
+	needDaemon := fs.Bool("daemon", false, "fail unless a daemon answers")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Client Version: %s\n", Version)
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		if *needDaemon {
+			return &exitError{code: exitFailed, err: errors.New("no localjobs daemon is running")}
+		}
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "Daemon Version: %s\n", Version)
 	return nil
 }

@@ -66,7 +66,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 		default:
 			// ConfigMaps and Secrets are accepted; pods that reference them
 			// resolve them in a later version.
-			fmt.Fprintf(e.stderr, "%s:%d: %s/%s accepted (not used by run yet)\n", o.File, o.Line, strings.ToLower(o.Kind), objectName(o))
+			fmt.Fprintf(e.stderr, "%s:%d: %s/%s accepted (not used by run yet)\n", o.File, o.Line, strings.ToLower(o.Kind), o.Meta().Name)
 		}
 	}
 	if len(todo) == 0 {
@@ -79,24 +79,22 @@ func (e *env) run(ctx context.Context, args []string) error {
 	}
 	// Store reads must outlive a cancelled ctx (we still report after a signal).
 	bg := context.WithoutCancel(ctx)
-	d, err := daemon.Open(ctx, daemon.Config{StateDir: dir})
-	if err != nil {
-		return err
+	if c, _ := e.dial(ctx); c != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("a localjobs daemon is running with state dir %s: use `localjobs apply -f` with it, or give run its own --state-dir", dir)}
 	}
-	defer d.Close()
-
 	// Logs go to stdout, or to stderr when stdout carries -o json.
 	logOut := e.stdout
 	if *output != "" {
 		logOut = e.stderr
 	}
 	p := &runPrinter{out: logOut}
-	d.Controller.OnLog = p.logLine
-
-	ctrlCtx, stopCtrl := context.WithCancel(context.WithoutCancel(ctx))
-	ctrlDone := make(chan struct{})
-	go func() { d.Controller.Run(ctrlCtx); close(ctrlDone) }()
-	defer func() { stopCtrl(); <-ctrlDone }()
+	// run is one code path with up: an in-process daemon, socket included,
+	// for the duration of the run (DESIGN §6).
+	d, err := daemon.Start(ctx, daemon.Config{StateDir: dir, Version: Version, OnLog: p.logLine, Runtime: testRuntime})
+	if err != nil {
+		return err
+	}
+	defer d.Stop()
 
 	sub := d.Controller.Subscribe()
 	defer sub.Close()

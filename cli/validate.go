@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	"github.com/localjobs/localjobs/manifest"
 )
 
 // validate checks files as the apiserver would and prints every problem;
@@ -23,26 +21,10 @@ func (e *env) validate(args []string) error {
 		return err
 	}
 	for _, o := range objs {
-		fmt.Fprintf(e.stdout, "%s:%d: %s/%s valid\n", o.File, o.Line, strings.ToLower(o.Kind), objectName(o))
+		fmt.Fprintf(e.stdout, "%s:%d: %s/%s valid\n", o.File, o.Line, strings.ToLower(o.Kind), o.Meta().Name)
 	}
 	if bad {
 		return &exitError{code: exitFailed, err: fmt.Errorf("some objects are invalid")}
 	}
 	return nil
-}
-
-func objectName(o manifest.Object) string {
-	switch v := o.Obj.(type) {
-	case *manifest.Pod:
-		return v.Name
-	case *manifest.Job:
-		return v.Name
-	case *manifest.CronJob:
-		return v.Name
-	case *manifest.ConfigMap:
-		return v.Name
-	case *manifest.Secret:
-		return v.Name
-	}
-	return "?"
 }

@@ -1,16 +1,24 @@
 // Package daemon wires localjobs together: the state dir and its store, the
-// Docker runtime and the controllers. It is the only package that knows
-// every other one; `localjobs run` starts it in-process for its duration.
+// Docker runtime, the controllers and the control socket. It is the only
+// package that knows every other one; `localjobs up` runs it in the
+// foreground and `localjobs run` starts it in-process for its duration.
 package daemon
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
 
+	"github.com/localjobs/localjobs/localapi"
+	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/runner/docker"
 	"github.com/localjobs/localjobs/state"
@@ -18,9 +26,22 @@ import (
 
 // Config is the daemon's configuration.
 type Config struct {
-	// StateDir holds localjobs.db, logs/ and the socket; see StateDir.
+	// StateDir holds localjobs.db, lock, logs/ and the socket; see StateDir.
 	StateDir string
-	Log      *slog.Logger
+	// SocketGroup, if set, makes the socket 0660 owned by this group.
+	SocketGroup string
+	Version     string
+	Log         *slog.Logger
+	// Runtime overrides the Docker runtime (tests use runnertest's fake).
+	Runtime runner.Runtime
+	// Out receives up's compose-style output (nil = none).
+	Out io.Writer
+	// OnLog receives container output (run's printer); nil with Out set
+	// prints it compose-style to Out.
+	OnLog func(pod *manifest.Pod, container string, ts time.Time, stream string, line []byte, partial bool)
+	// BeforeServe, if set, runs after the restore and before the socket
+	// answers (up applies its folders there, so clients see them).
+	BeforeServe func(*Daemon)
 }
 
 // StateDir resolves the state dir (DESIGN §5): the flag, else
@@ -43,36 +64,165 @@ func StateDir(flag string) (string, error) {
 	return filepath.Join(home, ".local", "state", "localjobs"), nil
 }
 
-// Daemon is an open state dir with a runtime and a controller ready to Run.
+// Daemon is a running localjobs: the state dir locked and open, the
+// runtime connected, the controller running and the socket served.
 type Daemon struct {
+	cfg        Config
 	DB         *state.DB
-	Runtime    *docker.Runtime
+	Runtime    runner.Runtime
 	Controller *runner.Controller
+	Socket     string
+	// Restored is what the restart reconcile found.
+	Restored runner.RestoreStats
+	// RestoreTime is how long the restart reconcile took.
+	RestoreTime time.Duration
+
+	lock     *lockFile
+	applyMu  sync.Mutex // one apply at a time
+	stop     context.CancelFunc
+	done     chan struct{}
+	ctrlDone chan struct{}
 }
 
-// Open opens the state dir for writing and connects to the Docker engine.
-func Open(ctx context.Context, cfg Config) (*Daemon, error) {
-	db, err := state.Open(cfg.StateDir, state.Options{})
+// Start locks and opens the state dir, connects the runtime, resumes
+// unfinished pods and jobs, and serves the socket. It returns once all of
+// that is up; Stop ends it. A second daemon on the same state dir fails at
+// once naming the holder's PID.
+func Start(ctx context.Context, cfg Config) (*Daemon, error) {
+	lock, err := acquireLock(cfg.StateDir)
 	if err != nil {
-		if errors.Is(err, state.ErrLocked) {
-			return nil, fmt.Errorf("state dir %s is in use by another localjobs: %w", cfg.StateDir, err)
-		}
 		return nil, err
 	}
-	rt, err := docker.New(ctx)
+	d := &Daemon{cfg: cfg, lock: lock, done: make(chan struct{}), ctrlDone: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			d.closeStore()
+		}
+	}()
+	d.DB, err = state.Open(cfg.StateDir, state.Options{})
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("docker engine: %w", err)
+		return nil, err
+	}
+	d.Runtime = cfg.Runtime
+	if d.Runtime == nil {
+		rt, err := docker.New(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("docker engine: %w", err)
+		}
+		d.Runtime = rt
 	}
 	host, _ := os.Hostname()
 	if host == "" {
 		host = "localhost"
 	}
-	ctrl := &runner.Controller{Store: db, Runtime: rt, Log: cfg.Log, NodeName: host}
-	return &Daemon{DB: db, Runtime: rt, Controller: ctrl}, nil
+	d.Controller = &runner.Controller{Store: d.DB, Runtime: d.Runtime, Log: cfg.Log, NodeName: host, OnLog: cfg.OnLog}
+	if d.Controller.OnLog == nil && cfg.Out != nil {
+		d.Controller.OnLog = composeLog(cfg.Out)
+	}
+
+	d.Socket = localapi.SocketPath(cfg.StateDir)
+	if err := os.MkdirAll(filepath.Dir(d.Socket), 0o700); err != nil {
+		return nil, fmt.Errorf("socket dir: %w", err)
+	}
+	gid := -1
+	if cfg.SocketGroup != "" {
+		g, err := user.LookupGroup(cfg.SocketGroup)
+		if err != nil {
+			return nil, fmt.Errorf("--socket-group: %w", err)
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+	}
+	ln, err := localapi.Listen(d.Socket, gid)
+	if err != nil {
+		return nil, err
+	}
+
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	d.stop = stop
+	go func() { d.Controller.Run(runCtx); close(d.ctrlDone) }()
+	t0 := time.Now()
+	d.Restored, err = d.Controller.Restore(ctx)
+	d.RestoreTime = time.Since(t0)
+	if err != nil {
+		stop()
+		<-d.ctrlDone
+		ln.Close()
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	if cfg.BeforeServe != nil {
+		cfg.BeforeServe(d)
+	}
+	srv := &localapi.Server{Backend: d, Version: cfg.Version, Log: cfg.Log}
+	go func() {
+		defer close(d.done)
+		srv.Serve(runCtx, ln)
+		<-d.ctrlDone
+	}()
+	ok = true
+	return d, nil
 }
 
-// Close closes the store. Call it after the controller's Run returned.
-func (d *Daemon) Close() error {
-	return d.DB.Close()
+// Stop stops serving and the controller, leaving containers running (the
+// next Start adopts them), and closes the state. It returns how many
+// containers were left running.
+func (d *Daemon) Stop() int {
+	n := d.Controller.RunningContainers(context.Background())
+	d.stop()
+	<-d.done
+	os.Remove(d.Socket)
+	d.closeStore()
+	return n
+}
+
+func (d *Daemon) closeStore() {
+	if d.DB != nil {
+		d.DB.Close()
+	}
+	if d.lock != nil {
+		d.lock.release()
+	}
+}
+
+// Store implements localapi.Backend.
+func (d *Daemon) Store() runner.Store { return d.DB }
+
+// Subscribe implements localapi.Backend.
+func (d *Daemon) Subscribe() *runner.Subscription { return d.Controller.Subscribe() }
+
+// DeletePod implements localapi.Backend.
+func (d *Daemon) DeletePod(ctx context.Context, ns, name string, _ *int64) error {
+	return d.Controller.DeletePod(ctx, ns, name)
+}
+
+// DeleteJob implements localapi.Backend.
+func (d *Daemon) DeleteJob(ctx context.Context, ns, name string) error {
+	return d.Controller.DeleteJob(ctx, ns, name)
+}
+
+// SetSuspend implements localapi.Backend.
+func (d *Daemon) SetSuspend(ctx context.Context, ns, name string, suspend bool) error {
+	return errors.New("suspend/resume is not supported by this version of localjobs yet")
+}
+
+// composeLog prints container output compose-style: "pod | line".
+func composeLog(w io.Writer) func(*manifest.Pod, string, time.Time, string, []byte, bool) {
+	var mu sync.Mutex
+	partial := map[string][]byte{}
+	return func(pod *manifest.Pod, container string, _ time.Time, _ string, line []byte, isPartial bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		k := pod.Name + "/" + container
+		if isPartial {
+			partial[k] = append(partial[k], line...)
+			return
+		}
+		full := append(partial[k], line...)
+		delete(partial, k)
+		prefix := pod.Name
+		if len(pod.Spec.Containers)+len(pod.Spec.InitContainers) > 1 {
+			prefix = k
+		}
+		fmt.Fprintf(w, "%s | %s\n", prefix, full)
+	}
 }

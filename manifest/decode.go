@@ -489,3 +489,20 @@ func strictDecode(j []byte, v any) []fieldErr {
 	}
 	return errs
 }
+
+// Meta returns the object's metadata.
+func (o Object) Meta() *ObjectMeta {
+	switch v := o.Obj.(type) {
+	case *Pod:
+		return &v.ObjectMeta
+	case *Job:
+		return &v.ObjectMeta
+	case *CronJob:
+		return &v.ObjectMeta
+	case *ConfigMap:
+		return &v.ObjectMeta
+	case *Secret:
+		return &v.ObjectMeta
+	}
+	return &ObjectMeta{}
+}

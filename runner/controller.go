@@ -27,6 +27,18 @@ type Controller struct {
 	// OnLog, if set, receives every line of container output as it is
 	// captured (the `run` and `up` output).
 	OnLog func(pod *manifest.Pod, container string, ts time.Time, stream string, line []byte, partial bool)
+	// Failpoint, if set, is called at named steps ("after-intent"); tests
+	// use it to simulate a crash between recording a step and taking it.
+	Failpoint func(step string)
+	// PodSecurity is the Pod Security Standards level pods are admitted at:
+	// PodSecurityBaseline (the default when empty) or PodSecurityPrivileged.
+	PodSecurity string
+	// AllowHostPath lists the host directories hostPath volumes may use at
+	// the baseline level; nil means the user's home directory.
+	AllowHostPath []string
+	// MaxPods caps the pods running at once (0 = DefaultMaxPods); later
+	// pods stay Pending/Unschedulable until one finishes.
+	MaxPods int
 
 	mu    sync.Mutex
 	ctx   context.Context // Run's context; nil until Run starts
@@ -35,6 +47,7 @@ type Controller struct {
 	jobs  map[string]*jobWorker // by ns/name
 	subs  map[*Subscription]struct{}
 	wg    sync.WaitGroup
+	slots podSlots
 }
 
 // Change is one update of a pod or job, delivered to subscribers.
@@ -43,6 +56,8 @@ type Change struct {
 	Record *PodRecord
 	Job    *manifest.Job
 	Event  *manifest.Event
+	// Deleted is set when Pod or Job was deleted.
+	Deleted bool
 }
 
 func (c *Controller) clock() Clock {
@@ -137,7 +152,7 @@ func (c *Controller) ApplyPod(ctx context.Context, p *manifest.Pod) (*manifest.P
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPodSecurity(&p.Spec); err != nil {
+	if err := c.checkPodSecurity(&p.Spec); err != nil {
 		return nil, err
 	}
 	pod := clonePod(p)
@@ -193,8 +208,7 @@ func (c *Controller) startPod(ctx context.Context, rec *PodRecord) error {
 		return fmt.Errorf("save pod: %w", err)
 	}
 	c.publish(Change{Pod: clonePod(&rec.Pod), Record: cloneRecord(rec)})
-	c.recordEvent(ctx, objectRef(&rec.Pod.TypeMeta, &rec.Pod.ObjectMeta, ""), "Normal", "Scheduled",
-		fmt.Sprintf("Successfully assigned %s/%s to %s", rec.Pod.Namespace, rec.Pod.Name, rec.Pod.Spec.NodeName), "default-scheduler")
+	// The worker records Scheduled (or FailedScheduling) under MaxPods.
 	w := newPodWorker(c, rec)
 	c.mu.Lock()
 	c.pods[key(rec.Pod.Namespace, rec.Pod.Name)] = w
@@ -371,6 +385,13 @@ func (c *Controller) publish(ch Change) {
 		select {
 		case s.signal <- struct{}{}:
 		default:
+		}
+	}
+	if ch.Record != nil {
+		// Any change of a Job's pod (a container restart under OnFailure,
+		// a pod being stopped…) may change the Job's status.
+		if uid := controllerUID(&ch.Record.Pod.ObjectMeta, "Job"); uid != "" {
+			c.kickJob(ch.Record.Pod.Namespace, uid)
 		}
 	}
 }

@@ -17,6 +17,7 @@ type exitMsg struct {
 	restart int32
 	info    ContainerInfo
 	err     error
+	message string // termination message (file, or logs on error)
 }
 
 // podWorker drives one pod. It alone writes its record; everything else
@@ -29,6 +30,12 @@ type podWorker struct {
 	done      chan struct{} // closed when the worker returns
 	stopping  map[int]bool  // stop already requested per container index
 	terminate chan terminateReq
+	// adopted are instances found running when the daemon restarted
+	// (restore.go); run resumes watching them before anything else.
+	adopted []adoptedRun
+	// setup is the pod's prepared volumes and sandbox; nil until the first
+	// container starts.
+	setup *podSetup
 }
 
 // reasonKilled marks a pod localjobs stopped without a more specific
@@ -59,13 +66,29 @@ func (w *podWorker) log() *slog.Logger {
 // time, repeat until the pod is terminal.
 func (w *podWorker) run(ctx context.Context) {
 	defer close(w.done)
+	if !w.admit(ctx) {
+		return
+	}
+	defer w.c.release()
 	inflight := 0
+	for _, a := range w.adopted {
+		w.c.wg.Add(1)
+		go w.watch(ctx, a.index, clonePod(&w.rec.Pod), w.rec.Containers[a.index].Name, a.restart, a.id, a.since, a.logf)
+		inflight++
+	}
+	w.adopted = nil
 	for {
 		prev := w.snapshotWaiting()
 		acts, requeue := reconcilePod(w.rec, w.c.now())
 		w.waitingEvents(prev)
+		finished := IsTerminalPhase(w.rec.Pod.Status.Phase) && inflight == 0
+		if finished {
+			// The sandbox and volumes go before the terminal state is
+			// published, so whoever sees it sees them gone.
+			w.teardown(ctx)
+		}
 		w.save(ctx)
-		if IsTerminalPhase(w.rec.Pod.Status.Phase) && inflight == 0 {
+		if finished {
 			w.c.podFinished(w.rec)
 			return
 		}
@@ -185,6 +208,13 @@ func (w *podWorker) start(ctx context.Context, i int) bool {
 	spec := containerSpec(&w.rec.Pod.Spec, c)
 	now := w.c.now()
 
+	if err := w.ensureSetup(ctx); err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		w.setupFailed(c, err)
+		return false
+	}
 	if spec.ImagePullPolicy == manifest.PullAlways {
 		w.event(c, "Normal", "Pulling", fmt.Sprintf("Pulling image %q", spec.Image))
 	}
@@ -246,8 +276,9 @@ func (w *podWorker) start(ctx context.Context, i int) bool {
 	}
 	c.Current = run
 	w.save(ctx) // intent recorded before the container exists
+	w.c.failpoint("after-intent")
 
-	cs, err := w.c.containerSpec(ctx, w.rec, c, spec, run)
+	cs, err := w.c.containerSpec(ctx, w.rec, c, spec, run, w.setup)
 	if err == nil {
 		var id string
 		id, err = w.c.Runtime.Create(ctx, cs)
@@ -313,6 +344,11 @@ func (w *podWorker) start(ctx context.Context, i int) bool {
 	}
 	run.Step = StepStarted
 	run.StartedAt = w.c.now()
+	if w.setup.sandboxID == "" && w.rec.Pod.Status.PodIP == "" {
+		if info, err := w.c.Runtime.Inspect(ctx, run.ID); err == nil && info.IP != "" {
+			w.rec.Pod.Status.PodIP, w.rec.Pod.Status.HostIP = info.IP, info.Gateway
+		}
+	}
 	w.event(c, "Normal", "Started", "Started container "+c.Name)
 	w.c.wg.Add(1)
 	go w.watch(ctx, i, clonePod(&w.rec.Pod), c.Name, run.Restart, run.ID, time.Time{}, logf)
@@ -346,7 +382,11 @@ func (w *podWorker) watch(ctx context.Context, i int, pod *manifest.Pod, name st
 	if ctx.Err() != nil {
 		return
 	}
-	w.exits <- exitMsg{index: i, restart: restart, info: info, err: err}
+	msg := ""
+	if err == nil {
+		msg = w.c.terminationMessage(ctx, pod, name, restart, id, info)
+	}
+	w.exits <- exitMsg{index: i, restart: restart, info: info, err: err, message: msg}
 }
 
 // stop asks the engine to stop container i's instance with the pod's grace
@@ -398,6 +438,9 @@ func (w *podWorker) recordExit(m exitMsg) {
 		return
 	}
 	applyExit(r, m.info)
+	if m.message != "" {
+		r.Message = m.message
+	}
 	delete(w.stopping, m.index)
 }
 

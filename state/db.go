@@ -80,11 +80,14 @@ var (
 	bucketPodsByJob = []byte("podsByJob")
 	bucketJobs      = []byte("jobs")
 	bucketEvents    = []byte("events")
+	bucketConfigMap = []byte("configmaps")
+	bucketSecrets   = []byte("secrets")
+	bucketApplied   = []byte("applied")
 
 	keySchema   = []byte("schema")
 	keyInstance = []byte("instance")
 
-	allBuckets = [][]byte{bucketMeta, bucketPods, bucketPodsByJob, bucketJobs, bucketEvents}
+	allBuckets = [][]byte{bucketMeta, bucketPods, bucketPodsByJob, bucketJobs, bucketEvents, bucketApplied, bucketConfigMap, bucketSecrets}
 )
 
 // migrations[i] upgrades a database from schema i+1 to schema i+2, inside

@@ -1,0 +1,280 @@
+package localapi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/localjobs/localjobs/manifest"
+	"github.com/localjobs/localjobs/runner"
+)
+
+// Client talks to a daemon over its unix socket.
+type Client struct {
+	http *http.Client
+}
+
+// ErrNoDaemon is returned by Dial when no daemon answers on the socket.
+var ErrNoDaemon = errors.New("no localjobs daemon is running")
+
+// Dial connects to the daemon listening on socketPath and checks its
+// version: a mismatch is returned as *VersionMismatchError with the client.
+func Dial(ctx context.Context, socketPath, version string) (*Client, error) {
+	c := &Client{http: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socketPath)
+		},
+	}}}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var v struct{ Version string }
+	if err := c.get(ctx, "/version", &v); err != nil {
+		var ne *net.OpError
+		if errors.As(err, &ne) {
+			return nil, ErrNoDaemon
+		}
+		return nil, err
+	}
+	if v.Version != version {
+		return c, &VersionMismatchError{Client: version, Daemon: v.Version}
+	}
+	return c, nil
+}
+
+// VersionMismatchError says the CLI and the daemon are different builds.
+type VersionMismatchError struct{ Client, Daemon string }
+
+func (e *VersionMismatchError) Error() string {
+	return fmt.Sprintf("localjobs %s talks to a daemon of version %s; restart the daemon with this version", e.Client, e.Daemon)
+}
+
+// StatusError is an error the daemon returned.
+type StatusError struct{ Status Status }
+
+func (e *StatusError) Error() string { return e.Status.Message }
+
+// Is makes a 404 match runner.ErrObjectNotFound.
+func (e *StatusError) Is(target error) bool {
+	return target == runner.ErrObjectNotFound && e.Status.Code == http.StatusNotFound
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://localjobs"+path, r)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		var st Status
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.Message == "" {
+			return nil, fmt.Errorf("daemon answered %s", resp.Status)
+		}
+		return nil, &StatusError{Status: st}
+	}
+	return resp, nil
+}
+
+func (c *Client) get(ctx context.Context, path string, out any) error {
+	resp, err := c.do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func nsPath(group, ns, resource string) string {
+	prefix := "/api/v1"
+	if group == "batch" {
+		prefix = "/apis/batch/v1"
+	}
+	if ns == "" {
+		return prefix + "/" + resource
+	}
+	return prefix + "/namespaces/" + url.PathEscape(ns) + "/" + resource
+}
+
+// Pods lists pods of ns ("" = all).
+func (c *Client) Pods(ctx context.Context, ns string) ([]*manifest.Pod, error) {
+	var l struct{ Items []*manifest.Pod }
+	err := c.get(ctx, nsPath("", ns, "pods"), &l)
+	return l.Items, err
+}
+
+// Pod returns one pod.
+func (c *Client) Pod(ctx context.Context, ns, name string) (*manifest.Pod, error) {
+	var p manifest.Pod
+	if err := c.get(ctx, nsPath("", ns, "pods/"+url.PathEscape(name)), &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// PodRecord returns one pod with localjobs' own record of its containers.
+func (c *Client) PodRecord(ctx context.Context, ns, name string) (*runner.PodRecord, error) {
+	var p runner.PodRecord
+	if err := c.get(ctx, nsPath("", ns, "pods/"+url.PathEscape(name))+"?record=1", &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Jobs lists jobs of ns ("" = all).
+func (c *Client) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
+	var l struct{ Items []*manifest.Job }
+	err := c.get(ctx, nsPath("batch", ns, "jobs"), &l)
+	return l.Items, err
+}
+
+// Job returns one job.
+func (c *Client) Job(ctx context.Context, ns, name string) (*manifest.Job, error) {
+	var j manifest.Job
+	if err := c.get(ctx, nsPath("batch", ns, "jobs/"+url.PathEscape(name)), &j); err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
+// Events lists the events of the object with uid ("" = all of ns).
+func (c *Client) Events(ctx context.Context, ns, uid string) ([]*manifest.Event, error) {
+	var l struct{ Items []*manifest.Event }
+	p := nsPath("", ns, "events")
+	if uid != "" {
+		p += "?uid=" + url.QueryEscape(uid)
+	}
+	err := c.get(ctx, p, &l)
+	return l.Items, err
+}
+
+// DeletePod deletes a pod, stopping its containers with grace (nil = the
+// pod's own grace period).
+func (c *Client) DeletePod(ctx context.Context, ns, name string, grace *int64) error {
+	p := nsPath("", ns, "pods/"+url.PathEscape(name))
+	if grace != nil {
+		p += "?gracePeriodSeconds=" + strconv.FormatInt(*grace, 10)
+	}
+	resp, err := c.do(ctx, http.MethodDelete, p, nil)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// DeleteJob deletes a job with its pods.
+func (c *Client) DeleteJob(ctx context.Context, ns, name string) error {
+	resp, err := c.do(ctx, http.MethodDelete, nsPath("batch", ns, "jobs/"+url.PathEscape(name)), nil)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// SetSuspend suspends or resumes a job.
+func (c *Client) SetSuspend(ctx context.Context, ns, name string, suspend bool) error {
+	resp, err := c.do(ctx, http.MethodPost, nsPath("batch", ns, "jobs/"+url.PathEscape(name)+"/suspend"), map[string]bool{"suspend": suspend})
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// Apply applies manifest files.
+func (c *Client) Apply(ctx context.Context, req ApplyRequest) (ApplyResponse, error) {
+	var out ApplyResponse
+	resp, err := c.do(ctx, http.MethodPost, "/localjobs/v1/apply", req)
+	if err != nil {
+		return out, err
+	}
+	defer resp.Body.Close()
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	return out, err
+}
+
+// Logs copies a container's log to w.
+func (c *Client) Logs(ctx context.Context, w io.Writer, req LogRequest) error {
+	q := url.Values{}
+	if req.Container != "" {
+		q.Set("container", req.Container)
+	}
+	for k, v := range map[string]bool{"previous": req.Previous, "follow": req.Follow, "timestamps": req.Timestamps} {
+		if v {
+			q.Set(k, "true")
+		}
+	}
+	if req.TailLines >= 0 {
+		q.Set("tailLines", strconv.Itoa(req.TailLines))
+	}
+	if req.SinceSeconds > 0 {
+		q.Set("sinceSeconds", strconv.FormatInt(req.SinceSeconds, 10))
+	}
+	resp, err := c.do(ctx, http.MethodGet, nsPath("", req.Namespace, "pods/"+url.PathEscape(req.Pod)+"/log")+"?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// WatchStream is an open watch: every change after OpenWatch returned is
+// delivered by Next, in order.
+type WatchStream struct {
+	body io.ReadCloser
+	sc   *bufio.Scanner
+}
+
+// OpenWatch starts watching "pods" or "jobs" in ns ("" = all). It returns
+// once the daemon has subscribed, so no later change is missed.
+func (c *Client) OpenWatch(ctx context.Context, resource, ns string) (*WatchStream, error) {
+	group := ""
+	if resource == "jobs" {
+		group = "batch"
+	}
+	resp, err := c.do(ctx, http.MethodGet, nsPath(group, ns, resource)+"?watch=true", nil)
+	if err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	return &WatchStream{body: resp.Body, sc: sc}, nil
+}
+
+// Next returns the next event; io.EOF when the daemon ended the stream.
+func (w *WatchStream) Next() (WatchEvent, error) {
+	var ev WatchEvent
+	if !w.sc.Scan() {
+		if err := w.sc.Err(); err != nil {
+			return ev, err
+		}
+		return ev, io.EOF
+	}
+	if err := json.Unmarshal(w.sc.Bytes(), &ev); err != nil {
+		return ev, fmt.Errorf("watch: %w", err)
+	}
+	return ev, nil
+}
+
+// Close ends the watch.
+func (w *WatchStream) Close() error { return w.body.Close() }

@@ -1,0 +1,72 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Applied is what `up` and `apply` remember about an object they applied:
+// its source file and the hash of the applied spec, so only a file change
+// re-applies it; Tombstone marks an object deleted by its TTL or a history
+// limit, which stays deleted until its file changes.
+type Applied struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	File      string `json:"file"`
+	Hash      string `json:"hash"`
+	UID       string `json:"uid,omitempty"`
+	Tombstone bool   `json:"tombstone,omitempty"`
+}
+
+func appliedKey(kind, ns, name string) []byte { return []byte(kind + "/" + ns + "/" + name) }
+
+// SaveApplied records an applied object.
+func (db *DB) SaveApplied(ctx context.Context, a *Applied) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode applied: %w", err)
+	}
+	return db.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketApplied).Put(appliedKey(a.Kind, a.Namespace, a.Name), b)
+	})
+}
+
+// DeleteApplied forgets an applied object (its file was removed).
+func (db *DB) DeleteApplied(ctx context.Context, kind, ns, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketApplied).Delete(appliedKey(kind, ns, name))
+	})
+}
+
+// AppliedObjects lists every applied record.
+func (db *DB) AppliedObjects(ctx context.Context) ([]*Applied, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []*Applied
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketApplied)
+		if bk == nil {
+			return nil
+		}
+		return bk.ForEach(func(_, v []byte) error {
+			var a Applied
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("decode applied: %w", err)
+			}
+			out = append(out, &a)
+			return nil
+		})
+	})
+	return out, err
+}
