@@ -625,3 +625,9 @@ func PodHostname(pod *manifest.Pod) string {
 	}
 	return h
 }
+
+// CheckPodSpec reports whether the controller would admit a pod with this
+// spec (its Pod Security level and hostPath rules), without running it.
+func (c *Controller) CheckPodSpec(spec *manifest.PodSpec) error {
+	return c.checkPodSecurity(spec)
+}

@@ -39,6 +39,10 @@ type Controller struct {
 	// MaxPods caps the pods running at once (0 = DefaultMaxPods); later
 	// pods stay Pending/Unschedulable until one finishes.
 	MaxPods int
+	// OnJobChange, if set, is called with every published Job change (a
+	// deleted Job carries only its namespace and name); the daemon tells
+	// the CronJob controller through it. It must not block.
+	OnJobChange func(j *manifest.Job, deleted bool)
 
 	mu    sync.Mutex
 	ctx   context.Context // Run's context; nil until Run starts
@@ -112,18 +116,6 @@ func (c *Controller) runCtx(ctx context.Context) (context.Context, error) {
 	}
 }
 
-// Wait blocks until every pod and job worker has finished or ctx is done.
-func (c *Controller) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { c.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 func newUID() string {
 	var b [16]byte
 	rand.Read(b[:])
@@ -176,15 +168,41 @@ func (c *Controller) replacePod(ctx context.Context, ns, name string) error {
 	w := c.pods[key(ns, name)]
 	c.mu.Unlock()
 	if w != nil {
-		w.terminate <- terminateReq{reason: "Replaced", message: "replaced by a new run"}
+		select {
+		case w.terminate <- terminateReq{reason: "Replaced", message: "replaced by a new run"}:
+		case <-w.done:
+		}
 		select {
 		case <-w.done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+	return c.deletePodRecord(ctx, ns, name)
+}
+
+// deletePodRecord deletes a finished pod's record (with its events and
+// logs) and removes its containers from the engine, so deleted pods leave
+// nothing behind. Only this instance's containers are touched.
+func (c *Controller) deletePodRecord(ctx context.Context, ns, name string) error {
+	rec, err := c.Store.Pod(ctx, ns, name)
+	if errors.Is(err, ErrObjectNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
 	if err := c.Store.DeletePod(ctx, ns, name); err != nil && !errors.Is(err, ErrObjectNotFound) {
 		return err
+	}
+	cs, err := c.Runtime.List(ctx, map[string]string{LabelInstance: c.Store.InstanceID(), LabelPodUID: rec.Pod.UID})
+	if err != nil {
+		c.logger().Warn("list containers of deleted pod", "pod", ns+"/"+name, "error", err)
+		return nil
+	}
+	for _, ci := range cs {
+		if err := c.Runtime.Remove(ctx, ci.ID); err != nil {
+			c.logger().Warn("remove container of deleted pod", "container", ci.Name, "error", err)
+		}
 	}
 	return nil
 }
@@ -243,20 +261,55 @@ func (c *Controller) TerminatePod(ns, name, reason, message string) bool {
 	return true
 }
 
-// TerminateAll stops every running pod (run's SIGINT, run's timeout).
+// TerminateAll stops every job (no more pods are created) and every pod,
+// with their grace periods (run's SIGINT and timeout).
 func (c *Controller) TerminateAll(reason, message string) {
 	c.mu.Lock()
 	var ws []*podWorker
 	for _, w := range c.pods {
 		ws = append(ws, w)
 	}
+	var js []*jobWorker
+	for _, j := range c.jobs {
+		js = append(js, j)
+	}
 	c.mu.Unlock()
+	for _, j := range js {
+		j.halt()
+		<-j.done
+	}
 	for _, w := range ws {
 		select {
 		case w.terminate <- terminateReq{reason: reason, message: message}:
 		case <-w.done:
 		}
 	}
+}
+
+// KillAll stops every running container at once (grace 0), whatever
+// happens to the controller's context: a second Ctrl-C.
+func (c *Controller) KillAll(ctx context.Context) int {
+	recs, err := c.Store.Pods(ctx, "")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, r := range recs {
+		runs := []*Run{r.Sandbox}
+		for _, cr := range r.Containers {
+			runs = append(runs, cr.Current)
+		}
+		for _, run := range runs {
+			if run != nil && run.ID != "" && run.Step != StepExited {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				if err := c.Runtime.Stop(sctx, run.ID, 0); err == nil {
+					n++
+				}
+				cancel()
+			}
+		}
+	}
+	return n
 }
 
 // podFinished is called by a pod worker once its pod is terminal.
@@ -287,6 +340,11 @@ func (c *Controller) engineName(p *manifest.Pod, container string, restart int32
 		uid = uid[:8]
 	}
 	return fmt.Sprintf("lj_%s_%s_%s_%s_%s_%d", inst, p.Namespace, p.Name, uid, container, restart)
+}
+
+// RecordEvent stores an event about ref, from component, and publishes it.
+func (c *Controller) RecordEvent(ctx context.Context, ref manifest.ObjectReference, typ, reason, msg, component string) {
+	c.recordEvent(ctx, ref, typ, reason, msg, component)
 }
 
 // recordEvent stores an event about ref and publishes it.
@@ -386,6 +444,9 @@ func (c *Controller) publish(ch Change) {
 		case s.signal <- struct{}{}:
 		default:
 		}
+	}
+	if ch.Job != nil && c.OnJobChange != nil {
+		c.OnJobChange(ch.Job, ch.Deleted)
 	}
 	if ch.Record != nil {
 		// Any change of a Job's pod (a container restart under OnFailure,

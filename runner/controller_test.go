@@ -206,21 +206,33 @@ func TestPodCrashLoopBackOff(t *testing.T) {
 }
 
 func TestPodOOMKilled(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			return runnertest.Behavior{RunFor: time.Second, OOM: true}
-		}
-		h := newHarness(t, rt)
-		if _, err := h.ctrl.ApplyPod(context.Background(), pod("oom", "busybox", "Never")); err != nil {
-			t.Fatal(err)
-		}
-		// OOMKilled even though the exit code is 0.
-		r := h.waitPod("oom", phaseIs(manifest.PodFailed))
-		if term := r.Pod.Status.ContainerStatuses[0].State.Terminated; term == nil || term.Reason != "OOMKilled" {
-			t.Fatalf("terminated = %+v, want OOMKilled", term)
-		}
-	})
+	for _, tt := range []struct {
+		name  string
+		exit  int
+		phase string
+	}{
+		{"killed", 137, manifest.PodFailed},
+		// The reason is OOMKilled whatever the exit code, but the phase
+		// follows the exit code, as the kubelet's getPhase does.
+		{"exit zero", 0, manifest.PodSucceeded},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rt := runnertest.NewRuntime("busybox")
+				rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
+					return runnertest.Behavior{RunFor: time.Second, OOM: true, ExitCode: tt.exit}
+				}
+				h := newHarness(t, rt)
+				if _, err := h.ctrl.ApplyPod(context.Background(), pod("oom", "busybox", "Never")); err != nil {
+					t.Fatal(err)
+				}
+				r := h.waitPod("oom", phaseIs(tt.phase))
+				if term := r.Pod.Status.ContainerStatuses[0].State.Terminated; term == nil || term.Reason != "OOMKilled" || term.ExitCode != int32(tt.exit) {
+					t.Fatalf("terminated = %+v, want OOMKilled/%d", term, tt.exit)
+				}
+			})
+		})
+	}
 }
 
 func TestJobBackoffLimit(t *testing.T) {
@@ -288,8 +300,11 @@ func TestJobBackoffLimit(t *testing.T) {
 func TestJobCompletes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rt := runnertest.NewRuntime("busybox")
+		var mu sync.Mutex
 		n := 0
 		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
+			mu.Lock()
+			defer mu.Unlock()
 			n++
 			if n == 1 {
 				return runnertest.Behavior{RunFor: time.Second, ExitCode: 2}

@@ -516,11 +516,12 @@ func phaseRank(phase string) int {
 // jobWorker drives one Job: it alone writes w.job; UpdateJob hands it
 // changes through pending.
 type jobWorker struct {
-	c    *Controller
-	job  *manifest.Job
-	kick chan struct{}
-	stop chan struct{} // closed to end the worker (job replaced or deleted)
-	done chan struct{}
+	c        *Controller
+	job      *manifest.Job
+	kick     chan struct{}
+	stop     chan struct{} // closed (once, by halt) to end the worker
+	stopOnce sync.Once
+	done     chan struct{}
 
 	mu      sync.Mutex
 	pending []*manifest.Job // updates from UpdateJob, applied by run
@@ -662,19 +663,29 @@ func (c *Controller) replaceJob(ctx context.Context, ns, name string) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range pods {
-		c.TerminatePod(p.Pod.Namespace, p.Pod.Name, "Replaced", "job replaced by a new run")
-	}
 	if w != nil {
-		close(w.stop) // ends the worker
+		w.halt() // creates nothing more
 		select {
 		case <-w.done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	return c.Store.DeleteJob(ctx, ns, name)
+	// The old run's pods go with it (stopped first, then their records,
+	// logs and containers), so get pods does not fill with orphans.
+	for _, p := range pods {
+		if err := c.replacePod(ctx, p.Pod.Namespace, p.Pod.Name); err != nil {
+			return err
+		}
+	}
+	if err := c.Store.DeleteJob(ctx, ns, name); err != nil && !errors.Is(err, ErrObjectNotFound) {
+		return err
+	}
+	return nil
 }
+
+// halt ends the worker; safe to call more than once.
+func (w *jobWorker) halt() { w.stopOnce.Do(func() { close(w.stop) }) }
 
 func (c *Controller) kickJob(ns, uid string) {
 	c.mu.Lock()
@@ -819,7 +830,7 @@ func (w *jobWorker) afterFinished(ctx context.Context) {
 		return
 	}
 	for _, r := range recs {
-		if err := c.Store.DeletePod(ctx, r.Pod.Namespace, r.Pod.Name); err != nil && !errors.Is(err, ErrObjectNotFound) {
+		if err := c.deletePodRecord(ctx, r.Pod.Namespace, r.Pod.Name); err != nil {
 			c.logger().Error("delete pod", "pod", r.Pod.Name, "error", err)
 			continue
 		}

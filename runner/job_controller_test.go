@@ -647,6 +647,20 @@ func TestPodActiveDeadline(t *testing.T) {
 				t.Errorf("deadline pod has %+v; the kubelet's deadline is no disruption", c)
 			}
 		}
+		evs, _ := h.store.Events(context.Background(), "", r.Pod.UID)
+		var deadline []*manifest.Event
+		for _, e := range evs {
+			if e.Reason == "DeadlineExceeded" {
+				deadline = append(deadline, e)
+			}
+		}
+		// The kubelet records it as a Normal event on the pod
+		// (pkg/kubelet/active_deadline.go), once here.
+		if len(deadline) != 1 || deadline[0].Type != "Normal" || deadline[0].InvolvedObject.FieldPath != "" ||
+			deadline[0].Message != "Pod was active on the node longer than the specified deadline" ||
+			!deadline[0].EventTime.Equal(start.Add(3*time.Second)) {
+			t.Errorf("DeadlineExceeded events %+v; want one Normal event on the pod at the 3 s deadline", deadline)
+		}
 	})
 }
 

@@ -56,7 +56,7 @@ func (c *ContainerRecord) exited() bool {
 }
 
 func (c *ContainerRecord) succeeded() bool {
-	return c.exited() && c.Current.ExitCode == 0 && c.Current.Reason != "OOMKilled"
+	return c.exited() && c.Current.ExitCode == 0
 }
 
 // reconcilePod decides what to do next for one pod. It updates the derived
@@ -96,9 +96,15 @@ func reconcilePod(rec *PodRecord, now time.Time) ([]podAction, time.Duration) {
 	if rec.TerminateReason != "" {
 		acts = stopActions(rec)
 		for _, c := range rec.Containers {
-			if !c.inFlight() && c.Waiting != nil && c.Current == nil {
-				// Never started: it never will.
+			if c.Current == nil {
+				// Never started, and it never will: the kubelet reports such
+				// a container of a terminated pod like this.
 				c.Waiting = nil
+				c.Current = &Run{
+					Step: StepExited, ExitCode: 137, Reason: "ContainerStatusUnknown",
+					Message:    "The container could not be located when the pod was terminated",
+					FinishedAt: now,
+				}
 			}
 		}
 		rec.Pod.Status = derivePodStatus(rec, now)
@@ -210,7 +216,7 @@ func shouldRestart(policy string, r *Run) bool {
 	case manifest.RestartPolicyAlways:
 		return true
 	case manifest.RestartPolicyOnFailure:
-		return r.ExitCode != 0 || r.Reason == "OOMKilled"
+		return r.ExitCode != 0
 	}
 	return false
 }
@@ -548,7 +554,7 @@ func podPhase(spec *manifest.PodSpec, initStatuses, statuses []manifest.Containe
 		case cs.State.Running != nil:
 			pendingInit++
 		case cs.State.Terminated != nil:
-			if cs.State.Terminated.ExitCode != 0 || cs.State.Terminated.Reason == "OOMKilled" {
+			if cs.State.Terminated.ExitCode != 0 {
 				failedInit++
 			}
 		case cs.State.Waiting != nil:
@@ -568,7 +574,7 @@ func podPhase(spec *manifest.PodSpec, initStatuses, statuses []manifest.Containe
 			running++
 		case cs.State.Terminated != nil:
 			stopped++
-			if cs.State.Terminated.ExitCode == 0 && cs.State.Terminated.Reason != "OOMKilled" {
+			if cs.State.Terminated.ExitCode == 0 {
 				succeeded++
 			}
 		case cs.State.Waiting != nil:

@@ -36,6 +36,9 @@ type podWorker struct {
 	// setup is the pod's prepared volumes and sandbox; nil until the first
 	// container starts.
 	setup *podSetup
+	// grace overrides the pod's grace period once a delete asked for a
+	// shorter one.
+	grace *time.Duration
 }
 
 // reasonKilled marks a pod localjobs stopped without a more specific
@@ -44,6 +47,9 @@ const reasonKilled = "Killed"
 
 type terminateReq struct {
 	reason, message string
+	// grace, if set, overrides the pod's termination grace period
+	// (kubectl delete --grace-period; 0 with --force kills at once).
+	grace *time.Duration
 }
 
 func newPodWorker(c *Controller, rec *PodRecord) *podWorker {
@@ -78,9 +84,18 @@ func (w *podWorker) run(ctx context.Context) {
 	}
 	w.adopted = nil
 	for {
+		if ctx.Err() != nil {
+			return // the daemon is stopping; containers keep running
+		}
 		prev := w.snapshotWaiting()
+		prevTerminate := w.rec.TerminateReason
 		acts, requeue := reconcilePod(w.rec, w.c.now())
 		w.waitingEvents(prev)
+		if prevTerminate == "" && w.rec.TerminateReason == ReasonPodDeadlineExceeded {
+			// The kubelet's active deadline handler records this as a
+			// Normal event (pkg/kubelet/active_deadline.go).
+			w.event(nil, "Normal", ReasonPodDeadlineExceeded, msgPodDeadlineExceeded)
+		}
 		finished := IsTerminalPhase(w.rec.Pod.Status.Phase) && inflight == 0
 		if finished {
 			// The sandbox and volumes go before the terminal state is
@@ -129,6 +144,12 @@ func (w *podWorker) run(ctx context.Context) {
 					w.rec.TerminateReason = reasonKilled
 				}
 				w.rec.TerminateAt = w.c.now()
+			}
+			if r.grace != nil && (w.grace == nil || *r.grace < *w.grace) {
+				w.grace = r.grace
+				// Containers already stopping are stopped again with the
+				// shorter grace, as a second kubectl delete does.
+				clear(w.stopping)
 			}
 		case <-w.kick:
 		case <-timerC:
@@ -219,7 +240,7 @@ func (w *podWorker) start(ctx context.Context, i int) bool {
 		w.event(c, "Normal", "Pulling", fmt.Sprintf("Pulling image %q", spec.Image))
 	}
 	t0 := time.Now()
-	res, err := w.c.Runtime.EnsureImage(ctx, spec.Image, spec.ImagePullPolicy)
+	res, err := w.ensureImage(ctx, spec)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false
@@ -234,7 +255,7 @@ func (w *podWorker) start(ctx context.Context, i int) bool {
 		}
 		c.Waiting = &manifest.StateWaiting{Reason: ie.Reason, Message: ie.Message}
 		c.Backoff = nextPullBackoff(prevBackoff)
-		c.BackoffUntil = now.Add(c.Backoff)
+		c.BackoffUntil = w.c.now().Add(c.Backoff) // from the failure, as the kubelet's back-off
 		if ie.Reason == ReasonErrImageNeverPull {
 			w.event(c, "Warning", "ErrImageNeverPull", ie.Message)
 		} else {
@@ -374,7 +395,7 @@ func (w *podWorker) watch(ctx context.Context, i int, pod *manifest.Pod, name st
 			w.c.logger().Warn("log capture", "pod", pod.Name, "container", name, "error", err)
 		}
 	}()
-	info, err := w.c.Runtime.Wait(ctx, id)
+	info, err := w.waitExit(ctx, id)
 	<-logsDone
 	if logf != nil {
 		logf.Close()
@@ -387,6 +408,28 @@ func (w *podWorker) watch(ctx context.Context, i int, pod *manifest.Pod, name st
 		msg = w.c.terminationMessage(ctx, pod, name, restart, id, info)
 	}
 	w.exits <- exitMsg{index: i, restart: restart, info: info, err: err, message: msg}
+}
+
+// waitExit waits for the container to stop. A transient engine error is
+// retried with back-off: only a container the engine no longer has counts
+// as gone (DESIGN §5), never one we merely failed to ask about.
+func (w *podWorker) waitExit(ctx context.Context, id string) (ContainerInfo, error) {
+	delay := 100 * time.Millisecond
+	for {
+		info, err := w.c.Runtime.Wait(ctx, id)
+		if err == nil || errors.Is(err, ErrNotFound) || ctx.Err() != nil {
+			return info, err
+		}
+		w.log().Warn("wait for container; retrying", "container", id, "error", err, "in", delay)
+		t := w.c.clock().NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return info, ctx.Err()
+		case <-t.C():
+		}
+		delay = min(2*delay, 30*time.Second)
+	}
 }
 
 // stop asks the engine to stop container i's instance with the pod's grace
@@ -404,6 +447,9 @@ func (w *podWorker) stop(ctx context.Context, i int) {
 	if grace < 2*time.Second {
 		grace = 2 * time.Second // the kubelet's minimum
 	}
+	if w.grace != nil {
+		grace = *w.grace // an explicit delete --grace-period / --force
+	}
 	w.event(c, "Normal", "Killing", "Stopping container "+c.Name)
 	id := c.Current.ID
 	if id == "" {
@@ -416,7 +462,9 @@ func (w *podWorker) stop(ctx context.Context, i int) {
 	w.c.wg.Add(1)
 	go func() {
 		defer w.c.wg.Done()
-		if err := w.c.Runtime.Stop(ctx, id, grace); err != nil && ctx.Err() == nil {
+		// A requested stop completes even if the daemon is stopping.
+		sctx := context.WithoutCancel(ctx)
+		if err := w.c.Runtime.Stop(sctx, id, grace); err != nil {
 			w.log().Error("stop container", "container", c.Name, "error", err)
 		}
 	}()
@@ -430,6 +478,7 @@ func (w *podWorker) recordExit(m exitMsg) {
 		return
 	}
 	r.Step = StepExited
+	delete(w.stopping, m.index)
 	if m.err != nil {
 		r.ExitCode = 137
 		r.Reason = "ContainerStatusUnknown"
@@ -441,7 +490,6 @@ func (w *podWorker) recordExit(m exitMsg) {
 	if m.message != "" {
 		r.Message = m.message
 	}
-	delete(w.stopping, m.index)
 }
 
 // applyExit fills a run's terminal state from the engine's view, with the

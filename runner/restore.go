@@ -77,8 +77,8 @@ func (c *Controller) Restore(ctx context.Context) (RestoreStats, error) {
 		return st, fmt.Errorf("list jobs: %w", err)
 	}
 	for _, j := range jobs {
-		if IsJobFinished(j) {
-			continue
+		if IsJobFinished(j) && j.Spec.TTLSecondsAfterFinished == nil {
+			continue // finished for good; a finished Job with a TTL waits for it
 		}
 		st.Jobs++
 		c.runJobWorker(runCtx, j)

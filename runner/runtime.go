@@ -51,6 +51,30 @@ type Runtime interface {
 	Node(ctx context.Context) (NodeInfo, error)
 }
 
+// AuthPuller is implemented by runtimes that can pull with the credentials
+// of a pod's imagePullSecrets. It is optional: the pod worker checks for it
+// by type assertion and otherwise calls EnsureImage.
+type AuthPuller interface {
+	// EnsureImageAuth is EnsureImage with credentials: the entry whose
+	// Server matches the image's registry is used, in preference to the
+	// engine's own configuration (as the kubelet puts pull secrets before
+	// the node's credentials).
+	EnsureImageAuth(ctx context.Context, image, policy string, auths []RegistryAuth) (ImageResult, error)
+}
+
+// RegistryAuth is one entry of a docker config from an imagePullSecret.
+type RegistryAuth struct {
+	// Server is the entry's key: a registry host, host/path, or URL such as
+	// https://index.docker.io/v1/.
+	Server   string
+	Username string
+	Password string
+	// Auth is the entry's base64 "user:password" as given; Username and
+	// Password are filled from it when the entry has no separate ones.
+	Auth          string
+	IdentityToken string
+}
+
 // NodeInfo is the engine host's capacity.
 type NodeInfo struct {
 	CPUs   int

@@ -13,6 +13,7 @@
 //	pods       ns/name -> JSON runner.PodRecord
 //	podsByJob  jobUID/ns/name -> empty (index kept by SavePod/DeletePod)
 //	jobs       ns/name -> JSON manifest.Job
+//	cronjobs   ns/name -> JSON manifest.CronJob (spec and status)
 //	events     uid/<8-byte big-endian sequence> -> JSON manifest.Event
 //
 // Every Save commits (and fsyncs) before it returns, so the controllers can
@@ -83,11 +84,12 @@ var (
 	bucketConfigMap = []byte("configmaps")
 	bucketSecrets   = []byte("secrets")
 	bucketApplied   = []byte("applied")
+	bucketCronJobs  = []byte("cronjobs")
 
 	keySchema   = []byte("schema")
 	keyInstance = []byte("instance")
 
-	allBuckets = [][]byte{bucketMeta, bucketPods, bucketPodsByJob, bucketJobs, bucketEvents, bucketApplied, bucketConfigMap, bucketSecrets}
+	allBuckets = [][]byte{bucketMeta, bucketPods, bucketPodsByJob, bucketJobs, bucketEvents, bucketApplied, bucketConfigMap, bucketSecrets, bucketCronJobs}
 )
 
 // migrations[i] upgrades a database from schema i+1 to schema i+2, inside

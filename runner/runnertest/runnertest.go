@@ -53,6 +53,9 @@ type Runtime struct {
 	Created []runner.ContainerSpec
 	// Pulls counts EnsureImage calls per image.
 	Pulls map[string]int
+	// Auths records, per image, the credentials of the last EnsureImageAuth
+	// call.
+	Auths map[string][]runner.RegistryAuth
 }
 
 type container struct {
@@ -73,7 +76,22 @@ func NewRuntime(images ...string) *Runtime {
 	return r
 }
 
-var _ runner.Runtime = (*Runtime)(nil)
+var (
+	_ runner.Runtime    = (*Runtime)(nil)
+	_ runner.AuthPuller = (*Runtime)(nil)
+)
+
+// EnsureImageAuth implements runner.AuthPuller: it records auths and
+// behaves as EnsureImage.
+func (r *Runtime) EnsureImageAuth(ctx context.Context, image, policy string, auths []runner.RegistryAuth) (runner.ImageResult, error) {
+	r.mu.Lock()
+	if r.Auths == nil {
+		r.Auths = map[string][]runner.RegistryAuth{}
+	}
+	r.Auths[image] = slices.Clone(auths)
+	r.mu.Unlock()
+	return r.EnsureImage(ctx, image, policy)
+}
 
 // EnsureImage implements runner.Runtime: present images succeed, others fail
 // like an offline pull.
@@ -152,7 +170,9 @@ func (r *Runtime) live(c *container) {
 	case <-t.C:
 	case grace := <-c.stop:
 		code, oom = 143, false
-		if c.beh.IgnoreTerm {
+		if grace < 0 {
+			code = 137
+		} else if c.beh.IgnoreTerm {
 			g := time.NewTimer(grace)
 			select {
 			case <-t.C:
@@ -227,9 +247,8 @@ func (r *Runtime) KillAll() {
 	}
 	r.mu.Unlock()
 	for _, c := range cs {
-		c.beh.IgnoreTerm = false
 		select {
-		case c.stop <- 0:
+		case c.stop <- -1: // kill: SIGKILL at once, even if SIGTERM is ignored
 		default:
 		}
 		<-c.exited
@@ -289,8 +308,11 @@ func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow b
 	if c == nil {
 		return runner.ErrNotFound
 	}
+	r.mu.Lock()
+	started := c.info.StartedAt
+	r.mu.Unlock()
 	for i, l := range c.beh.Lines {
-		ts := c.info.StartedAt.Add(time.Duration(i) * time.Microsecond)
+		ts := started.Add(time.Duration(i) * time.Microsecond)
 		if ts.After(since) {
 			if err := sink.WriteLine(ts, "stdout", []byte(l), false); err != nil {
 				return err
