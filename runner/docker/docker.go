@@ -58,7 +58,7 @@ type Runtime struct {
 	authFile string
 
 	mu    sync.Mutex
-	pulls map[string]*pull // in-flight pulls by image reference
+	pulls map[string]*pull // in-flight pulls by image reference and credentials
 
 	pauseMu  sync.Mutex
 	pauseRef string // imported pause image, once known

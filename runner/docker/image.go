@@ -38,6 +38,13 @@ type pull struct {
 // locally, the local image is used and ImageResult.Warning says so (the
 // offline rule, DESIGN §3). Other failures are *runner.ImageError values.
 func (r *Runtime) EnsureImage(ctx context.Context, image, policy string) (runner.ImageResult, error) {
+	return r.EnsureImageAuth(ctx, image, policy, nil)
+}
+
+// EnsureImageAuth implements runner.AuthPuller: it is EnsureImage, pulling
+// with the entry of auths that matches the image's registry (see
+// matchAuth) when there is one, else with the Docker CLI's credentials.
+func (r *Runtime) EnsureImageAuth(ctx context.Context, image, policy string, auths []runner.RegistryAuth) (runner.ImageResult, error) {
 	if _, err := reference.ParseNormalizedNamed(image); err != nil {
 		return runner.ImageResult{}, &runner.ImageError{
 			Reason:  runner.ReasonInvalidImageName,
@@ -64,7 +71,10 @@ func (r *Runtime) EnsureImage(ctx context.Context, image, policy string) (runner
 	}
 
 	start := time.Now()
-	pullErr := r.sharedPull(ctx, image)
+	secretAuth, pullErr := secretRegistryAuth(image, auths)
+	if pullErr == nil {
+		pullErr = r.sharedPull(ctx, image, secretAuth)
+	}
 	if pullErr != nil && ctx.Err() != nil {
 		return runner.ImageResult{}, ctx.Err()
 	}
@@ -108,20 +118,23 @@ func (r *Runtime) localImage(ctx context.Context, image string) (res runner.Imag
 	return runner.ImageResult{ImageID: ins.ID, Size: ins.Size}, true, nil
 }
 
-// sharedPull pulls image, joining a pull of the same image already under
-// way. The pull stops when every caller waiting for it has gone.
-func (r *Runtime) sharedPull(ctx context.Context, image string) error {
+// sharedPull pulls image, joining a pull of the same image with the same
+// credentials already under way. auth is the encoded X-Registry-Auth of a
+// pull secret, or "" for the Docker CLI's credentials. The pull stops when
+// every caller waiting for it has gone.
+func (r *Runtime) sharedPull(ctx context.Context, image, auth string) error {
+	key := image + "\x00" + auth
 	r.mu.Lock()
-	p := r.pulls[image]
+	p := r.pulls[key]
 	if p == nil {
 		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		p = &pull{done: make(chan struct{}), cancel: cancel}
-		r.pulls[image] = p
+		r.pulls[key] = p
 		go func() {
-			err := r.pullImage(pctx, image)
+			err := r.pullImage(pctx, image, auth)
 			cancel()
 			r.mu.Lock()
-			delete(r.pulls, image)
+			delete(r.pulls, key)
 			r.mu.Unlock()
 			p.err = err
 			close(p.done)
@@ -144,11 +157,14 @@ func (r *Runtime) sharedPull(ctx context.Context, image string) error {
 	}
 }
 
-// pullImage pulls image with the credentials the Docker CLI would use.
-func (r *Runtime) pullImage(ctx context.Context, image string) error {
-	auth, err := registryAuth(r.authFile, image)
-	if err != nil {
-		return err
+// pullImage pulls image with auth, the encoded credentials of a pull
+// secret, or when that is "" with those the Docker CLI would use.
+func (r *Runtime) pullImage(ctx context.Context, image, auth string) error {
+	if auth == "" {
+		var err error
+		if auth, err = registryAuth(r.authFile, image); err != nil {
+			return err
+		}
 	}
 	resp, err := r.api.ImagePull(ctx, image, client.ImagePullOptions{RegistryAuth: auth})
 	if err != nil {
