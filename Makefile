@@ -5,7 +5,7 @@ BIN     := ./localjobs
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build test vet fmt check up clean bench
+.PHONY: help build test vet fmt check up examples clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -25,7 +25,12 @@ fmt: ## fail if gofmt would change anything
 
 check: fmt vet test ## what CI runs
 
-up: build ## run the bundled examples in specs/ and check each reaches its documented outcome
+up: build ## run the daemon on the bundled examples: localjobs up specs/ (Ctrl-C stops it)
+	sh scripts/ensure-docker.sh
+	sh scripts/ensure-images.sh $$(sed -n 's/^ *image: *"\{0,1\}\([^" ]*\)"\{0,1\}.*/\1/p' specs/*.yaml | sort -u)
+	$(BIN) up specs/
+
+examples: build ## run each example once with localjobs run -f and check its documented outcome
 	sh scripts/ensure-docker.sh
 	sh scripts/ensure-images.sh $$(sed -n 's/^ *image: *"\{0,1\}\([^" ]*\)"\{0,1\}.*/\1/p' specs/*.yaml | sort -u)
 	sh scripts/run-examples.sh $(BIN) specs

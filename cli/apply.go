@@ -60,7 +60,7 @@ func (e *env) apply(ctx context.Context, args []string) error {
 
 // del deletes objects, like kubectl delete KIND NAME | -f FILE.
 func (e *env) del(ctx context.Context, args []string) error {
-	fs := e.flags("delete", "delete pod|job NAME... | -f FILE")
+	fs := e.flags("delete", "delete pod|job|cronjob NAME... | -f FILE")
 	ns := fs.StringP("namespace", "n", "default", "namespace")
 	files := fs.StringArrayP("filename", "f", nil, "delete the objects of these manifests")
 	grace := fs.Int64("grace-period", -1, "seconds to let containers stop (-1 = the pod's own)")
@@ -100,11 +100,16 @@ func (e *env) del(ctx context.Context, args []string) error {
 			targets = append(targets, target{res, *ns, n})
 		}
 	}
+	// As kubectl: --grace-period=0 without --force means 1 (no accidental
+	// SIGKILL); --force without a grace period means 0 (kill at once).
 	var g *int64
-	if *grace >= 0 {
+	switch {
+	case *grace == 0 && !*force:
+		one := int64(1)
+		g = &one
+	case *grace >= 0:
 		g = grace
-	}
-	if *force {
+	case *force:
 		zero := int64(0)
 		g = &zero
 	}
@@ -118,6 +123,9 @@ func (e *env) del(ctx context.Context, args []string) error {
 		case "jobs":
 			prefix = "job.batch"
 			err = c.DeleteJob(ctx, t.ns, t.name)
+		case "cronjobs":
+			prefix = "cronjob.batch"
+			err = c.DeleteCronJob(ctx, t.ns, t.name)
 		default:
 			continue
 		}
@@ -128,7 +136,11 @@ func (e *env) del(ctx context.Context, args []string) error {
 		} else if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s %q deleted\n", prefix, t.name)
+		if *force {
+			fmt.Fprintf(e.stdout, "%s %q force deleted\n", prefix, t.name)
+		} else {
+			fmt.Fprintf(e.stdout, "%s %q deleted\n", prefix, t.name)
+		}
 	}
 	if failed {
 		return &exitError{code: exitFailed}

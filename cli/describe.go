@@ -15,7 +15,7 @@ import (
 
 // describe prints kubectl-describe-style details of a pod or job.
 func (e *env) describe(ctx context.Context, args []string) error {
-	fs := e.flags("describe", "describe pod|job NAME")
+	fs := e.flags("describe", "describe pod|job|cronjob NAME")
 	ns := fs.StringP("namespace", "n", "default", "namespace")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -26,7 +26,7 @@ func (e *env) describe(ctx context.Context, args []string) error {
 	}
 	res, ok := resourceAliases[kind]
 	if !ok || name == "" {
-		return &usageError{msg: "describe needs pod|job NAME", hint: "localjobs describe pod simple-task"}
+		return &usageError{msg: "describe needs pod|job|cronjob NAME", hint: "localjobs describe pod simple-task"}
 	}
 	src, ok, err := e.openSource(ctx)
 	if err != nil {
@@ -62,6 +62,18 @@ func (e *env) describe(ctx context.Context, args []string) error {
 			return err
 		}
 		describeJob(e.stdout, j, evs, now)
+	case "cronjobs":
+		cj, err := src.CronJob(ctx, *ns, name)
+		if errors.Is(err, runner.ErrObjectNotFound) {
+			return notFound("cronjobs.batch", name)
+		} else if err != nil {
+			return err
+		}
+		evs, err := src.Events(ctx, *ns, cj.UID)
+		if err != nil {
+			return err
+		}
+		describeCronJob(e.stdout, cj, evs, now, time.Local)
 	}
 	return nil
 }

@@ -54,6 +54,14 @@ func (e *env) events(ctx context.Context, args []string) error {
 				return err
 			}
 			uid = j.UID
+		case "cronjobs":
+			cj, err := src.CronJob(ctx, *ns, name)
+			if errors.Is(err, runner.ErrObjectNotFound) {
+				return notFound("cronjobs.batch", name)
+			} else if err != nil {
+				return err
+			}
+			uid = cj.UID
 		}
 	}
 	namespace := *ns

@@ -2,11 +2,18 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"sort"
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 )
@@ -14,158 +21,640 @@ import (
 var resourceAliases = map[string]string{
 	"pod": "pods", "pods": "pods", "po": "pods",
 	"job": "jobs", "jobs": "jobs", "job.batch": "jobs", "jobs.batch": "jobs",
+	"cronjob": "cronjobs", "cronjobs": "cronjobs", "cj": "cronjobs", "cronjob.batch": "cronjobs", "cronjobs.batch": "cronjobs",
 }
 
-// get lists pods or jobs like kubectl get.
+// resourceKind is what get knows about one resource type: how to read it
+// from a source, how kubectl names it, its field selectors and its table.
+type resourceKind struct {
+	resource string // pods
+	// prefix is the -o name / get all prefix: pod, job.batch.
+	prefix string
+	// notFound is the resource as kubectl's NotFound message names it.
+	notFound string
+	list     func(ctx context.Context, src source, ns string) ([]any, error)
+	get      func(ctx context.Context, src source, ns, name string) (any, error)
+	// decode reads one object of a watch event.
+	decode func([]byte) (any, error)
+	// fields are the field selector labels the apiserver supports for
+	// this resource, with the object's values.
+	fields func(o any) fields.Set
+	// table returns the column headers and one row per object.
+	table func(objs []any, now time.Time, wide bool) ([]string, [][]string)
+}
+
+// cronJobSource is a source that also serves CronJobs.
+type cronJobSource interface {
+	CronJobs(ctx context.Context, ns string) ([]*manifest.CronJob, error)
+	CronJob(ctx context.Context, ns, name string) (*manifest.CronJob, error)
+}
+
+var kinds = map[string]*resourceKind{
+	"pods": {
+		resource: "pods", prefix: "pod", notFound: "pods",
+		list: func(ctx context.Context, src source, ns string) ([]any, error) {
+			pods, err := src.Pods(ctx, ns)
+			return anys(pods), err
+		},
+		get: func(ctx context.Context, src source, ns, name string) (any, error) {
+			r, err := src.PodRecord(ctx, ns, name)
+			if err != nil {
+				return nil, err
+			}
+			return &r.Pod, nil
+		},
+		decode: decodeAs[manifest.Pod],
+		fields: func(o any) fields.Set {
+			p := o.(*manifest.Pod)
+			return fields.Set{
+				"metadata.name": p.Name, "metadata.namespace": p.Namespace,
+				"spec.nodeName": p.Spec.NodeName, "spec.restartPolicy": string(p.Spec.RestartPolicy),
+				"spec.schedulerName": p.Spec.SchedulerName, "spec.serviceAccountName": p.Spec.ServiceAccountName,
+				"status.phase": string(p.Status.Phase), "status.podIP": p.Status.PodIP,
+				"status.nominatedNodeName": p.Status.NominatedNodeName,
+			}
+		},
+		table: podTable,
+	},
+	"jobs": {
+		resource: "jobs", prefix: "job.batch", notFound: "jobs.batch",
+		list: func(ctx context.Context, src source, ns string) ([]any, error) {
+			jobs, err := src.Jobs(ctx, ns)
+			return anys(jobs), err
+		},
+		get: func(ctx context.Context, src source, ns, name string) (any, error) {
+			return src.Job(ctx, ns, name)
+		},
+		decode: decodeAs[manifest.Job],
+		fields: func(o any) fields.Set {
+			j := o.(*manifest.Job)
+			return fields.Set{"metadata.name": j.Name, "metadata.namespace": j.Namespace, "status.successful": fmt.Sprint(j.Status.Succeeded)}
+		},
+		table: jobTable,
+	},
+	"cronjobs": {
+		resource: "cronjobs", prefix: "cronjob.batch", notFound: "cronjobs.batch",
+		list: func(ctx context.Context, src source, ns string) ([]any, error) {
+			cs, ok := src.(cronJobSource)
+			if !ok {
+				return nil, nil
+			}
+			cjs, err := cs.CronJobs(ctx, ns)
+			return anys(cjs), err
+		},
+		get: func(ctx context.Context, src source, ns, name string) (any, error) {
+			cs, ok := src.(cronJobSource)
+			if !ok {
+				return nil, runner.ErrObjectNotFound
+			}
+			return cs.CronJob(ctx, ns, name)
+		},
+		decode: decodeAs[manifest.CronJob],
+		fields: func(o any) fields.Set {
+			cj := o.(*manifest.CronJob)
+			return fields.Set{"metadata.name": cj.Name, "metadata.namespace": cj.Namespace}
+		},
+		table: cronJobTable,
+	},
+}
+
+// allKinds is what `get all` lists, in kubectl's order.
+var allKinds = []string{"pods", "jobs", "cronjobs"}
+
+func anys[T any](s []*T) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+func decodeAs[T any](b []byte) (any, error) {
+	v := new(T)
+	err := json.Unmarshal(b, v)
+	return v, err
+}
+
+func metaOf(o any) *manifest.ObjectMeta { return manifest.Object{Obj: o}.Meta() }
+
+// getOptions are get's flags after parsing.
+type getOptions struct {
+	out           outputFormat
+	namespace     string // "" with allNamespaces
+	allNamespaces bool
+	labels        labels.Selector
+	fields        fields.Selector
+	watch         bool
+	watchOnly     bool
+	showKind      bool // name prefixes, as get all prints them
+}
+
+// get lists pods, jobs and cronjobs like kubectl get.
 func (e *env) get(ctx context.Context, args []string) error {
-	fs := e.flags("get", "get pods|jobs [NAME] [-o wide|json] [-n NS|-A]")
-	output := fs.StringP("output", "o", "", "output format: wide, json or name")
+	fs := e.flags("get", "get pods|jobs|cronjobs|all [NAME...] [-o wide|json|yaml|name|jsonpath=…|custom-columns=…] [-n NS|-A] [-l SEL] [--field-selector SEL] [-w]")
+	output := fs.StringP("output", "o", "", "output format: wide, json, yaml, name, jsonpath=TEMPLATE or custom-columns=HEADER:PATH,…")
 	ns := fs.StringP("namespace", "n", "default", "namespace")
 	all := fs.BoolP("all-namespaces", "A", false, "all namespaces")
+	sel := fs.StringP("selector", "l", "", "label selector, e.g. app=web,tier!=db,env in (a,b),!canary")
+	fieldSel := fs.String("field-selector", "", "field selector, e.g. status.phase=Running,metadata.name!=x")
+	watch := fs.BoolP("watch", "w", false, "after listing, print a row for every change")
+	watchOnly := fs.Bool("watch-only", false, "print only changes, not the current list")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return &usageError{msg: "get needs a resource type", hint: "localjobs get pods"}
+		return &usageError{msg: "get needs a resource type", hint: "localjobs get pods|jobs|cronjobs|all"}
 	}
-	kind, name := fs.Arg(0), fs.Arg(1)
-	if k, n, ok := strings.Cut(kind, "/"); ok {
-		kind, name = k, n
-	}
-	res, ok := resourceAliases[kind]
-	if !ok {
-		return &usageError{msg: fmt.Sprintf("the server doesn't have a resource type %q", kind), hint: "localjobs get pods|jobs"}
-	}
-	switch *output {
-	case "", "wide", "json", "name":
-	default:
-		return &usageError{msg: fmt.Sprintf("unsupported output format %q", *output), hint: "-o wide|json|name"}
-	}
-	namespace := *ns
+	opts := getOptions{allNamespaces: *all, namespace: *ns, watch: *watch || *watchOnly, watchOnly: *watchOnly}
 	if *all {
-		namespace = ""
+		opts.namespace = ""
 	}
+	var err error
+	if opts.out, err = parseOutput(*output); err != nil {
+		return err
+	}
+	if opts.labels, err = labels.Parse(*sel); err != nil {
+		return &usageError{msg: fmt.Sprintf("invalid label selector %q: %v", *sel, err), hint: "-l app=web or -l 'env in (a,b)'"}
+	}
+	if opts.fields, err = fields.ParseSelector(*fieldSel); err != nil {
+		return &usageError{msg: fmt.Sprintf("invalid field selector %q: %v", *fieldSel, err), hint: "--field-selector status.phase=Running"}
+	}
+
+	// Resource types and names: "pods", "pods a b", "pod/a job/b", "all",
+	// "pods,jobs".
+	type request struct {
+		kind  *resourceKind
+		names []string
+	}
+	var reqs []request
+	add := func(res string, name string) error {
+		var ks []string
+		if res == "all" {
+			ks = allKinds
+		} else {
+			for _, r := range strings.Split(res, ",") {
+				k, ok := resourceAliases[r]
+				if !ok {
+					return &usageError{msg: fmt.Sprintf("the server doesn't have a resource type %q", r), hint: "localjobs get pods|jobs|cronjobs|all"}
+				}
+				ks = append(ks, k)
+			}
+		}
+		for _, k := range ks {
+			i := len(reqs) - 1
+			if i < 0 || reqs[i].kind != kinds[k] {
+				reqs = append(reqs, request{kind: kinds[k]})
+				i++
+			}
+			if name != "" {
+				reqs[i].names = append(reqs[i].names, name)
+			}
+		}
+		return nil
+	}
+	if strings.Contains(fs.Arg(0), "/") {
+		for _, a := range fs.Args() {
+			res, name, ok := strings.Cut(a, "/")
+			if !ok || name == "" {
+				return &usageError{msg: fmt.Sprintf("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (got %q)", a), hint: "localjobs get pod/a job/b"}
+			}
+			if res == "all" {
+				return &usageError{msg: "all/NAME is not a resource", hint: "localjobs get all"}
+			}
+			if err := add(res, name); err != nil {
+				return err
+			}
+		}
+		opts.showKind = len(reqs) > 1
+	} else {
+		if err := add(fs.Arg(0), ""); err != nil {
+			return err
+		}
+		if len(reqs) > 1 {
+			opts.showKind = true
+			if fs.NArg() > 1 {
+				return &usageError{msg: "names can only be given with a single resource type", hint: "localjobs get pods a b"}
+			}
+		}
+		for _, n := range fs.Args()[1:] {
+			reqs[0].names = append(reqs[0].names, n)
+		}
+	}
+	for _, r := range opts.fields.Requirements() {
+		for _, q := range reqs {
+			if _, ok := q.kind.fields(zeroOf(q.kind))[r.Field]; !ok {
+				return fmt.Errorf("Error from server (BadRequest): Unable to find %q that match label selector %q, field selector %q: field label not supported: %s",
+					q.kind.resource, *sel, *fieldSel, r.Field)
+			}
+		}
+	}
+	if opts.watch && len(reqs) > 1 {
+		return &usageError{msg: "watch is only supported on individual resources and resource collections, but more than one resource type was found", hint: "localjobs get pods -w"}
+	}
+	if opts.watch && reqs[0].kind.resource == "cronjobs" {
+		// The daemon publishes no CronJob changes to watch.
+		return errors.New("watching cronjobs is not supported yet; use get jobs -w")
+	}
+
 	src, ok, err := e.openSource(ctx)
 	if err != nil {
 		return err
 	}
-	var objs []any
-	var pods []*manifest.Pod
-	var jobs []*manifest.Job
 	if ok {
 		defer src.Close()
-		switch res {
-		case "pods":
-			if name != "" {
-				r, err := src.PodRecord(ctx, *ns, name)
+	}
+
+	// Gather the objects per request.
+	type result struct {
+		kind *resourceKind
+		objs []any
+	}
+	var results []result
+	var notFounds []error
+	for _, q := range reqs {
+		var objs []any
+		switch {
+		case !ok:
+			for _, n := range q.names {
+				notFounds = append(notFounds, notFound(q.kind.notFound, n))
+			}
+		case len(q.names) > 0:
+			for _, n := range q.names {
+				o, err := q.kind.get(ctx, src, *ns, n)
 				if errors.Is(err, runner.ErrObjectNotFound) {
-					return notFound("pods", name)
+					notFounds = append(notFounds, notFound(q.kind.notFound, n))
+					continue
 				} else if err != nil {
 					return err
 				}
-				pods = append(pods, &r.Pod)
-			} else if pods, err = src.Pods(ctx, namespace); err != nil {
+				objs = append(objs, o)
+			}
+		default:
+			all, err := q.kind.list(ctx, src, opts.namespace)
+			if err != nil {
 				return err
 			}
-			for _, p := range pods {
-				objs = append(objs, p)
+			objs = all
+			sortByName(objs)
+		}
+		objs = filterObjects(q.kind, objs, opts)
+		results = append(results, result{kind: q.kind, objs: objs})
+	}
+	asList := true
+	if len(reqs) == 1 && len(reqs[0].names) == 1 {
+		asList = false
+	}
+
+	if opts.watch {
+		var names []string
+		if len(reqs[0].names) > 0 {
+			names = reqs[0].names
+		}
+		if len(notFounds) > 0 && !opts.watchOnly {
+			return notFounds[0]
+		}
+		return e.watchKind(ctx, src, reqs[0].kind, results[0].objs, names, opts)
+	}
+
+	var printErr error
+	if opts.out.structured() {
+		var all []any
+		for _, r := range results {
+			all = append(all, r.objs...)
+		}
+		if len(all) > 0 || asList {
+			printErr = printStructured(e.stdout, opts.out, all, asList, objectName)
+		}
+	} else {
+		now := timeNow()
+		printed := 0
+		for _, r := range results {
+			if len(r.objs) == 0 {
+				continue
 			}
-		case "jobs":
-			if name != "" {
-				j, err := src.Job(ctx, *ns, name)
-				if errors.Is(err, runner.ErrObjectNotFound) {
-					return notFound("jobs.batch", name)
-				} else if err != nil {
-					return err
-				}
-				jobs = append(jobs, j)
-			} else if jobs, err = src.Jobs(ctx, namespace); err != nil {
+			if printed > 0 {
+				fmt.Fprintln(e.stdout)
+			}
+			printed++
+			tw := newTable(e.stdout)
+			writeTable(tw, r.kind, r.objs, now, opts, true)
+			if err := tw.Flush(); err != nil {
 				return err
 			}
-			for _, j := range jobs {
-				objs = append(objs, j)
+		}
+		if printed == 0 && len(notFounds) == 0 {
+			if opts.allNamespaces {
+				fmt.Fprintln(e.stderr, "No resources found")
+			} else {
+				fmt.Fprintf(e.stderr, "No resources found in %s namespace.\n", *ns)
 			}
 		}
-	} else if name != "" {
-		return notFound(res, name)
 	}
-	switch *output {
-	case "json":
-		return printJSON(e.stdout, objs, name == "")
-	case "name":
-		prefix := map[string]string{"pods": "pod/", "jobs": "job.batch/"}[res]
-		for _, p := range pods {
-			fmt.Fprintln(e.stdout, prefix+p.Name)
-		}
-		for _, j := range jobs {
-			fmt.Fprintln(e.stdout, prefix+j.Name)
-		}
-		return nil
+	for _, nf := range notFounds {
+		fmt.Fprintln(e.stderr, nf)
 	}
-	if len(objs) == 0 {
-		if *all {
-			fmt.Fprintln(e.stderr, "No resources found")
-		} else {
-			fmt.Fprintf(e.stderr, "No resources found in %s namespace.\n", *ns)
-		}
-		return nil
+	if printErr != nil {
+		return printErr
 	}
-	now := time.Now()
-	tw := newTable(e.stdout)
-	nsCol := func(n string) string {
-		if *all {
-			return n + "\t"
-		}
-		return ""
+	if len(notFounds) > 0 {
+		return &exitError{code: exitFailed, err: errors.New("")}
 	}
-	nsHead := ""
-	if *all {
-		nsHead = "NAMESPACE\t"
-	}
-	wide := *output == "wide"
-	switch res {
+	return nil
+}
+
+func zeroOf(k *resourceKind) any {
+	switch k.resource {
 	case "pods":
-		fmt.Fprintf(tw, "%sNAME\tREADY\tSTATUS\tRESTARTS\tAGE", nsHead)
-		if wide {
-			fmt.Fprint(tw, "\tIP\tNODE\tNOMINATED NODE\tREADINESS GATES")
-		}
-		fmt.Fprintln(tw)
-		for _, p := range pods {
-			r := podRow(p, now)
-			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s", nsCol(p.Namespace), r.Name, r.Ready, r.Status, r.Restarts, r.Age)
-			if wide {
-				fmt.Fprintf(tw, "\t%s\t%s\t<none>\t<none>", orNone(p.Status.PodIP), orNone(p.Spec.NodeName))
-			}
-			fmt.Fprintln(tw)
-		}
+		return &manifest.Pod{}
 	case "jobs":
-		fmt.Fprintf(tw, "%sNAME\tSTATUS\tCOMPLETIONS\tDURATION\tAGE", nsHead)
-		if wide {
-			fmt.Fprint(tw, "\tCONTAINERS\tIMAGES\tSELECTOR")
-		}
-		fmt.Fprintln(tw)
-		for _, j := range jobs {
-			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s", nsCol(j.Namespace), j.Name, jobStatus(j), jobCompletions(j), jobDuration(j, now), age(j.CreationTimestamp, now))
-			if wide {
-				var names, images []string
-				for _, c := range j.Spec.Template.Spec.Containers {
-					names = append(names, c.Name)
-					images = append(images, c.Image)
-				}
-				sel := "<none>"
-				if j.Spec.Selector != nil {
-					var kv []string
-					for k, v := range j.Spec.Selector.MatchLabels {
-						kv = append(kv, k+"="+v)
-					}
-					sel = strings.Join(kv, ",")
-				}
-				fmt.Fprintf(tw, "\t%s\t%s\t%s", strings.Join(names, ","), strings.Join(images, ","), sel)
-			}
-			fmt.Fprintln(tw)
+		return &manifest.Job{}
+	}
+	return &manifest.CronJob{}
+}
+
+// objectName is an object as -o name prints it: pod/x, job.batch/x.
+func objectName(o any) string {
+	switch o.(type) {
+	case *manifest.Pod:
+		return "pod/" + metaOf(o).Name
+	case *manifest.Job:
+		return "job.batch/" + metaOf(o).Name
+	}
+	return "cronjob.batch/" + metaOf(o).Name
+}
+
+// filterObjects keeps the objects that match the label and field selectors.
+func filterObjects(k *resourceKind, objs []any, opts getOptions) []any {
+	var out []any
+	for _, o := range objs {
+		if matches(k, o, opts) {
+			out = append(out, o)
 		}
 	}
-	return tw.Flush()
+	return out
+}
+
+func matches(k *resourceKind, o any, opts getOptions) bool {
+	m := metaOf(o)
+	if opts.namespace != "" && m.Namespace != opts.namespace {
+		return false
+	}
+	return opts.labels.Matches(labels.Set(m.Labels)) && opts.fields.Matches(k.fields(o))
+}
+
+// writeTable writes kind's rows (and, with header, its column headers) to
+// tw, with a NAMESPACE column under -A and kind prefixes for get all.
+func writeTable(tw io.Writer, k *resourceKind, objs []any, now time.Time, opts getOptions, header bool) {
+	if opts.out.kind == "custom-columns" {
+		printCustomColumns(tw, opts.out.columns, objs, header)
+		return
+	}
+	heads, rows := k.table(objs, now, opts.out.kind == "wide")
+	if header {
+		if opts.allNamespaces {
+			fmt.Fprint(tw, "NAMESPACE\t")
+		}
+		fmt.Fprintln(tw, strings.Join(heads, "\t"))
+	}
+	for i, row := range rows {
+		if opts.allNamespaces {
+			fmt.Fprintf(tw, "%s\t", metaOf(objs[i]).Namespace)
+		}
+		if opts.showKind {
+			row[0] = k.prefix + "/" + row[0]
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+}
+
+func podTable(objs []any, now time.Time, wide bool) ([]string, [][]string) {
+	heads := []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
+	if wide {
+		heads = append(heads, "IP", "NODE", "NOMINATED NODE", "READINESS GATES")
+	}
+	var rows [][]string
+	for _, o := range objs {
+		p := o.(*manifest.Pod)
+		r := podRow(p, now)
+		row := []string{r.Name, r.Ready, r.Status, r.Restarts, r.Age}
+		if wide {
+			row = append(row, orNone(p.Status.PodIP), orNone(p.Spec.NodeName), orNone(p.Status.NominatedNodeName), readinessGates(p))
+		}
+		rows = append(rows, row)
+	}
+	return heads, rows
+}
+
+// readinessGates is kubectl's READINESS GATES column: ready/total, or
+// <none> without gates.
+func readinessGates(p *manifest.Pod) string {
+	if len(p.Spec.ReadinessGates) == 0 {
+		return "<none>"
+	}
+	ready := 0
+	for _, g := range p.Spec.ReadinessGates {
+		for _, c := range p.Status.Conditions {
+			if string(c.Type) == string(g.ConditionType) && c.Status == "True" {
+				ready++
+			}
+		}
+	}
+	return fmt.Sprintf("%d/%d", ready, len(p.Spec.ReadinessGates))
+}
+
+func jobTable(objs []any, now time.Time, wide bool) ([]string, [][]string) {
+	heads := []string{"NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"}
+	if wide {
+		heads = append(heads, "CONTAINERS", "IMAGES", "SELECTOR")
+	}
+	var rows [][]string
+	for _, o := range objs {
+		j := o.(*manifest.Job)
+		row := []string{j.Name, jobStatus(j), jobCompletions(j), jobDuration(j, now), age(j.CreationTimestamp, now)}
+		if wide {
+			names, images := containerColumns(j.Spec.Template.Spec.Containers)
+			sel := "<none>"
+			if j.Spec.Selector != nil {
+				sel = selectorString(j.Spec.Selector)
+			}
+			row = append(row, names, images, sel)
+		}
+		rows = append(rows, row)
+	}
+	return heads, rows
+}
+
+func cronJobTable(objs []any, now time.Time, wide bool) ([]string, [][]string) {
+	heads := []string{"NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"}
+	if wide {
+		heads = append(heads, "CONTAINERS", "IMAGES", "SELECTOR")
+	}
+	var rows [][]string
+	for _, o := range objs {
+		cj := o.(*manifest.CronJob)
+		r := cronJobRow(cj, now)
+		row := []string{r.Name, r.Schedule, r.TimeZone, r.Suspend, r.Active, r.LastSchedule, r.Age}
+		if wide {
+			names, images := containerColumns(cj.Spec.JobTemplate.Spec.Template.Spec.Containers)
+			sel := "<none>"
+			if s := cj.Spec.JobTemplate.Spec.Selector; s != nil {
+				sel = selectorString(s)
+			}
+			row = append(row, names, images, sel)
+		}
+		rows = append(rows, row)
+	}
+	return heads, rows
+}
+
+func containerColumns(cs []manifest.Container) (names, images string) {
+	var n, i []string
+	for _, c := range cs {
+		n = append(n, c.Name)
+		i = append(i, c.Image)
+	}
+	return strings.Join(n, ","), strings.Join(i, ",")
+}
+
+// watchKind prints the current objects (unless --watch-only), then every
+// change that matches, as kubectl get -w does: the table header once, then
+// one row per change; structured formats print each changed object.
+func (e *env) watchKind(ctx context.Context, src source, k *resourceKind, initial []any, names []string, opts getOptions) error {
+	cs, isClient := src.(clientSource)
+	if !isClient {
+		fmt.Fprintln(e.stderr, "Warning: no localjobs daemon is running; nothing will change")
+	}
+	tw := newTable(e.stdout)
+	header := true
+	emit := func(objs []any) error {
+		if len(objs) == 0 {
+			return nil
+		}
+		if opts.out.structured() && opts.out.kind != "custom-columns" {
+			for _, o := range objs {
+				if err := printStructured(e.stdout, opts.out, []any{o}, false, objectName); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		writeTable(tw, k, objs, timeNow(), opts, header)
+		header = false
+		return tw.Flush()
+	}
+	// last holds the last printed state of each object, so repeated saves
+	// of an unchanged object print nothing.
+	last := map[string][]byte{}
+	keyOf := func(o any) string { m := metaOf(o); return m.Namespace + "/" + m.Name }
+	remember := func(o any) bool {
+		b, _ := json.Marshal(o)
+		if string(last[keyOf(o)]) == string(b) {
+			return false
+		}
+		last[keyOf(o)] = b
+		return true
+	}
+	if !isClient {
+		if opts.watchOnly {
+			return nil
+		}
+		return emit(initial)
+	}
+	// The watch is opened before the list is read again, so no change
+	// between the two is missed.
+	stream, err := cs.OpenWatch(ctx, k.resource, opts.namespace)
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	if !opts.watchOnly {
+		objs, err := k.list(ctx, src, opts.namespace)
+		if err != nil {
+			return err
+		}
+		objs = filterObjects(k, objs, opts)
+		if len(names) > 0 {
+			objs = byName(objs, names)
+		}
+		sortByName(objs)
+		for _, o := range objs {
+			remember(o)
+		}
+		if err := emit(objs); err != nil {
+			return err
+		}
+	}
+	events := make(chan localapi.WatchEvent)
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			ev, err := stream.Next()
+			if err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case events <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		case ev := <-events:
+			o, err := k.decode(ev.Object)
+			if err != nil {
+				continue
+			}
+			if ev.Type == "DELETED" {
+				// The event carries only the name: print the last state
+				// seen, as kubectl prints the deleted object.
+				prev, seen := last[keyOf(o)]
+				if !seen {
+					continue
+				}
+				delete(last, keyOf(o))
+				if o, err = k.decode(prev); err != nil {
+					continue
+				}
+			} else if !matches(k, o, opts) || (len(names) > 0 && len(byName([]any{o}, names)) == 0) || !remember(o) {
+				continue
+			}
+			if err := emit([]any{o}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func byName(objs []any, names []string) []any {
+	var out []any
+	for _, o := range objs {
+		for _, n := range names {
+			if metaOf(o).Name == n {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+func sortByName(objs []any) {
+	sort.SliceStable(objs, func(i, j int) bool {
+		a, b := metaOf(objs[i]), metaOf(objs[j])
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
 }
 
 func orNone(s string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -24,11 +25,14 @@ func (e *env) logs(ctx context.Context, args []string) error {
 	since := fs.Duration("since", 0, "only lines newer than this, e.g. 5m")
 	allContainers := fs.Bool("all-containers", false, "every container of the pod")
 	ns := fs.StringP("namespace", "n", "default", "namespace")
+	sel := fs.StringP("selector", "l", "", "logs of every pod matching this label selector")
+	prefix := fs.Bool("prefix", false, "prefix each line with [pod/NAME/CONTAINER]")
+	maxReqs := fs.Int("max-log-requests", 5, "with -l, the most pods to follow at once")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return &usageError{msg: "logs needs exactly one POD or job/NAME", hint: "localjobs logs simple-task"}
+	if (*sel == "") == (fs.NArg() != 1) || fs.NArg() > 1 {
+		return &usageError{msg: "logs needs exactly one POD or job/NAME, or -l SELECTOR", hint: "localjobs logs simple-task"}
 	}
 	src, ok, err := e.openSource(ctx)
 	if err != nil {
@@ -36,12 +40,20 @@ func (e *env) logs(ctx context.Context, args []string) error {
 	}
 	target := fs.Arg(0)
 	if !ok {
+		if *sel != "" {
+			fmt.Fprintf(e.stderr, "No resources found in %s namespace.\n", *ns)
+			return nil
+		}
 		return notFound("pods", target)
 	}
 	defer src.Close()
 	if _, isStore := src.(storeSource); isStore && *follow {
 		fmt.Fprintln(e.stderr, "Warning: no daemon is running; printing the log without following")
 		*follow = false
+	}
+	base := localapi.LogRequest{Previous: *previous, Follow: *follow, Timestamps: *timestamps, TailLines: *tail, SinceSeconds: int64(*since / time.Second)}
+	if *sel != "" {
+		return e.selectorLogs(ctx, src, *ns, *sel, *container, *allContainers, *prefix, *maxReqs, base)
 	}
 
 	var pod *manifest.Pod
@@ -96,12 +108,13 @@ func (e *env) logs(ctx context.Context, args []string) error {
 		containers = []string{c}
 	}
 	for _, c := range containers {
-		req := localapi.LogRequest{
-			Namespace: pod.Namespace, Pod: pod.Name, Container: c,
-			Previous: *previous, Follow: *follow, Timestamps: *timestamps, TailLines: *tail,
-			SinceSeconds: int64(*since / time.Second),
+		req := base
+		req.Namespace, req.Pod, req.Container = pod.Namespace, pod.Name, c
+		var w io.Writer = e.stdout
+		if *prefix {
+			w = &prefixWriter{w: e.stdout, prefix: fmt.Sprintf("[pod/%s/%s] ", pod.Name, c)}
 		}
-		if err := src.Logs(ctx, e.stdout, req); err != nil {
+		if err := src.Logs(ctx, w, req); err != nil {
 			if errors.Is(err, runner.ErrObjectNotFound) {
 				return notFound("pods", pod.Name)
 			}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/localjobs/localjobs/runner"
 )
 
 // Exit codes.
@@ -29,6 +31,8 @@ var Version = "dev"
 type env struct {
 	stdout, stderr io.Writer
 	stateDir       string
+	// runtime replaces Docker when set (tests).
+	runtime runner.Runtime
 }
 
 // usageError is a command-line mistake: printed with a hint, exit 2.
@@ -50,12 +54,16 @@ Usage:
   localjobs up [DIR|FILE...]                                run the daemon; keep specs/ applied as files change
   localjobs run -f FILE|DIR [-o json] [--timeout D]         run until done; exit 0 only if all succeeded
   localjobs apply -f FILE|DIR                               apply to the running daemon
-  localjobs delete pod|job NAME | -f FILE                   stop and delete
+  localjobs delete pod|job NAME | -f FILE [--grace-period N] [--force]   stop and delete
   localjobs events [--for KIND/NAME]                        events, oldest first
   localjobs wait --for=condition=complete|failed|delete job/NAME [--timeout D]
-  localjobs get pods|jobs [NAME] [-o wide|json]             list what ran
-  localjobs describe pod|job NAME                           details and events
-  localjobs logs POD|job/NAME [-c CONTAINER] [--timestamps] [--tail N]
+  localjobs get pods|jobs|cronjobs|all [NAME] [-n NS|-A] [-l SEL] [--field-selector S]
+               [-o wide|json|yaml|name|jsonpath=…|custom-columns=…] [-w]
+  localjobs describe pod|job|cronjob NAME                   details and events
+  localjobs logs POD|job/NAME|-l SEL [-c C|--all-containers] [-f] [--previous] [--tail N] [--since D] [--timestamps]
+  localjobs exec POD [-c CONTAINER] -- COMMAND [ARG...]    run a command in a running container
+  localjobs create job NAME --from=cronjob/CJ [--force] | --image IMG [-- CMD...]
+  localjobs suspend|resume cronjob|job NAME                 stop or restart scheduling / a Job's pods
   localjobs validate PATH...                                check YAML as the apiserver would
   localjobs schedule "EXPR" [--time-zone TZ] [--from T] [-n N]   the schedule in English and its next fire times
   localjobs version
@@ -68,7 +76,7 @@ Global flags:
 // Main runs the command line args (without the program name) and returns
 // the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
+	e := &env{stdout: stdout, stderr: stderr, runtime: testRuntime}
 	args = e.globalFlags(args)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -95,6 +103,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = e.describe(ctx, rest)
 	case "logs":
 		err = e.logs(ctx, rest)
+	case "create":
+		err = e.create(ctx, rest)
+	case "suspend", "resume":
+		err = e.suspendResume(ctx, verb, rest)
+	case "exec":
+		err = e.exec(ctx, rest)
 	case "schedule":
 		err = e.scheduleCmd(rest)
 	case "validate":
@@ -193,6 +207,6 @@ func (e *env) version(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "Daemon Version: %s\n", Version)
+	fmt.Fprintf(e.stdout, "Daemon Version: %s\n", c.DaemonVersion)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 	files := fs.StringArrayP("filename", "f", nil, "file or directory of manifests (repeatable; - for stdin)")
 	output := fs.StringP("output", "o", "", "print the final objects: json")
 	timeout := fs.Duration("timeout", 0, "give up after this long (exit 124); 0 = no limit")
+	df := addDaemonFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,7 +47,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 	if bad {
 		return &exitError{code: exitFailed, err: errors.New("invalid manifests: nothing was run")}
 	}
-	var todo []manifest.Object
+	var todo, config []manifest.Object
 	for _, o := range objs {
 		switch v := o.Obj.(type) {
 		case *manifest.Pod:
@@ -64,9 +66,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 				hint: "run one now with: localjobs create job NAME --from=cronjob/" + v.Name + " (under localjobs up)",
 			}
 		default:
-			// ConfigMaps and Secrets are accepted; pods that reference them
-			// resolve them in a later version.
-			fmt.Fprintf(e.stderr, "%s:%d: %s/%s accepted (not used by run yet)\n", o.File, o.Line, strings.ToLower(o.Kind), o.Meta().Name)
+			config = append(config, o) // ConfigMaps and Secrets, applied first
 		}
 	}
 	if len(todo) == 0 {
@@ -80,7 +80,8 @@ func (e *env) run(ctx context.Context, args []string) error {
 	// Store reads must outlive a cancelled ctx (we still report after a signal).
 	bg := context.WithoutCancel(ctx)
 	if c, _ := e.dial(ctx); c != nil {
-		return &exitError{code: exitFailed, err: fmt.Errorf("a localjobs daemon is running with state dir %s: use `localjobs apply -f` with it, or give run its own --state-dir", dir)}
+		// One code path with up: the running daemon runs them (DESIGN §6).
+		return e.runViaDaemon(ctx, c, *files, todo, *output, *timeout)
 	}
 	// Logs go to stdout, or to stderr when stdout carries -o json.
 	logOut := e.stdout
@@ -90,7 +91,11 @@ func (e *env) run(ctx context.Context, args []string) error {
 	p := &runPrinter{out: logOut}
 	// run is one code path with up: an in-process daemon, socket included,
 	// for the duration of the run (DESIGN §6).
-	d, err := daemon.Start(ctx, daemon.Config{StateDir: dir, Version: Version, OnLog: p.logLine, Runtime: testRuntime})
+	cfg := daemon.Config{StateDir: dir, Version: Version, OnLog: p.logLine, Runtime: e.runtime, NoCronJobs: true}
+	if err := df.apply(&cfg, *files); err != nil {
+		return err
+	}
+	d, err := daemon.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -99,46 +104,67 @@ func (e *env) run(ctx context.Context, args []string) error {
 	sub := d.Controller.Subscribe()
 	defer sub.Close()
 
+	for _, o := range config {
+		var err error
+		switch v := o.Obj.(type) {
+		case *manifest.ConfigMap:
+			err = d.Controller.ApplyConfigMap(ctx, v)
+		case *manifest.Secret:
+			err = d.Controller.ApplySecret(ctx, v)
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: %s/%s: %w", o.File, o.Line, strings.ToLower(o.Kind), o.Meta().Name, err)
+		}
+	}
+	// Refuse what cannot run before anything runs, so a refusal never
+	// leaves earlier pods behind.
+	for _, o := range todo {
+		var spec *manifest.PodSpec
+		switch v := o.Obj.(type) {
+		case *manifest.Pod:
+			spec = &v.Spec
+		case *manifest.Job:
+			spec = &v.Spec.Template.Spec
+		}
+		if err := d.Controller.CheckPodSpec(spec); err != nil {
+			return &exitError{code: exitFailed, err: fmt.Errorf("%s:%d: %s/%s: %w (nothing was run)", o.File, o.Line, strings.ToLower(o.Kind), o.Meta().Name, err)}
+		}
+	}
+
+	// Signals: the first stops the run's jobs and pods with their grace
+	// period, a second kills the containers at once.
+	rc := e.runSignals(bg, *timeout, func() { fmt.Fprintf(e.stderr, "localjobs: killed %d containers\n", d.Controller.KillAll(bg)) })
+	defer rc.stop()
+	waitCtx, drainCtx := rc.waitCtx, rc.drainCtx
+
 	var targets []runTarget
+	jobUIDs := map[string]bool{}
+	// Only this run's pods are printed, not what the daemon resumed.
+	p.setOurs(func(pod *manifest.Pod) bool { return ownedBy(pod, targets, jobUIDs) })
 	for _, o := range todo {
 		switch v := o.Obj.(type) {
 		case *manifest.Pod:
-			got, err := d.Controller.ApplyPod(ctx, v)
+			got, err := d.Controller.ApplyPod(bg, v)
 			if err != nil {
+				d.Controller.TerminateAll("", "")
 				return fmt.Errorf("%s:%d: pod/%s: %w", o.File, o.Line, v.Name, err)
 			}
 			targets = append(targets, runTarget{"pod", got.Namespace, got.Name})
 		case *manifest.Job:
-			got, err := d.Controller.ApplyJob(ctx, v)
+			got, err := d.Controller.ApplyJob(bg, v)
 			if err != nil {
+				d.Controller.TerminateAll("", "")
 				return fmt.Errorf("%s:%d: job/%s: %w", o.File, o.Line, v.Name, err)
 			}
 			fmt.Fprintf(logOut, "job.batch/%s created\n", got.Name)
 			targets = append(targets, runTarget{"job", got.Namespace, got.Name})
+			jobUIDs[got.UID] = true
 		}
 	}
 
-	// Follow until everything is finished, the timeout, or a signal.
-	waitCtx, cancelWait := context.WithCancel(ctx)
-	defer cancelWait()
-	if *timeout > 0 {
-		waitCtx, cancelWait = context.WithTimeout(waitCtx, *timeout)
-		defer cancelWait()
-	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	interrupted := false
-	go func() {
-		select {
-		case <-sigs:
-			interrupted = true
-			fmt.Fprintln(e.stderr, "localjobs: interrupted; stopping the pods (again to kill)")
-			cancelWait()
-		case <-waitCtx.Done():
-		}
-	}()
-
+	// halted is set once the run's jobs were stopped: a stopped job is done
+	// when its pods are.
+	halted := false
 	finished := func() bool {
 		for _, t := range targets {
 			switch t.kind {
@@ -149,7 +175,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 				}
 			case "job":
 				j, err := d.DB.Job(bg, t.ns, t.name)
-				if err != nil || !runner.IsJobFinished(j) {
+				if err != nil || (!halted && !runner.IsJobFinished(j)) {
 					return false
 				}
 				pods, _ := d.DB.PodsOfJob(bg, j.UID)
@@ -162,49 +188,62 @@ func (e *env) run(ctx context.Context, args []string) error {
 		}
 		return true
 	}
-	for !finished() {
-		ch, err := sub.Next(waitCtx)
-		if err != nil {
-			break
-		}
-		if ch.Pod != nil {
-			p.podChanged(ch.Pod)
-		}
-	}
-	stopped := waitCtx.Err() != nil && !finished()
-	waitedFor := ""
-	if stopped {
-		waitedFor = e.waitingFor(bg, d, targets)
-		// Timeout or signal: stop our pods with their grace period; a second
-		// signal abandons the wait.
-		d.Controller.TerminateAll("", "")
-		drain, cancelDrain := context.WithTimeout(context.WithoutCancel(ctx), 45*time.Second)
-		go func() {
-			select {
-			case <-sigs:
-				cancelDrain()
-			case <-drain.Done():
-			}
-		}()
+	follow := func(ctx context.Context) {
 		for !finished() {
-			ch, err := sub.Next(drain)
+			ch, err := sub.Next(ctx)
 			if err != nil {
-				break
+				return
 			}
 			if ch.Pod != nil {
 				p.podChanged(ch.Pod)
 			}
 		}
-		cancelDrain()
+	}
+	follow(waitCtx)
+	stopped := waitCtx.Err() != nil && !finished()
+	waitedFor := ""
+	if stopped {
+		waitedFor = e.waitingFor(bg, d, targets)
+		// Timeout or signal: suspend the run's Jobs (persisted, so a later
+		// daemon does not resume them; their pods stop without counting
+		// as failures) and stop its pods, with their grace periods (at most
+		// a minute, then kill).
+		for _, t := range targets {
+			switch t.kind {
+			case "job":
+				if j, err := d.DB.Job(bg, t.ns, t.name); err == nil && !runner.IsJobFinished(j) {
+					suspend := true
+					j.Spec.Suspend = &suspend
+					if err := d.Controller.UpdateJob(bg, j); err != nil {
+						fmt.Fprintf(e.stderr, "localjobs: suspend job/%s: %v\n", t.name, err)
+					}
+				}
+			case "pod":
+				d.Controller.TerminatePod(t.ns, t.name, "", "")
+			}
+		}
+		halted = true
+		drain, cancel := context.WithTimeout(drainCtx, time.Minute)
+		follow(drain)
+		cancel()
+		if !finished() {
+			d.Controller.KillAll(bg)
+		}
 	}
 
-	// Final objects and verdict.
+	p.finalRows(bg, storeSource{d.DB})
+	return e.verdict(bg, storeSource{d.DB}, targets, *output, *timeout, stopped, rc.interrupted.Load(), waitedFor)
+}
+
+// verdict prints the final objects (-o json) and turns the outcome into
+// run's exit: 0 all succeeded, 1 a failure, 124 timeout, 130 interrupted.
+func (e *env) verdict(ctx context.Context, src source, targets []runTarget, output string, timeout time.Duration, stopped, interrupted bool, waitedFor string) error {
 	var out []any
 	var failures []string
 	for _, t := range targets {
 		switch t.kind {
 		case "pod":
-			r, err := d.DB.Pod(bg, t.ns, t.name)
+			r, err := src.PodRecord(ctx, t.ns, t.name)
 			if err != nil {
 				return err
 			}
@@ -213,7 +252,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 				failures = append(failures, fmt.Sprintf("pod/%s %s", t.name, podRow(&r.Pod, time.Now()).Status))
 			}
 		case "job":
-			j, err := d.DB.Job(bg, t.ns, t.name)
+			j, err := src.Job(ctx, t.ns, t.name)
 			if err != nil {
 				return err
 			}
@@ -223,14 +262,14 @@ func (e *env) run(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	if *output == "json" {
+	if output == "json" {
 		if err := printJSON(e.stdout, out, false); err != nil {
 			return err
 		}
 	}
 	switch {
 	case stopped && !interrupted:
-		return &exitError{code: exitTimeout, err: fmt.Errorf("timed out after %s waiting for %s", *timeout, waitedFor)}
+		return &exitError{code: exitTimeout, err: fmt.Errorf("timed out after %s waiting for %s", timeout, waitedFor)}
 	case stopped:
 		return &exitError{code: 130, err: errors.New("interrupted")}
 	case len(failures) > 0:
@@ -249,6 +288,22 @@ func jobReason(j *manifest.Job) string {
 }
 
 type runTarget struct{ kind, ns, name string }
+
+// ownedBy reports whether pod is one of run's targets or a pod of one of
+// its Jobs.
+func ownedBy(pod *manifest.Pod, targets []runTarget, jobUIDs map[string]bool) bool {
+	for _, t := range targets {
+		if t.kind == "pod" && t.ns == pod.Namespace && t.name == pod.Name {
+			return true
+		}
+	}
+	for _, o := range pod.OwnerReferences {
+		if jobUIDs[o.UID] {
+			return true
+		}
+	}
+	return false
+}
 
 // waitingFor describes what the unfinished targets were waiting on, e.g.
 // `pod/x (ImagePullBackOff: Back-off pulling image "nope:1")`.
@@ -291,6 +346,7 @@ func (e *env) waitingFor(ctx context.Context, d *daemon.Daemon, targets []runTar
 // its pod, compose-style.
 type runPrinter struct {
 	mu      sync.Mutex
+	ours    func(*manifest.Pod) bool // nil = every pod
 	out     io.Writer
 	header  bool
 	last    map[string]string
@@ -298,9 +354,31 @@ type runPrinter struct {
 	partial map[string][]byte
 }
 
+// finalRows prints the final row of every pod of the run whose last
+// change had not been printed yet: run may see everything finished before
+// the last transition reached it.
+func (p *runPrinter) finalRows(ctx context.Context, src source) {
+	pods, err := src.Pods(ctx, "")
+	if err != nil {
+		return
+	}
+	for _, pod := range pods {
+		p.podChanged(pod)
+	}
+}
+
+func (p *runPrinter) setOurs(f func(*manifest.Pod) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ours = f
+}
+
 func (p *runPrinter) podChanged(pod *manifest.Pod) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.ours != nil && !p.ours(pod) {
+		return
+	}
 	if p.last == nil {
 		p.last = map[string]string{}
 	}
@@ -325,6 +403,9 @@ func (p *runPrinter) podChanged(pod *manifest.Pod) {
 func (p *runPrinter) logLine(pod *manifest.Pod, container string, _ time.Time, _ string, line []byte, partial bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.ours != nil && !p.ours(pod) {
+		return
+	}
 	if p.partial == nil {
 		p.partial = map[string][]byte{}
 	}
@@ -340,4 +421,53 @@ func (p *runPrinter) logLine(pod *manifest.Pod, container string, _ time.Time, _
 		prefix += "/" + container
 	}
 	fmt.Fprintf(p.out, "%s | %s\n", prefix, full)
+}
+
+// runContexts are run's two phases: waitCtx ends at the timeout or the
+// first signal (stop gracefully), drainCtx at the second signal (after
+// kill has run). interrupted reports whether a signal came.
+type runContexts struct {
+	waitCtx, drainCtx context.Context
+	interrupted       atomic.Bool
+	stop              func()
+}
+
+func (e *env) runSignals(bg context.Context, timeout time.Duration, kill func()) *runContexts {
+	rc := &runContexts{}
+	waitCtx, cancelWait := context.WithCancel(bg)
+	var cancelTimeout context.CancelFunc = func() {}
+	if timeout > 0 {
+		waitCtx, cancelTimeout = context.WithTimeout(waitCtx, timeout)
+	}
+	drainCtx, cancelDrain := context.WithCancel(bg)
+	rc.waitCtx, rc.drainCtx = waitCtx, drainCtx
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	rc.stop = func() {
+		signal.Stop(sigs)
+		close(done)
+		cancelTimeout()
+		cancelWait()
+		cancelDrain()
+	}
+	go func() {
+		for n := 1; ; n++ {
+			select {
+			case <-sigs:
+			case <-done:
+				return
+			}
+			if n == 1 {
+				rc.interrupted.Store(true)
+				fmt.Fprintln(e.stderr, "localjobs: interrupted; stopping the pods (again to kill them)")
+				cancelWait()
+				continue
+			}
+			kill()
+			cancelDrain()
+			return
+		}
+	}()
+	return rc
 }

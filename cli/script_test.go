@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,15 +24,18 @@ var update = flag.Bool("update", false, "rewrite the golden blocks of testdata/s
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"localjobs": func() {
-			testRuntime = scriptRuntime()
-			os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+			testRuntime = execRuntime{scriptRuntime()}
+			// As main.go: the first SIGINT/SIGTERM cancels ctx.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			go func() { <-ctx.Done(); stop() }()
+			os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
 		},
 	})
 }
 
 // scriptRuntime is the fake runtime of the CLI scripts: image "busybox" is
 // present; a container's command decides what it does — `echo WORDS`
-// prints them, `sleep N` runs N seconds, `exit N` exits with N, and
+// prints them, `sleep N` runs N seconds, `trap` ignores SIGTERM, `exit N` exits with N, and
 // `ecoh` cannot start.
 func scriptRuntime() runner.Runtime {
 	rt := runnertest.NewRuntime("busybox")
@@ -42,6 +47,8 @@ func scriptRuntime() runner.Runtime {
 		}
 		for i := 0; i < len(words); i++ {
 			switch strings.TrimSuffix(words[i], ";") {
+			case "trap":
+				b.IgnoreTerm = true
 			case "ecoh":
 				b.StartErr = `exec: "ecoh": executable file not found in $PATH`
 			case "echo":
@@ -85,6 +92,8 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitsock": waitSock,
+			"ljnorm":   normalizeOutput,
+			"until":    until,
 		},
 	})
 }

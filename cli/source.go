@@ -21,6 +21,8 @@ type source interface {
 	PodRecord(ctx context.Context, ns, name string) (*runner.PodRecord, error)
 	Jobs(ctx context.Context, ns string) ([]*manifest.Job, error)
 	Job(ctx context.Context, ns, name string) (*manifest.Job, error)
+	CronJobs(ctx context.Context, ns string) ([]*manifest.CronJob, error)
+	CronJob(ctx context.Context, ns, name string) (*manifest.CronJob, error)
 	Events(ctx context.Context, ns, uid string) ([]*manifest.Event, error)
 	Logs(ctx context.Context, w io.Writer, req localapi.LogRequest) error
 	Close() error
@@ -94,6 +96,14 @@ func (s storeSource) Jobs(ctx context.Context, ns string) ([]*manifest.Job, erro
 
 func (s storeSource) Job(ctx context.Context, ns, name string) (*manifest.Job, error) {
 	return s.db.Job(ctx, ns, name)
+}
+
+func (s storeSource) CronJobs(ctx context.Context, ns string) ([]*manifest.CronJob, error) {
+	return s.db.CronJobs(ctx, ns)
+}
+
+func (s storeSource) CronJob(ctx context.Context, ns, name string) (*manifest.CronJob, error) {
+	return s.db.CronJob(ctx, ns, name)
 }
 
 func (s storeSource) Events(ctx context.Context, ns, uid string) ([]*manifest.Event, error) {

@@ -29,6 +29,7 @@ func (e *env) up(ctx context.Context, args []string) error {
 	fs := e.flags("up", "up [DIR|FILE...] [--socket-group G]")
 	group := fs.String("socket-group", "", "make the control socket 0660 owned by this group")
 	poll := fs.Duration("poll", 500*time.Millisecond, "how often to look for file changes")
+	df := addDaemonFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -53,15 +54,19 @@ func (e *env) up(ctx context.Context, args []string) error {
 	out := &syncWriter{w: e.stdout}
 	var sub *runner.Subscription
 	w := &specWatcher{paths: paths, out: out, errw: e.stderr, files: map[string]fileState{}}
-	d, err := daemon.Start(ctx, daemon.Config{
-		StateDir: dir, SocketGroup: *group, Version: Version, Out: out, Runtime: testRuntime,
+	cfg := daemon.Config{
+		StateDir: dir, SocketGroup: *group, Version: Version, Out: out, Runtime: e.runtime,
 		BeforeServe: func(d *daemon.Daemon) {
 			// Subscribe before the first apply so no transition is missed.
 			sub = d.Controller.Subscribe()
 			w.d = d
 			w.scan(ctx, true)
 		},
-	})
+	}
+	if err := df.apply(&cfg, paths); err != nil {
+		return err
+	}
+	d, err := daemon.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -272,6 +277,8 @@ func (w *specWatcher) prune(ctx context.Context, path string) {
 			err = w.d.Controller.DeleteJob(ctx, a.Namespace, a.Name)
 		case manifest.KindPod:
 			err = w.d.Controller.DeletePod(ctx, a.Namespace, a.Name)
+		case manifest.KindCronJob:
+			err = w.d.DeleteCronJob(ctx, a.Namespace, a.Name)
 		}
 		if err != nil && !isNotFound(err) {
 			fmt.Fprintf(w.errw, "error: deleting %s/%s: %v\n", strings.ToLower(a.Kind), a.Name, err)

@@ -45,7 +45,11 @@ func (d *Daemon) Apply(ctx context.Context, req localapi.ApplyRequest) (localapi
 			resp.Errors = append(resp.Errors, e.Error())
 		}
 		for _, o := range res.Objects {
-			r, err := d.applyObject(ctx, f.Name, o)
+			apply := d.applyObject
+			if req.Fresh {
+				apply = d.runObject
+			}
+			r, err := apply(ctx, f.Name, o)
 			if err != nil {
 				resp.Errors = append(resp.Errors, fmt.Sprintf("%s:%d: %s/%s: %v", o.File, o.Line, strings.ToLower(o.Kind), o.Meta().Name, err))
 				continue
@@ -58,7 +62,7 @@ func (d *Daemon) Apply(ctx context.Context, req localapi.ApplyRequest) (localapi
 
 func (d *Daemon) applyObject(ctx context.Context, file string, o manifest.Object) (localapi.ApplyResult, error) {
 	name, ns := o.Meta().Name, o.Meta().Namespace
-	res := localapi.ApplyResult{Kind: o.Kind, Name: name}
+	res := localapi.ApplyResult{Kind: o.Kind, Namespace: ns, Name: name}
 	hash := specHash(o.Obj)
 	prev := d.applied(ctx, o.Kind, ns, name)
 	record := func(uid string) error {
@@ -111,6 +115,44 @@ func (d *Daemon) applyObject(ctx context.Context, file string, o manifest.Object
 			res.Action = "replaced"
 		}
 		return res, record(j.UID)
+	case *manifest.CronJob:
+		// Every CronJob field is mutable: a changed file updates it in
+		// place. Its Jobs get no applied record (cronjobs.go).
+		if prev != nil && prev.Hash == hash {
+			res.Action = "unchanged"
+			if _, err := d.DB.CronJob(ctx, ns, name); errors.Is(err, runner.ErrObjectNotFound) {
+				res.Notice = "deleted; edit its file to create it again"
+			}
+			return res, nil
+		}
+		cj, created, err := d.cron.applyCronJob(ctx, v)
+		if err != nil {
+			return res, err
+		}
+		res.Action = "configured"
+		if created {
+			res.Action = "created"
+		}
+		return res, record(cj.UID)
+	case *manifest.ConfigMap, *manifest.Secret:
+		if prev != nil && prev.Hash == hash {
+			res.Action = "unchanged"
+			return res, nil
+		}
+		var err error
+		if cm, ok := v.(*manifest.ConfigMap); ok {
+			err = d.Controller.ApplyConfigMap(ctx, cm)
+		} else {
+			err = d.Controller.ApplySecret(ctx, v.(*manifest.Secret))
+		}
+		if err != nil {
+			return res, err
+		}
+		res.Action = "created"
+		if prev != nil {
+			res.Action = "configured"
+		}
+		return res, record("")
 	default:
 		res.Action = "unchanged"
 		res.Notice = fmt.Sprintf("%s is not run by this version of localjobs yet", o.Kind)
@@ -270,4 +312,54 @@ func pickContainer(rec *runner.PodRecord, name string) (*runner.ContainerRecord,
 		}
 	}
 	return nil, &localapi.BadRequestError{Msg: fmt.Sprintf("container %s is not valid for pod %s", name, rec.Pod.Name)}
+}
+
+// runObject applies one object for `run -f` through the daemon: a Pod or
+// Job is a fresh run (replacing one of the same name), not recorded as
+// applied desired state; ConfigMaps and Secrets apply as usual.
+func (d *Daemon) runObject(ctx context.Context, file string, o manifest.Object) (localapi.ApplyResult, error) {
+	res := localapi.ApplyResult{Kind: o.Kind, Namespace: o.Meta().Namespace, Name: o.Meta().Name, Action: "created"}
+	switch v := o.Obj.(type) {
+	case *manifest.Pod:
+		p, err := d.Controller.ApplyPod(ctx, v)
+		if err != nil {
+			return res, err
+		}
+		res.Name = p.Name
+		return res, nil
+	case *manifest.Job:
+		j, err := d.Controller.ApplyJob(ctx, v)
+		if err != nil {
+			return res, err
+		}
+		res.Name = j.Name
+		return res, nil
+	case *manifest.CronJob:
+		return res, errors.New("run only runs Pods and Jobs; a CronJob runs under up")
+	}
+	return d.applyObject(ctx, file, o)
+}
+
+// TerminatePod implements localapi.RunBackend.
+func (d *Daemon) TerminatePod(ctx context.Context, ns, name string, kill bool) error {
+	rec, err := d.DB.Pod(ctx, ns, name)
+	if err != nil {
+		return err
+	}
+	if !kill {
+		d.Controller.TerminatePod(ns, name, "", "")
+		return nil
+	}
+	runs := []*runner.Run{rec.Sandbox}
+	for _, c := range rec.Containers {
+		runs = append(runs, c.Current)
+	}
+	for _, r := range runs {
+		if r != nil && r.ID != "" && r.Step != runner.StepExited {
+			if err := d.Runtime.Stop(ctx, r.ID, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -6,7 +6,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +38,16 @@ type Config struct {
 	// OnLog receives container output (run's printer); nil with Out set
 	// prints it compose-style to Out.
 	OnLog func(pod *manifest.Pod, container string, ts time.Time, stream string, line []byte, partial bool)
+	// PodSecurity is the Pod Security level: "baseline" (default) or
+	// "privileged"; AllowHostPath lists the dirs hostPath volumes may use
+	// under baseline (nil = the user's home).
+	PodSecurity   string
+	AllowHostPath []string
+	// MaxPods caps the pods that run at once (0 = the kubelet's 110).
+	MaxPods int
+	// NoCronJobs keeps stored CronJobs from firing (run's in-process
+	// daemon: a one-shot run schedules nothing).
+	NoCronJobs bool
 	// BeforeServe, if set, runs after the restore and before the socket
 	// answers (up applies its folders there, so clients see them).
 	BeforeServe func(*Daemon)
@@ -82,6 +91,7 @@ type Daemon struct {
 	stop     context.CancelFunc
 	done     chan struct{}
 	ctrlDone chan struct{}
+	cron     *cronJobs // the CronJob controller and its JobStore
 }
 
 // Start locks and opens the state dir, connects the runtime, resumes
@@ -116,10 +126,15 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if host == "" {
 		host = "localhost"
 	}
-	d.Controller = &runner.Controller{Store: d.DB, Runtime: d.Runtime, Log: cfg.Log, NodeName: host, OnLog: cfg.OnLog}
+	d.Controller = &runner.Controller{
+		Store: d.DB, Runtime: d.Runtime, Log: cfg.Log, NodeName: host, OnLog: cfg.OnLog,
+		PodSecurity: cfg.PodSecurity, AllowHostPath: cfg.AllowHostPath, MaxPods: cfg.MaxPods,
+	}
 	if d.Controller.OnLog == nil && cfg.Out != nil {
 		d.Controller.OnLog = composeLog(cfg.Out)
 	}
+	d.cron = newCronJobs(d, cfg.Log)
+	d.Controller.OnJobChange = d.cron.jobChanged
 
 	d.Socket = localapi.SocketPath(cfg.StateDir)
 	if err := os.MkdirAll(filepath.Dir(d.Socket), 0o700); err != nil {
@@ -150,14 +165,26 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		ln.Close()
 		return nil, fmt.Errorf("restore: %w", err)
 	}
+	// Stored CronJobs reach the scheduler before it runs, so their
+	// localjobs.io/run-on-start runs happen; it runs once up has applied.
+	if err := d.cron.load(ctx); err != nil {
+		stop()
+		<-d.ctrlDone
+		ln.Close()
+		return nil, fmt.Errorf("load cronjobs: %w", err)
+	}
 	if cfg.BeforeServe != nil {
 		cfg.BeforeServe(d)
+	}
+	if !cfg.NoCronJobs {
+		d.cron.start(runCtx)
 	}
 	srv := &localapi.Server{Backend: d, Version: cfg.Version, Log: cfg.Log}
 	go func() {
 		defer close(d.done)
 		srv.Serve(runCtx, ln)
 		<-d.ctrlDone
+		d.cron.wait()
 	}()
 	ok = true
 	return d, nil
@@ -190,9 +217,15 @@ func (d *Daemon) Store() runner.Store { return d.DB }
 // Subscribe implements localapi.Backend.
 func (d *Daemon) Subscribe() *runner.Subscription { return d.Controller.Subscribe() }
 
-// DeletePod implements localapi.Backend.
-func (d *Daemon) DeletePod(ctx context.Context, ns, name string, _ *int64) error {
-	return d.Controller.DeletePod(ctx, ns, name)
+// DeletePod implements localapi.Backend: grace (seconds; nil = the pod's
+// own period, 0 = at once) is how long its containers get to stop.
+func (d *Daemon) DeletePod(ctx context.Context, ns, name string, grace *int64) error {
+	var g *time.Duration
+	if grace != nil {
+		dur := time.Duration(*grace) * time.Second
+		g = &dur
+	}
+	return d.Controller.DeletePodWithGrace(ctx, ns, name, g)
 }
 
 // DeleteJob implements localapi.Backend.
@@ -202,7 +235,7 @@ func (d *Daemon) DeleteJob(ctx context.Context, ns, name string) error {
 
 // SetSuspend implements localapi.Backend.
 func (d *Daemon) SetSuspend(ctx context.Context, ns, name string, suspend bool) error {
-	return errors.New("suspend/resume is not supported by this version of localjobs yet")
+	return d.setJobSuspend(ctx, ns, name, suspend)
 }
 
 // composeLog prints container output compose-style: "pod | line".

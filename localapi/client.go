@@ -21,6 +21,8 @@ import (
 // Client talks to a daemon over its unix socket.
 type Client struct {
 	http *http.Client
+	// DaemonVersion is the version the daemon reported when dialled.
+	DaemonVersion string
 }
 
 // ErrNoDaemon is returned by Dial when no daemon answers on the socket.
@@ -45,6 +47,7 @@ func Dial(ctx context.Context, socketPath, version string) (*Client, error) {
 		}
 		return nil, err
 	}
+	c.DaemonVersion = v.Version
 	if v.Version != version {
 		return c, &VersionMismatchError{Client: version, Daemon: v.Version}
 	}

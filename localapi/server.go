@@ -46,6 +46,9 @@ type LogRequest struct {
 // ApplyRequest carries manifest files to apply, as `apply -f` reads them.
 type ApplyRequest struct {
 	Files []File `json:"files"`
+	// Fresh makes every Pod and Job a fresh run, replacing one of the same
+	// name even if unchanged, without recording it as applied (run -f).
+	Fresh bool `json:"fresh,omitempty"`
 }
 
 // File is one manifest file.
@@ -64,10 +67,11 @@ type ApplyResponse struct {
 // ApplyResult is one object's outcome, printed like kubectl
 // ("job.batch/x created", "pod/y unchanged").
 type ApplyResult struct {
-	Kind   string `json:"kind"`
-	Name   string `json:"name"`
-	Action string `json:"action"` // created, configured, unchanged, replaced
-	Notice string `json:"notice,omitempty"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	Action    string `json:"action"` // created, configured, unchanged, replaced
+	Notice    string `json:"notice,omitempty"`
 }
 
 // Status is a Kubernetes-style error body.
@@ -111,6 +115,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/pods/{name}", s.getPod)
 	mux.HandleFunc("DELETE /api/v1/namespaces/{ns}/pods/{name}", s.deletePod)
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/pods/{name}/log", s.podLog)
+	mux.HandleFunc("POST /api/v1/namespaces/{ns}/pods/{name}/exec", s.exec)
 	mux.HandleFunc("GET /apis/batch/v1/jobs", s.listJobs)
 	mux.HandleFunc("GET /apis/batch/v1/namespaces/{ns}/jobs", s.listJobs)
 	mux.HandleFunc("GET /apis/batch/v1/namespaces/{ns}/jobs/{name}", s.getJob)
@@ -119,6 +124,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/events", s.listEvents)
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/events", s.listEvents)
 	mux.HandleFunc("POST /localjobs/v1/apply", s.apply)
+	s.registerCronJobs(mux)
+	s.registerRun(mux)
 	return mux
 }
 

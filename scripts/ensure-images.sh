@@ -36,6 +36,10 @@ standin() {
 		[ "$applet" = busybox ] || ln -s busybox "$dir/bin/$applet"
 	done
 	ln -s /bin/busybox "$dir/usr/bin/env"
+	# Many examples say `bash -c …`; busybox has no bash applet, so the
+	# stand-in's bash is its POSIX sh (bash-only syntax will not work).
+	[ -e "$dir/bin/bash" ] || printf '#!/bin/sh\nexec /bin/sh "$@"\n' >"$dir/bin/bash"
+	chmod 755 "$dir/bin/bash"
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$dir/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
 	# docker import needs no builder and no base image.
