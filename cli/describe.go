@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/localjobs/localjobs/manifest"
-	"github.com/localjobs/localjobs/runner"
 )
 
 // describe prints kubectl-describe-style details of a pod or job.
@@ -40,10 +38,8 @@ func (e *env) describe(ctx context.Context, args []string) error {
 	switch res {
 	case "pods":
 		r, err := src.PodRecord(ctx, *ns, name)
-		if errors.Is(err, runner.ErrObjectNotFound) {
-			return notFound("pods", name)
-		} else if err != nil {
-			return err
+		if err != nil {
+			return lookupErr(err, "pods", name)
 		}
 		evs, err := src.Events(ctx, *ns, r.Pod.UID)
 		if err != nil {
@@ -52,10 +48,8 @@ func (e *env) describe(ctx context.Context, args []string) error {
 		describePod(e.stdout, &r.Pod, evs, now)
 	case "jobs":
 		j, err := src.Job(ctx, *ns, name)
-		if errors.Is(err, runner.ErrObjectNotFound) {
-			return notFound("jobs.batch", name)
-		} else if err != nil {
-			return err
+		if err != nil {
+			return lookupErr(err, "jobs.batch", name)
 		}
 		evs, err := src.Events(ctx, *ns, j.UID)
 		if err != nil {
@@ -64,10 +58,8 @@ func (e *env) describe(ctx context.Context, args []string) error {
 		describeJob(e.stdout, j, evs, now)
 	case "cronjobs":
 		cj, err := src.CronJob(ctx, *ns, name)
-		if errors.Is(err, runner.ErrObjectNotFound) {
-			return notFound("cronjobs.batch", name)
-		} else if err != nil {
-			return err
+		if err != nil {
+			return lookupErr(err, "cronjobs.batch", name)
 		}
 		evs, err := src.Events(ctx, *ns, cj.UID)
 		if err != nil {

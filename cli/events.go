@@ -40,26 +40,20 @@ func (e *env) events(ctx context.Context, args []string) error {
 		switch res {
 		case "pods":
 			r, err := src.PodRecord(ctx, *ns, name)
-			if errors.Is(err, runner.ErrObjectNotFound) {
-				return notFound("pods", name)
-			} else if err != nil {
-				return err
+			if err != nil {
+				return lookupErr(err, "pods", name)
 			}
 			uid = r.Pod.UID
 		case "jobs":
 			j, err := src.Job(ctx, *ns, name)
-			if errors.Is(err, runner.ErrObjectNotFound) {
-				return notFound("jobs.batch", name)
-			} else if err != nil {
-				return err
+			if err != nil {
+				return lookupErr(err, "jobs.batch", name)
 			}
 			uid = j.UID
 		case "cronjobs":
 			cj, err := src.CronJob(ctx, *ns, name)
-			if errors.Is(err, runner.ErrObjectNotFound) {
-				return notFound("cronjobs.batch", name)
-			} else if err != nil {
-				return err
+			if err != nil {
+				return lookupErr(err, "cronjobs.batch", name)
 			}
 			uid = cj.UID
 		}

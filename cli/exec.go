@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/localjobs/localjobs/localapi"
-	"github.com/localjobs/localjobs/runner"
 )
 
 // exec runs a command in a running container through the daemon, like
@@ -43,10 +42,8 @@ func (e *env) exec(ctx context.Context, args []string) error {
 		return &exitError{code: exitFailed, err: errors.New("no localjobs daemon is running: exec needs one (localjobs up)")}
 	}
 	rec, err := c.PodRecord(ctx, *ns, pod)
-	if errors.Is(err, runner.ErrObjectNotFound) {
-		return notFound("pods", pod)
-	} else if err != nil {
-		return err
+	if err != nil {
+		return lookupErr(err, "pods", pod)
 	}
 	name, err := pickContainer(&rec.Pod, *container, e)
 	if err != nil {

@@ -326,7 +326,7 @@ func (e *env) get(ctx context.Context, args []string) error {
 			printErr = printStructured(e.stdout, opts.out, all, asList, objectName)
 		}
 	} else {
-		now := timeNow()
+		now := time.Now()
 		printed := 0
 		for _, r := range results {
 			if len(r.objs) == 0 {
@@ -538,7 +538,7 @@ func (e *env) watchKind(ctx context.Context, src source, k *resourceKind, initia
 			}
 			return nil
 		}
-		writeTable(tw, k, objs, timeNow(), opts, header)
+		writeTable(tw, k, objs, time.Now(), opts, header)
 		header = false
 		return tw.Flush()
 	}

@@ -63,10 +63,8 @@ func (e *env) logs(ctx context.Context, args []string) error {
 			target = name
 		case "job", "jobs", "job.batch":
 			j, err := src.Job(ctx, *ns, name)
-			if errors.Is(err, runner.ErrObjectNotFound) {
-				return notFound("jobs.batch", name)
-			} else if err != nil {
-				return err
+			if err != nil {
+				return lookupErr(err, "jobs.batch", name)
 			}
 			pods, err := podsOfJob(ctx, src, j)
 			if err != nil {
@@ -85,10 +83,8 @@ func (e *env) logs(ctx context.Context, args []string) error {
 	}
 	if pod == nil {
 		r, err := src.PodRecord(ctx, *ns, target)
-		if errors.Is(err, runner.ErrObjectNotFound) {
-			return notFound("pods", target)
-		} else if err != nil {
-			return err
+		if err != nil {
+			return lookupErr(err, "pods", target)
 		}
 		pod = &r.Pod
 	}

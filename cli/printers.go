@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -286,9 +285,4 @@ func eventAge(e *manifest.Event, now time.Time) string {
 		return fmt.Sprintf("%s (x%d over %s)", HumanDuration(now.Sub(e.LastTimestamp.Time)), e.Count, HumanDuration(now.Sub(first)))
 	}
 	return HumanDuration(now.Sub(first))
-}
-
-func indentLines(s, prefix string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return prefix + strings.Join(lines, "\n"+prefix)
 }

@@ -165,29 +165,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 	// halted is set once the run's jobs were stopped: a stopped job is done
 	// when its pods are.
 	halted := false
-	finished := func() bool {
-		for _, t := range targets {
-			switch t.kind {
-			case "pod":
-				r, err := d.DB.Pod(bg, t.ns, t.name)
-				if err != nil || !runner.IsTerminalPhase(r.Pod.Status.Phase) {
-					return false
-				}
-			case "job":
-				j, err := d.DB.Job(bg, t.ns, t.name)
-				if err != nil || (!halted && !runner.IsJobFinished(j)) {
-					return false
-				}
-				pods, _ := d.DB.PodsOfJob(bg, j.UID)
-				for _, r := range pods {
-					if !runner.IsTerminalPhase(r.Pod.Status.Phase) {
-						return false
-					}
-				}
-			}
-		}
-		return true
-	}
+	finished := func() bool { return allFinished(bg, storeSource{d.DB}, targets, halted) }
 	follow := func(ctx context.Context) {
 		for !finished() {
 			ch, err := sub.Next(ctx)
@@ -203,7 +181,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 	stopped := waitCtx.Err() != nil && !finished()
 	waitedFor := ""
 	if stopped {
-		waitedFor = e.waitingFor(bg, d, targets)
+		waitedFor = describeWaiting(bg, storeSource{d.DB}, targets)
 		// Timeout or signal: suspend the run's Jobs (persisted, so a later
 		// daemon does not resume them; their pods stop without counting
 		// as failures) and stop its pods, with their grace periods (at most
@@ -305,18 +283,44 @@ func ownedBy(pod *manifest.Pod, targets []runTarget, jobUIDs map[string]bool) bo
 	return false
 }
 
-// waitingFor describes what the unfinished targets were waiting on, e.g.
+// allFinished reports whether every target is done: pods terminal, Jobs
+// finished (or stopped, once halted) with all their pods terminal.
+func allFinished(ctx context.Context, src source, targets []runTarget, halted bool) bool {
+	for _, t := range targets {
+		switch t.kind {
+		case "pod":
+			r, err := src.PodRecord(ctx, t.ns, t.name)
+			if err != nil || !runner.IsTerminalPhase(r.Pod.Status.Phase) {
+				return false
+			}
+		case "job":
+			j, err := src.Job(ctx, t.ns, t.name)
+			if err != nil || (!halted && !runner.IsJobFinished(j)) {
+				return false
+			}
+			pods, _ := podsOfJob(ctx, src, j)
+			for _, pod := range pods {
+				if !runner.IsTerminalPhase(pod.Status.Phase) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// describeWaiting names what the unfinished targets wait on, e.g.
 // `pod/x (ImagePullBackOff: Back-off pulling image "nope:1")`.
-func (e *env) waitingFor(ctx context.Context, d *daemon.Daemon, targets []runTarget) string {
+func describeWaiting(ctx context.Context, src source, targets []runTarget) string {
 	var parts []string
-	describe := func(r *runner.PodRecord) {
-		if runner.IsTerminalPhase(r.Pod.Status.Phase) && r.TerminateAt.IsZero() {
+	describe := func(pod *manifest.Pod) {
+		if runner.IsTerminalPhase(pod.Status.Phase) {
 			return
 		}
-		s := fmt.Sprintf("pod/%s", r.Pod.Name)
-		for _, c := range r.Containers {
-			if c.Waiting != nil {
-				s += fmt.Sprintf(" (%s: %s)", c.Waiting.Reason, c.Waiting.Message)
+		s := "pod/" + pod.Name
+		for _, cs := range append(append([]manifest.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
+			if w := cs.State.Waiting; w != nil && w.Message != "" {
+				s += fmt.Sprintf(" (%s: %s)", w.Reason, w.Message)
 				break
 			}
 		}
@@ -325,15 +329,15 @@ func (e *env) waitingFor(ctx context.Context, d *daemon.Daemon, targets []runTar
 	for _, t := range targets {
 		switch t.kind {
 		case "pod":
-			if r, err := d.DB.Pod(ctx, t.ns, t.name); err == nil {
-				describe(r)
+			if r, err := src.PodRecord(ctx, t.ns, t.name); err == nil {
+				describe(&r.Pod)
 			}
 		case "job":
 			parts = append(parts, "job/"+t.name)
-			if j, err := d.DB.Job(ctx, t.ns, t.name); err == nil {
-				pods, _ := d.DB.PodsOfJob(ctx, j.UID)
-				for _, r := range pods {
-					describe(r)
+			if j, err := src.Job(ctx, t.ns, t.name); err == nil {
+				pods, _ := podsOfJob(ctx, src, j)
+				for _, pod := range pods {
+					describe(pod)
 				}
 			}
 		}

@@ -135,29 +135,7 @@ func (e *env) runViaDaemon(ctx context.Context, c *localapi.Client, paths []stri
 
 	src := clientSource{c}
 	halted := false
-	finished := func() bool {
-		for _, t := range targets {
-			switch t.kind {
-			case "pod":
-				pod, err := c.Pod(bg, t.ns, t.name)
-				if err != nil || !runner.IsTerminalPhase(pod.Status.Phase) {
-					return false
-				}
-			case "job":
-				j, err := c.Job(bg, t.ns, t.name)
-				if err != nil || (!halted && !runner.IsJobFinished(j)) {
-					return false
-				}
-				pods, _ := podsOfJob(bg, src, j)
-				for _, pod := range pods {
-					if !runner.IsTerminalPhase(pod.Status.Phase) {
-						return false
-					}
-				}
-			}
-		}
-		return true
-	}
+	finished := func() bool { return allFinished(bg, src, targets, halted) }
 
 	rc := e.runSignals(bg, timeout, func() { e.stopTargets(bg, c, targets, true) })
 	defer rc.stop()
@@ -181,7 +159,7 @@ func (e *env) runViaDaemon(ctx context.Context, c *localapi.Client, paths []stri
 	stopped := waitCtx.Err() != nil && !finished()
 	waitedFor := ""
 	if stopped {
-		waitedFor = e.describeWaiting(bg, src, targets)
+		waitedFor = describeWaiting(bg, src, targets)
 		e.stopTargets(bg, c, targets, false)
 		halted = true
 		drain, cancel := context.WithTimeout(drainCtx, time.Minute)
@@ -221,50 +199,4 @@ func (e *env) stopTargets(ctx context.Context, c *localapi.Client, targets []run
 			}
 		}
 	}
-}
-
-// describeWaiting names what the unfinished targets wait on.
-func (e *env) describeWaiting(ctx context.Context, src source, targets []runTarget) string {
-	var parts []string
-	describe := func(pod *manifest.Pod) {
-		if runner.IsTerminalPhase(pod.Status.Phase) {
-			return
-		}
-		s := "pod/" + pod.Name
-		for _, cs := range append(append([]manifest.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
-			if w := cs.State.Waiting; w != nil && w.Message != "" {
-				s += fmt.Sprintf(" (%s: %s)", w.Reason, w.Message)
-				break
-			}
-		}
-		parts = append(parts, s)
-	}
-	for _, t := range targets {
-		switch t.kind {
-		case "pod":
-			if r, err := src.PodRecord(ctx, t.ns, t.name); err == nil {
-				describe(&r.Pod)
-			}
-		case "job":
-			parts = append(parts, "job/"+t.name)
-			if j, err := src.Job(ctx, t.ns, t.name); err == nil {
-				pods, _ := podsOfJob(ctx, src, j)
-				for _, pod := range pods {
-					describe(pod)
-				}
-			}
-		}
-	}
-	return joinComma(parts)
-}
-
-func joinComma(parts []string) string {
-	out := ""
-	for i, p := range parts {
-		if i > 0 {
-			out += ", "
-		}
-		out += p
-	}
-	return out
 }

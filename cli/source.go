@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"time"
 
 	"github.com/localjobs/localjobs/daemon"
 	"github.com/localjobs/localjobs/localapi"
@@ -136,7 +137,7 @@ func (s storeSource) Logs(ctx context.Context, w io.Writer, req localapi.LogRequ
 	}
 	opts := state.ReadOptions{Timestamps: req.Timestamps, Tail: req.TailLines}
 	if req.SinceSeconds > 0 {
-		opts.Since = timeNow().Add(-secondsDur(req.SinceSeconds))
+		opts.Since = time.Now().Add(-time.Duration(req.SinceSeconds) * time.Second)
 	}
 	err = state.ReadLog(s.db.LogPath(rec.Pod.Namespace, rec.Pod.Name, rec.Pod.UID, cr.Name, run.Restart), w, opts)
 	if errors.Is(err, iofs.ErrNotExist) {
@@ -145,8 +146,27 @@ func (s storeSource) Logs(ctx context.Context, w io.Writer, req localapi.LogRequ
 	return err
 }
 
-// podsOfJob lists a job's pods from any source.
+// PodsOfJob lists a job's pods through the store's index.
+func (s storeSource) PodsOfJob(ctx context.Context, j *manifest.Job) ([]*manifest.Pod, error) {
+	recs, err := s.db.PodsOfJob(ctx, j.UID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*manifest.Pod, len(recs))
+	for i, r := range recs {
+		out[i] = &r.Pod
+	}
+	return out, nil
+}
+
+// podsOfJob lists a job's pods from any source (by index when the source
+// has one).
 func podsOfJob(ctx context.Context, src source, j *manifest.Job) ([]*manifest.Pod, error) {
+	if ix, ok := src.(interface {
+		PodsOfJob(context.Context, *manifest.Job) ([]*manifest.Pod, error)
+	}); ok {
+		return ix.PodsOfJob(ctx, j)
+	}
 	all, err := src.Pods(ctx, j.Namespace)
 	if err != nil {
 		return nil, err

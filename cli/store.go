@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/localjobs/localjobs/daemon"
+	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/state"
 )
 
@@ -25,6 +26,15 @@ func (e *env) openStore() (db *state.DB, ok bool, err error) {
 		return nil, false, err
 	}
 	return db, true, nil
+}
+
+// lookupErr turns a failed lookup into kubectl's NotFound message when the
+// object does not exist, and passes any other error through.
+func lookupErr(err error, resource, name string) error {
+	if errors.Is(err, runner.ErrObjectNotFound) {
+		return notFound(resource, name)
+	}
+	return err
 }
 
 // notFound is kubectl's message for a missing object.

@@ -55,7 +55,7 @@ func (e *env) up(ctx context.Context, args []string) error {
 	var sub *runner.Subscription
 	w := &specWatcher{paths: paths, out: out, errw: e.stderr, files: map[string]fileState{}}
 	cfg := daemon.Config{
-		StateDir: dir, SocketGroup: *group, Version: Version, Out: out, Runtime: e.runtime,
+		StateDir: dir, SocketGroup: *group, Version: Version, OnLog: (&runPrinter{out: out}).logLine, Runtime: e.runtime,
 		BeforeServe: func(d *daemon.Daemon) {
 			// Subscribe before the first apply so no transition is missed.
 			sub = d.Controller.Subscribe()

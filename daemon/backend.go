@@ -97,7 +97,7 @@ func (d *Daemon) applyObject(ctx context.Context, file string, o manifest.Object
 		cur, err := d.DB.Job(ctx, ns, name)
 		if prev != nil && err == nil {
 			if reason := immutableChange(cur, v); reason == "" {
-				if err := d.updateJob(ctx, cur, v); err != nil {
+				if err := d.Controller.UpdateJob(ctx, v); err != nil {
 					return res, err
 				}
 				res.Action = "configured"
@@ -161,16 +161,11 @@ func (d *Daemon) applyObject(ctx context.Context, file string, o manifest.Object
 }
 
 func (d *Daemon) applied(ctx context.Context, kind, ns, name string) *state.Applied {
-	all, err := d.DB.AppliedObjects(ctx)
+	a, err := d.DB.Applied(ctx, kind, ns, name)
 	if err != nil {
 		return nil
 	}
-	for _, a := range all {
-		if a.Kind == kind && a.Namespace == ns && a.Name == name {
-			return a
-		}
-	}
-	return nil
+	return a
 }
 
 // immutableChange names the first immutable part of a Job spec that
@@ -195,17 +190,6 @@ func immutableChange(cur, next *manifest.Job) string {
 		return "spec"
 	}
 	return ""
-}
-
-// updateJob applies mutable changes to a running Job in place.
-func (d *Daemon) updateJob(ctx context.Context, cur, next *manifest.Job) error {
-	type updater interface {
-		UpdateJob(context.Context, *manifest.Job) error
-	}
-	if u, ok := any(d.Controller).(updater); ok {
-		return u.UpdateJob(ctx, next)
-	}
-	return errors.New("in-place Job updates are not supported by this version of localjobs yet")
 }
 
 // Logs implements localapi.Backend.
@@ -342,24 +326,12 @@ func (d *Daemon) runObject(ctx context.Context, file string, o manifest.Object) 
 
 // TerminatePod implements localapi.RunBackend.
 func (d *Daemon) TerminatePod(ctx context.Context, ns, name string, kill bool) error {
-	rec, err := d.DB.Pod(ctx, ns, name)
-	if err != nil {
-		return err
-	}
 	if !kill {
+		if _, err := d.DB.Pod(ctx, ns, name); err != nil {
+			return err
+		}
 		d.Controller.TerminatePod(ns, name, "", "")
 		return nil
 	}
-	runs := []*runner.Run{rec.Sandbox}
-	for _, c := range rec.Containers {
-		runs = append(runs, c.Current)
-	}
-	for _, r := range runs {
-		if r != nil && r.ID != "" && r.Step != runner.StepExited {
-			if err := d.Runtime.Stop(ctx, r.ID, 0); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return d.Controller.KillPod(ctx, ns, name)
 }

@@ -256,11 +256,7 @@ func TestCronJobForbidRestart(t *testing.T) {
 	dockertest.RequireDocker(t)
 	image := dockertest.Busybox(t)
 	bin := buildBinary(t)
-	stateDir, err := os.MkdirTemp("", "ljcj")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(stateDir)
+	stateDir := shortDir(t, "ljcj")
 	specs := t.TempDir()
 	os.WriteFile(filepath.Join(specs, "every-minute.yaml"), []byte(fmt.Sprintf(`apiVersion: batch/v1
 kind: CronJob
@@ -450,11 +446,7 @@ func TestCronJobLatency(t *testing.T) {
 	dockertest.RequireDocker(t)
 	image := dockertest.Busybox(t)
 	bin := buildBinary(t)
-	stateDir, err := os.MkdirTemp("", "ljcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(stateDir)
+	stateDir := shortDir(t, "ljcl")
 	specs := t.TempDir()
 	const n, firings = 4, 3
 	var cjs []string

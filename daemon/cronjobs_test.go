@@ -2,7 +2,6 @@ package daemon_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -38,11 +37,7 @@ spec:
 // Job deleted by the history limit stays deleted when the unchanged file
 // is applied again; a changed file updates the CronJob in place (same UID).
 func TestCronJobJobsNotApplied(t *testing.T) {
-	dir, err := os.MkdirTemp("", "ljca")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
+	dir := shortDir(t, "ljca")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	rt := runnertest.NewRuntime("busybox")

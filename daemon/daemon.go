@@ -7,7 +7,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/user"
@@ -33,10 +32,8 @@ type Config struct {
 	Log         *slog.Logger
 	// Runtime overrides the Docker runtime (tests use runnertest's fake).
 	Runtime runner.Runtime
-	// Out receives up's compose-style output (nil = none).
-	Out io.Writer
-	// OnLog receives container output (run's printer); nil with Out set
-	// prints it compose-style to Out.
+	// OnLog receives container output as it is captured (the printers of
+	// run and up).
 	OnLog func(pod *manifest.Pod, container string, ts time.Time, stream string, line []byte, partial bool)
 	// PodSecurity is the Pod Security level: "baseline" (default) or
 	// "privileged"; AllowHostPath lists the dirs hostPath volumes may use
@@ -129,9 +126,6 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	d.Controller = &runner.Controller{
 		Store: d.DB, Runtime: d.Runtime, Log: cfg.Log, NodeName: host, OnLog: cfg.OnLog,
 		PodSecurity: cfg.PodSecurity, AllowHostPath: cfg.AllowHostPath, MaxPods: cfg.MaxPods,
-	}
-	if d.Controller.OnLog == nil && cfg.Out != nil {
-		d.Controller.OnLog = composeLog(cfg.Out)
 	}
 	d.cron = newCronJobs(d, cfg.Log)
 	d.Controller.OnJobChange = d.cron.jobChanged
@@ -236,26 +230,4 @@ func (d *Daemon) DeleteJob(ctx context.Context, ns, name string) error {
 // SetSuspend implements localapi.Backend.
 func (d *Daemon) SetSuspend(ctx context.Context, ns, name string, suspend bool) error {
 	return d.setJobSuspend(ctx, ns, name, suspend)
-}
-
-// composeLog prints container output compose-style: "pod | line".
-func composeLog(w io.Writer) func(*manifest.Pod, string, time.Time, string, []byte, bool) {
-	var mu sync.Mutex
-	partial := map[string][]byte{}
-	return func(pod *manifest.Pod, container string, _ time.Time, _ string, line []byte, isPartial bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		k := pod.Name + "/" + container
-		if isPartial {
-			partial[k] = append(partial[k], line...)
-			return
-		}
-		full := append(partial[k], line...)
-		delete(partial, k)
-		prefix := pod.Name
-		if len(pod.Spec.Containers)+len(pod.Spec.InitContainers) > 1 {
-			prefix = k
-		}
-		fmt.Fprintf(w, "%s | %s\n", prefix, full)
-	}
 }

@@ -3,7 +3,6 @@ package daemon_test
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 
 	"github.com/localjobs/localjobs/daemon"
@@ -40,10 +39,8 @@ func waitRunning(t *testing.T, d *daemon.Daemon, sub *runner.Subscription, name 
 func TestTwoStateDirsIsolated(t *testing.T) {
 	rt := dockertest.RequireDocker(t)
 	image := dockertest.Busybox(t)
-	dirA, _ := os.MkdirTemp("", "ljA")
-	dirB, _ := os.MkdirTemp("", "ljB")
-	defer os.RemoveAll(dirA)
-	defer os.RemoveAll(dirB)
+	dirA := shortDir(t, "ljA")
+	dirB := shortDir(t, "ljB")
 	pod := func() *manifest.Pod {
 		return &manifest.Pod{
 			ObjectMeta: manifest.ObjectMeta{Name: "same", Namespace: "default"},

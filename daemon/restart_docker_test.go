@@ -22,17 +22,6 @@ import (
 	"github.com/localjobs/localjobs/state"
 )
 
-// buildBinary builds localjobs once for the test.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "localjobs")
-	cmd := exec.Command("go", "build", "-o", bin, "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 type upProc struct {
 	cmd    *exec.Cmd
 	stderr *strings.Builder
@@ -74,11 +63,7 @@ func TestKill9Adoption(t *testing.T) {
 	dockertest.RequireDocker(t)
 	image := dockertest.Busybox(t)
 	bin := buildBinary(t)
-	stateDir, err := os.MkdirTemp("", "ljk9")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(stateDir)
+	stateDir := shortDir(t, "ljk9")
 	specs := t.TempDir()
 	os.WriteFile(filepath.Join(specs, "counter.yaml"), []byte(fmt.Sprintf(`apiVersion: batch/v1
 kind: Job

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -227,20 +228,7 @@ func (c *Controller) startPod(ctx context.Context, rec *PodRecord) error {
 	}
 	c.publish(Change{Pod: clonePod(&rec.Pod), Record: cloneRecord(rec)})
 	// The worker records Scheduled (or FailedScheduling) under MaxPods.
-	w := newPodWorker(c, rec)
-	c.mu.Lock()
-	c.pods[key(rec.Pod.Namespace, rec.Pod.Name)] = w
-	c.mu.Unlock()
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		w.run(ctx)
-		c.mu.Lock()
-		if c.pods[key(rec.Pod.Namespace, rec.Pod.Name)] == w {
-			delete(c.pods, key(rec.Pod.Namespace, rec.Pod.Name))
-		}
-		c.mu.Unlock()
-	}()
+	c.runPodWorker(ctx, newPodWorker(c, rec))
 	return nil
 }
 
@@ -295,21 +283,45 @@ func (c *Controller) KillAll(ctx context.Context) int {
 	}
 	n := 0
 	for _, r := range recs {
-		runs := []*Run{r.Sandbox}
-		for _, cr := range r.Containers {
-			runs = append(runs, cr.Current)
-		}
-		for _, run := range runs {
-			if run != nil && run.ID != "" && run.Step != StepExited {
-				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				if err := c.Runtime.Stop(sctx, run.ID, 0); err == nil {
-					n++
-				}
-				cancel()
-			}
-		}
+		k, _ := c.killRuns(ctx, r)
+		n += k
 	}
 	return n
+}
+
+// KillPod stops the pod's running containers (and sandbox) at once,
+// without waiting for its worker; the worker records the exits.
+func (c *Controller) KillPod(ctx context.Context, ns, name string) error {
+	r, err := c.Store.Pod(ctx, ns, name)
+	if err != nil {
+		return err
+	}
+	_, err = c.killRuns(ctx, r)
+	return err
+}
+
+// killRuns stops every live instance of a pod with grace 0 and counts them.
+func (c *Controller) killRuns(ctx context.Context, r *PodRecord) (int, error) {
+	runs := []*Run{r.Sandbox}
+	for _, cr := range r.Containers {
+		runs = append(runs, cr.Current)
+	}
+	n := 0
+	var firstErr error
+	for _, run := range runs {
+		if run == nil || run.ID == "" || run.Step == StepExited {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err := c.Runtime.Stop(sctx, run.ID, 0)
+		cancel()
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		n++
+	}
+	return n, firstErr
 }
 
 // podFinished is called by a pod worker once its pod is terminal.

@@ -36,10 +36,6 @@ type podAction struct {
 	index int // into PodRecord.Containers
 }
 
-func (a podAction) String() string {
-	return fmt.Sprintf("%s#%d", map[podActionKind]string{actStart: "start", actStop: "stop"}[a.kind], a.index)
-}
-
 // IsTerminalPhase reports whether a pod phase is final.
 func IsTerminalPhase(phase string) bool {
 	return phase == manifest.PodSucceeded || phase == manifest.PodFailed

@@ -166,12 +166,6 @@ func explain(expr string, err error) error {
 	return fmt.Errorf("schedule %q: %w", expr, err)
 }
 
-// Expr returns the schedule as written.
-func (s *Schedule) Expr() string { return s.expr }
-
-// Location returns the zone the schedule is evaluated in.
-func (s *Schedule) Location() *time.Location { return s.loc }
-
 // Every returns the interval of an @every schedule, 0 otherwise.
 func (s *Schedule) Every() time.Duration { return s.every }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/localjobs/localjobs/runner"
 )
 
 // Applied is what `up` and `apply` remember about an object they applied:
@@ -46,6 +48,34 @@ func (db *DB) DeleteApplied(ctx context.Context, kind, ns, name string) error {
 	return db.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketApplied).Delete(appliedKey(kind, ns, name))
 	})
+}
+
+// Applied returns the applied record of one object, or an error wrapping
+// runner.ErrObjectNotFound.
+func (db *DB) Applied(ctx context.Context, kind, ns, name string) (*Applied, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var a *Applied
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketApplied)
+		if bk == nil {
+			return nil
+		}
+		v := bk.Get(appliedKey(kind, ns, name))
+		if v == nil {
+			return nil
+		}
+		a = &Applied{}
+		return json.Unmarshal(v, a)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("applied %s %s/%s: %w", kind, ns, name, err)
+	}
+	if a == nil {
+		return nil, fmt.Errorf("applied %s %s/%s: %w", kind, ns, name, runner.ErrObjectNotFound)
+	}
+	return a, nil
 }
 
 // AppliedObjects lists every applied record.
