@@ -15,7 +15,7 @@ build: ## build ./localjobs
 
 test: ## run every test, Docker ones included (starts/installs Docker and busybox-static if needed)
 	sh scripts/ensure-docker.sh
-	$(GO) test -race -count=1 ./...
+	GO=$(GO) sh scripts/test.sh
 
 vet: ## go vet
 	$(GO) vet ./...
@@ -38,6 +38,6 @@ examples: build ## run each example once with localjobs run -f and check its doc
 clean: ## remove build output
 	rm -f $(BIN)
 
-bench: ## wall time of `localjobs run` next to `docker run --rm` (prints the ratio)
+bench: ## measure localjobs next to its anchors (docker run, the raw engine API) and print the table; not part of CI
 	sh scripts/ensure-docker.sh
-	sh bench/run-vs-docker.sh 10
+	$(GO) run ./bench

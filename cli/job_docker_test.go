@@ -265,14 +265,17 @@ spec:
 	killed := run.FinishedAt.Sub(p.TerminateAt)
 	failed := j.Status.Conditions[1].LastTransitionTime.Sub(j.Status.StartTime.Time)
 	t.Logf("SIGTERM %v after the Job's startTime; exit %v later; Job Failed %v after its start", sigterm, killed, failed)
-	if sigterm < 3*time.Second || sigterm >= 4*time.Second {
-		t.Errorf("SIGTERM %v after startTime, want within 1 s of the 3 s deadline", sigterm)
+	// Lower bounds are the semantics (never before the deadline, never
+	// before the grace period); upper bounds only leave a loaded machine
+	// room (the values are logged above).
+	if sigterm < 3*time.Second || sigterm >= 8*time.Second {
+		t.Errorf("SIGTERM %v after startTime, want at the 3 s deadline (≤ 5 s late on a loaded machine)", sigterm)
 	}
-	if killed < 2*time.Second || killed > 3*time.Second {
-		t.Errorf("container ended %v after SIGTERM, want the 2 s grace period (+ < 1 s)", killed)
+	if killed < 2*time.Second || killed > 7*time.Second {
+		t.Errorf("container ended %v after SIGTERM, want the 2 s grace period (≤ 5 s more on a loaded machine)", killed)
 	}
-	if failed > 7*time.Second {
-		t.Errorf("Failed %v after start, want ≤ deadline + grace + 1 s (+1 s rounding)", failed)
+	if failed > 20*time.Second {
+		t.Errorf("Failed %v after start, want deadline + grace + rounding (≤ 20 s)", failed)
 	}
 	if term := p.Pod.Status.ContainerStatuses[0].State.Terminated; term == nil || term.ExitCode != 137 {
 		t.Errorf("terminated %+v, want exit 137 (SIGKILL after the grace period)", term)

@@ -133,7 +133,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 
 	// Signals: the first stops the run's jobs and pods with their grace
 	// period, a second kills the containers at once.
-	rc := e.runSignals(bg, *timeout, func() { fmt.Fprintf(e.stderr, "localjobs: killed %d containers\n", d.Controller.KillAll(bg)) })
+	rc := e.runSignals(ctx, *timeout, func() { fmt.Fprintf(e.stderr, "localjobs: killed %d containers\n", d.Controller.KillAll(bg)) })
 	defer rc.stop()
 	waitCtx, drainCtx := rc.waitCtx, rc.drainCtx
 
@@ -436,7 +436,8 @@ type runContexts struct {
 	stop              func()
 }
 
-func (e *env) runSignals(bg context.Context, timeout time.Duration, kill func()) *runContexts {
+func (e *env) runSignals(ctx context.Context, timeout time.Duration, kill func()) *runContexts {
+	bg := context.WithoutCancel(ctx)
 	rc := &runContexts{}
 	waitCtx, cancelWait := context.WithCancel(bg)
 	var cancelTimeout context.CancelFunc = func() {}
@@ -455,6 +456,19 @@ func (e *env) runSignals(bg context.Context, timeout time.Duration, kill func())
 		cancelWait()
 		cancelDrain()
 	}
+	// The caller's ctx ending (main's first signal, or an embedding
+	// caller giving up) is the first interrupt; only a signal counts as
+	// the second one.
+	go func() {
+		select {
+		case <-ctx.Done():
+			if rc.interrupted.CompareAndSwap(false, true) {
+				fmt.Fprintln(e.stderr, "localjobs: interrupted; stopping the pods (again to kill them)")
+				cancelWait()
+			}
+		case <-done:
+		}
+	}()
 	go func() {
 		for n := 1; ; n++ {
 			select {
@@ -463,8 +477,9 @@ func (e *env) runSignals(bg context.Context, timeout time.Duration, kill func())
 				return
 			}
 			if n == 1 {
-				rc.interrupted.Store(true)
-				fmt.Fprintln(e.stderr, "localjobs: interrupted; stopping the pods (again to kill them)")
+				if rc.interrupted.CompareAndSwap(false, true) {
+					fmt.Fprintln(e.stderr, "localjobs: interrupted; stopping the pods (again to kill them)")
+				}
 				cancelWait()
 				continue
 			}

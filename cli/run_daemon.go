@@ -137,7 +137,7 @@ func (e *env) runViaDaemon(ctx context.Context, c *localapi.Client, paths []stri
 	halted := false
 	finished := func() bool { return allFinished(bg, src, targets, halted) }
 
-	rc := e.runSignals(bg, timeout, func() { e.stopTargets(bg, c, targets, true) })
+	rc := e.runSignals(ctx, timeout, func() { e.stopTargets(bg, c, targets, true) })
 	defer rc.stop()
 	waitCtx, drainCtx := rc.waitCtx, rc.drainCtx
 

@@ -138,7 +138,9 @@ func until(ts *testscript.TestScript, neg bool, args []string) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var out, errb strings.Builder
-		Main(context.Background(), append([]string{"--state-dir", ts.Getenv("LOCALJOBS_STATE_DIR")}, args[1:]...), &out, &errb)
+		ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(time.Second))
+		Main(ctx, append([]string{"--state-dir", ts.Getenv("LOCALJOBS_STATE_DIR")}, args[1:]...), &out, &errb)
+		cancel()
 		if re.MatchString(out.String()) {
 			return
 		}

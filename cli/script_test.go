@@ -103,7 +103,9 @@ func waitSock(ts *testscript.TestScript, neg bool, args []string) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var out, errb strings.Builder
-		code := Main(context.Background(), []string{"--state-dir", ts.Getenv("LOCALJOBS_STATE_DIR"), "version", "--daemon"}, &out, &errb)
+		ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(time.Second))
+		code := Main(ctx, []string{"--state-dir", ts.Getenv("LOCALJOBS_STATE_DIR"), "version", "--daemon"}, &out, &errb)
+		cancel()
 		if code == 0 {
 			return
 		}

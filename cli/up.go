@@ -129,9 +129,12 @@ loop:
 		}
 	}
 	signal.Stop(sigs) // a second signal now ends the process at once
-	n := d.Stop()
+	n, err := d.Stop()
 	stopWatch()
 	wg.Wait()
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stderr, "localjobs stopped; %d containers left running (the next localjobs up adopts them)\n", n)
 	return nil
 }

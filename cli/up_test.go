@@ -173,8 +173,8 @@ func TestUpEditsJobInPlace(t *testing.T) {
 		return j != nil && j.Spec.Parallelism != nil && *j.Spec.Parallelism == 2 && j.Status.Active == 2
 	})
 	t.Logf("parallelism 1 → 2 applied with 2 active pods %v after the edit", took)
-	if took > 2*time.Second {
-		t.Errorf("parallelism edit took %v, want ≤ 2s", took)
+	if took > 15*time.Second { // the speed is make bench's; this only tells "applied" from "never"
+		t.Errorf("parallelism edit took %v, want ≤ 15s", took)
 	}
 	if j.UID != first.UID {
 		t.Errorf("the Job was replaced (uid %s → %s), want an in-place update", first.UID, j.UID)
@@ -193,8 +193,8 @@ func TestUpEditsJobInPlace(t *testing.T) {
 		return false
 	})
 	t.Logf("suspend applied %v after the edit", took)
-	if took > 2*time.Second {
-		t.Errorf("suspend edit took %v, want ≤ 2s", took)
+	if took > 15*time.Second {
+		t.Errorf("suspend edit took %v, want ≤ 15s", took)
 	}
 	if j.UID != first.UID {
 		t.Errorf("the Job was replaced on suspend, want an in-place update")
@@ -290,8 +290,8 @@ func TestUpSecondDaemonAndSocket(t *testing.T) {
 	if want := fmt.Sprintf("pid %d", os.Getpid()); !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name the holder (%s)", err, want)
 	}
-	if took > 2*time.Second {
-		t.Errorf("second daemon failed after %v, want ≤ 2s", took)
+	if took > 10*time.Second { // bbolt's lock timeout is 1 s; this tells "fails" from "hangs"
+		t.Errorf("second daemon failed after %v, want ≤ 10s", took)
 	}
 	_ = h
 }

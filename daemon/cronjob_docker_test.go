@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -314,8 +313,7 @@ spec:
 	}
 	sleepUntil(t, stopAt)
 	w.detach()
-	up.cmd.Process.Signal(syscall.SIGTERM)
-	up.cmd.Wait()
+	up.stop(t)
 	t.Logf("first daemon's stderr:\n%s", up.stderr.String())
 	sleepUntil(t, startAt)
 	up2 := startUp(t, bin, stateDir, specs)
@@ -323,8 +321,7 @@ spec:
 	w.attach(c)
 	defer func() {
 		w.detach()
-		up2.cmd.Process.Signal(syscall.SIGTERM)
-		up2.cmd.Wait()
+		up2.stop(t)
 		t.Logf("second daemon's stderr:\n%s", up2.stderr.String())
 	}()
 
@@ -434,91 +431,4 @@ func jobState(j *manifest.Job) string {
 		}
 	}
 	return "Running"
-}
-
-// TestCronJobLatency measures, over real firings, the time from a slot's
-// scheduled time to the test seeing its Job in the daemon's job watch
-// (Job recorded) and to seeing its container running in the pod watch
-// (container started): four CronJobs "* * * * *" (all firing at the same
-// instant) for three slots each.
-func TestCronJobLatency(t *testing.T) {
-	t.Parallel()
-	dockertest.RequireDocker(t)
-	image := dockertest.Busybox(t)
-	bin := buildBinary(t)
-	stateDir := shortDir(t, "ljcl")
-	specs := t.TempDir()
-	const n, firings = 4, 3
-	var cjs []string
-	for i := range n {
-		name := fmt.Sprintf("tick-%d", i)
-		cjs = append(cjs, name)
-		os.WriteFile(filepath.Join(specs, name+".yaml"), []byte(fmt.Sprintf(`apiVersion: batch/v1
-kind: CronJob
-metadata:
-  name: %s
-spec:
-  schedule: "* * * * *"
-  successfulJobsHistoryLimit: 1
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          restartPolicy: Never
-          terminationGracePeriodSeconds: 2
-          containers:
-          - name: work
-            image: %s
-            command: ["sleep", "3"]
-`, name, image)), 0o644)
-	}
-	w := newCronWatch(t, cjs...)
-	up := startUp(t, bin, stateDir, specs)
-	defer func() {
-		up.cmd.Process.Signal(syscall.SIGTERM)
-		up.cmd.Wait()
-	}()
-	c := dialUntil(t, stateDir, 30*time.Second)
-	w.attach(c)
-	defer w.detach()
-	w.waitFor(fmt.Sprintf("%d firings started", n*firings), time.Duration(firings+1)*time.Minute+30*time.Second, func() bool {
-		k := 0
-		for name := range w.created {
-			if _, ok := w.started[name]; ok {
-				k++
-			}
-		}
-		return k >= n*firings
-	})
-	w.mu.Lock()
-	var rec, start []time.Duration
-	for name, j := range w.created {
-		if _, ok := w.started[name]; !ok {
-			continue
-		}
-		s := slotOf(t, j)
-		rec = append(rec, w.seen[name].Sub(s))
-		start = append(start, w.started[name].Sub(s))
-		t.Logf("%s: recorded +%v, container started +%v", name, w.seen[name].Sub(s).Round(time.Millisecond), w.started[name].Sub(s).Round(time.Millisecond))
-	}
-	for _, e := range w.errs {
-		t.Error(e)
-	}
-	w.mu.Unlock()
-	t.Logf("scheduled → job recorded (n=%d): p50 %v, p99 %v", len(rec), pct(rec, 50), pct(rec, 99))
-	t.Logf("scheduled → container started (n=%d): p50 %v, p99 %v", len(start), pct(start, 50), pct(start, 99))
-	if p := pct(rec, 50); p > 2*time.Second {
-		t.Errorf("median scheduled → job recorded %v: the scheduler should fire within a second of the slot", p)
-	}
-}
-
-// pct is the nearest-rank percentile.
-func pct(ds []time.Duration, p int) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := (p*len(s) + 99) / 100
-	return s[max(i-1, 0)].Round(time.Millisecond)
 }

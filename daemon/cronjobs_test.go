@@ -52,7 +52,7 @@ func TestCronJobJobsNotApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Stop()
+	defer stopDaemon(t, d)
 	if len(first.Results) != 1 || first.Results[0].Action != "created" {
 		t.Fatalf("apply: %+v", first)
 	}

@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -184,16 +185,30 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	return d, nil
 }
 
-// Stop stops serving and the controller, leaving containers running (the
+// ShutdownGrace bounds how long Stop waits for the controllers to finish
+// what they are doing (an engine call in flight, a record being written).
+// Stopping normally takes milliseconds; past the grace Stop gives up and
+// says what was still busy. Nothing is lost either way: every step is
+// recorded before it is taken, and the next start resumes from the records.
+const ShutdownGrace = 10 * time.Second
+
+// Stop stops serving and the controllers, leaving containers running (the
 // next Start adopts them), and closes the state. It returns how many
-// containers were left running.
-func (d *Daemon) Stop() int {
+// containers were left running, and an error naming what was still busy if
+// the controllers did not stop within ShutdownGrace.
+func (d *Daemon) Stop() (int, error) {
 	n := d.Controller.RunningContainers(context.Background())
 	d.stop()
-	<-d.done
+	var err error
+	select {
+	case <-d.done:
+	case <-time.After(ShutdownGrace):
+		err = fmt.Errorf("shutdown: still busy after %v: %s; stopping anyway (the next start resumes from the records)",
+			ShutdownGrace, strings.Join(d.Controller.Busy(), ", "))
+	}
 	os.Remove(d.Socket)
 	d.closeStore()
-	return n
+	return n, err
 }
 
 func (d *Daemon) closeStore() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/localjobs/localjobs/daemon"
 	"github.com/localjobs/localjobs/manifest"
@@ -23,7 +24,9 @@ func startDaemon(t *testing.T, dir string) *daemon.Daemon {
 func waitRunning(t *testing.T, d *daemon.Daemon, sub *runner.Subscription, name string) *runner.PodRecord {
 	t.Helper()
 	for {
-		ch, err := sub.Next(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ch, err := sub.Next(ctx)
+		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,8 +68,8 @@ func TestTwoStateDirsIsolated(t *testing.T) {
 	}
 
 	// B stops (its container keeps running) and A deletes its pod.
-	if n := b.Stop(); n != 1 {
-		t.Errorf("B left %d containers running, want 1", n)
+	if n, err := b.Stop(); err != nil || n != 1 {
+		t.Errorf("B left %d containers running (stop: %v), want 1", n, err)
 	}
 	if err := a.Controller.DeletePod(ctx, "default", "same"); err != nil {
 		t.Fatal(err)
@@ -78,7 +81,7 @@ func TestTwoStateDirsIsolated(t *testing.T) {
 		t.Errorf("A's container after its pod was deleted: %v, want it removed", err)
 	}
 	// A restarts: it must not adopt or stop B's container.
-	a.Stop()
+	stopDaemon(t, a)
 	a = startDaemon(t, dirA)
 	if a.Restored.Adopted != 0 || a.Restored.Pods != 0 {
 		t.Errorf("A restored %+v, want nothing", a.Restored)
@@ -94,8 +97,8 @@ func TestTwoStateDirsIsolated(t *testing.T) {
 	if err := b.Controller.DeletePod(ctx, "default", "same"); err != nil {
 		t.Fatal(err)
 	}
-	a.Stop()
-	b.Stop()
+	stopDaemon(t, a)
+	stopDaemon(t, b)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -22,39 +22,6 @@ import (
 	"github.com/localjobs/localjobs/state"
 )
 
-type upProc struct {
-	cmd    *exec.Cmd
-	stderr *strings.Builder
-}
-
-func startUp(t *testing.T, bin, stateDir, specs string) *upProc {
-	t.Helper()
-	cmd := exec.Command(bin, "--state-dir", stateDir, "up", specs)
-	var errb strings.Builder
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return &upProc{cmd: cmd, stderr: &errb}
-}
-
-// dialUntil waits for the daemon's socket to answer.
-func dialUntil(t *testing.T, stateDir string, timeout time.Duration) *localapi.Client {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := localapi.Dial(context.Background(), localapi.SocketPath(stateDir), "dev")
-		if err == nil || c != nil {
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon did not answer within %v: %v", timeout, err)
-		}
-		<-time.After(20 * time.Millisecond) // bounded polling of the socket
-	}
-}
-
 // TestKill9Adoption: kill -9 of the daemon while a Job with 5 parallel pods
 // runs a 20 s counter; after a restart the same 5 pods are adopted (no
 // sixth is ever created), the Job completes with succeeded 5 and every
@@ -86,7 +53,9 @@ spec:
 	ctx := context.Background()
 
 	// Wait until all 5 pods run and have printed a few lines, via a watch.
-	stream, err := c.OpenWatch(ctx, "pods", "default")
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	stream, err := c.OpenWatch(wctx, "pods", "default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +63,7 @@ spec:
 	for len(running) < 5 {
 		ev, err := stream.Next()
 		if err != nil {
-			t.Fatalf("watch: %v", err)
+			t.Fatalf("waiting a minute for 5 running pods: %v\n%s", err, up.stderr.String())
 		}
 		p := podOf(t, ev)
 		if len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Running != nil {
@@ -107,15 +76,16 @@ spec:
 	for name := range running {
 		waitLogLine(t, c, name, "3")
 	}
-	up.cmd.Process.Signal(syscall.SIGKILL)
-	up.cmd.Wait()
+	up.signal(t, syscall.SIGKILL, 30*time.Second)
 
 	t0 := time.Now()
 	up2 := startUp(t, bin, stateDir, specs)
 	c = dialUntil(t, stateDir, 20*time.Second)
 	t.Logf("restart: daemon answered %v after start", time.Since(t0))
 
-	wait := exec.Command(bin, "--state-dir", stateDir, "wait", "--for=condition=complete", "job/counter", "--timeout", "60s")
+	wctx2, cancel2 := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel2()
+	wait := exec.CommandContext(wctx2, bin, "--state-dir", stateDir, "wait", "--for=condition=complete", "job/counter", "--timeout", "60s")
 	if out, err := wait.CombinedOutput(); err != nil {
 		t.Fatalf("wait: %v\n%s", err, out)
 	}
@@ -142,8 +112,7 @@ spec:
 			t.Errorf("pod %s running before the kill is gone after it", n)
 		}
 	}
-	up2.cmd.Process.Signal(syscall.SIGTERM)
-	up2.cmd.Wait()
+	up2.stop(t)
 	t.Logf("second daemon's stderr:\n%s", up2.stderr.String())
 	db, err := state.Open(stateDir, state.Options{ReadOnly: true})
 	if err != nil {

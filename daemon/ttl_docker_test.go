@@ -20,8 +20,9 @@ func TestJobTTLReal(t *testing.T) {
 	image := dockertest.Busybox(t)
 	dir := shortDir(t, "ljttl")
 	d := startDaemon(t, dir)
-	defer d.Stop()
-	ctx := context.Background()
+	defer stopDaemon(t, d)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	sub := d.Controller.Subscribe()
 	defer sub.Close()
 	job := &manifest.Job{
@@ -57,9 +58,11 @@ func TestJobTTLReal(t *testing.T) {
 	took := deleted.Sub(finished)
 	t.Logf("deleted %v after it finished (ttl 2s)", took)
 	// The finish time is stored in whole seconds, as Kubernetes stores
-	// it, so the TTL can expire up to 1 s before 2 s of real time.
-	if took > 3*time.Second || took < time.Second {
-		t.Errorf("deleted %v after finishing, want 1s..3s", took)
+	// it, so the TTL can expire up to 1 s before 2 s of real time. The
+	// upper bound only tells "deleted by the TTL" from "never" on a loaded
+	// machine; how fast is for make bench.
+	if took > 15*time.Second || took < time.Second {
+		t.Errorf("deleted %v after finishing, want 1s..15s", took)
 	}
 	if len(pods) != 1 {
 		t.Fatalf("%d pods, want 1", len(pods))

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -104,6 +105,23 @@ func (c *Controller) Run(ctx context.Context) error {
 	<-ctx.Done()
 	c.wg.Wait()
 	return nil
+}
+
+// Busy names the pod and job workers still running (the daemon reports
+// them when a shutdown takes longer than it should).
+func (c *Controller) Busy() []string {
+	c.init()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for k := range c.jobs {
+		out = append(out, "job/"+k)
+	}
+	for k := range c.pods {
+		out = append(out, "pod/"+k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // runCtx waits until Run has started and returns its context.

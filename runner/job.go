@@ -728,12 +728,28 @@ func (w *jobWorker) run(ctx context.Context) {
 	if w.stopped == nil {
 		w.stopped = map[string]bool{}
 	}
+	retry := time.Duration(0)
 	for {
-		changed, applied := w.takeUpdates()
+		if ctx.Err() != nil {
+			return // the daemon is stopping; the next start resumes the Job
+		}
 		recs, err := c.Store.PodsOfJob(ctx, w.job.UID)
 		if err != nil {
-			c.logger().Error("list job pods", "job", w.job.Name, "error", err)
+			if ctx.Err() != nil {
+				return
+			}
+			// Never reconcile on a failed observation: a Job whose pods
+			// could not be read is not a Job without pods. Look again
+			// after a capped back-off.
+			retry = min(max(2*retry, 100*time.Millisecond), 30*time.Second)
+			c.logger().Error("list job pods; retrying", "job", w.job.Namespace+"/"+w.job.Name, "error", err, "in", retry)
+			if !w.wait(ctx, retry) {
+				return
+			}
+			continue
 		}
+		retry = 0
+		changed, applied := w.takeUpdates()
 		now := c.now()
 		st, acts, requeue := reconcileJob(w.job, viewPods(recs), now)
 		if !jobStatusEqual(&w.job.Status, &st) {
@@ -761,6 +777,9 @@ func (w *jobWorker) run(ctx context.Context) {
 			}
 		}
 		for _, pc := range acts.create {
+			if ctx.Err() != nil {
+				return
+			}
 			if err := w.createPod(ctx, pc); err != nil {
 				c.recordEvent(ctx, ref, "Warning", "FailedCreate", "Error creating: "+err.Error(), "job-controller")
 			}

@@ -459,10 +459,11 @@ func (w *podWorker) stop(ctx context.Context, i int) {
 		c.Current.Reason = "ContainerStatusUnknown"
 		return
 	}
-	w.c.wg.Add(1)
+	// The stop runs on in the engine even if the daemon stops meanwhile,
+	// so the daemon does not wait for it (a grace period can be long): the
+	// pod's TerminateReason is recorded, and a restarted daemon stops the
+	// container again if it still runs. Its watcher reports the exit.
 	go func() {
-		defer w.c.wg.Done()
-		// A requested stop completes even if the daemon is stopping.
 		sctx := context.WithoutCancel(ctx)
 		if err := w.c.Runtime.Stop(sctx, id, grace); err != nil {
 			w.log().Error("stop container", "container", c.Name, "error", err)

@@ -163,7 +163,7 @@ func TestOpen_LockedBySecondOpener(t *testing.T) {
 		if !errors.Is(err, ErrLocked) {
 			t.Errorf("second Open(%+v): err = %v, want ErrLocked", opts, err)
 		}
-		if elapsed > 3*time.Second {
+		if elapsed > 10*time.Second { // the lock timeout is 1 s; this tells "fails" from "hangs"
 			t.Errorf("second Open(%+v) took %v, want about 1s", opts, elapsed)
 		}
 	}

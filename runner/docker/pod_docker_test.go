@@ -240,8 +240,10 @@ spec:
 	if side == nil {
 		t.Fatalf("sidecar not terminated: %s", messages(&pods[0].Pod))
 	}
-	if d := time.Since(start); d > 15*time.Second {
-		t.Errorf("job took %v; the sidecar should stop on SIGTERM at once", d)
+	// A sidecar that ignored SIGTERM would take its 30 s grace period; the
+	// bound leaves a loaded machine room and still tells the two apart.
+	if d := time.Since(start); d > 25*time.Second {
+		t.Errorf("job took %v; the sidecar should stop on SIGTERM at once, not after its 30s grace", d)
 	}
 }
 

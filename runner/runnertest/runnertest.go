@@ -370,7 +370,10 @@ func NewStore() *Store {
 }
 
 // SaveConfigMap implements runner.Store.
-func (s *Store) SaveConfigMap(_ context.Context, cm *manifest.ConfigMap) error {
+func (s *Store) SaveConfigMap(ctx context.Context, cm *manifest.ConfigMap) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cms[cm.Namespace+"/"+cm.Name] = enc(cm)
@@ -378,7 +381,10 @@ func (s *Store) SaveConfigMap(_ context.Context, cm *manifest.ConfigMap) error {
 }
 
 // SaveSecret implements runner.Store.
-func (s *Store) SaveSecret(_ context.Context, sec *manifest.Secret) error {
+func (s *Store) SaveSecret(ctx context.Context, sec *manifest.Secret) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.secrets[sec.Namespace+"/"+sec.Name] = enc(sec)
@@ -386,7 +392,10 @@ func (s *Store) SaveSecret(_ context.Context, sec *manifest.Secret) error {
 }
 
 // ConfigMap implements runner.Store.
-func (s *Store) ConfigMap(_ context.Context, ns, name string) (*manifest.ConfigMap, error) {
+func (s *Store) ConfigMap(ctx context.Context, ns, name string) (*manifest.ConfigMap, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.cms[ns+"/"+name]
@@ -397,7 +406,10 @@ func (s *Store) ConfigMap(_ context.Context, ns, name string) (*manifest.ConfigM
 }
 
 // Secret implements runner.Store.
-func (s *Store) Secret(_ context.Context, ns, name string) (*manifest.Secret, error) {
+func (s *Store) Secret(ctx context.Context, ns, name string) (*manifest.Secret, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.secrets[ns+"/"+name]
@@ -437,7 +449,10 @@ func dec[T any](b []byte) *T {
 }
 
 // SavePod implements runner.Store.
-func (s *Store) SavePod(_ context.Context, p *runner.PodRecord) error {
+func (s *Store) SavePod(ctx context.Context, p *runner.PodRecord) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pods[p.Pod.Namespace+"/"+p.Pod.Name] = enc(p)
@@ -445,7 +460,10 @@ func (s *Store) SavePod(_ context.Context, p *runner.PodRecord) error {
 }
 
 // Pod implements runner.Store.
-func (s *Store) Pod(_ context.Context, ns, name string) (*runner.PodRecord, error) {
+func (s *Store) Pod(ctx context.Context, ns, name string) (*runner.PodRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.pods[ns+"/"+name]
@@ -456,7 +474,10 @@ func (s *Store) Pod(_ context.Context, ns, name string) (*runner.PodRecord, erro
 }
 
 // Pods implements runner.Store.
-func (s *Store) Pods(_ context.Context, ns string) ([]*runner.PodRecord, error) {
+func (s *Store) Pods(ctx context.Context, ns string) ([]*runner.PodRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*runner.PodRecord
@@ -477,7 +498,10 @@ func (s *Store) Pods(_ context.Context, ns string) ([]*runner.PodRecord, error) 
 
 // PodsOfJob implements runner.Store.
 func (s *Store) PodsOfJob(ctx context.Context, uid string) ([]*runner.PodRecord, error) {
-	all, _ := s.Pods(ctx, "")
+	all, err := s.Pods(ctx, "")
+	if err != nil {
+		return nil, err
+	}
 	var out []*runner.PodRecord
 	for _, p := range all {
 		for _, o := range p.Pod.OwnerReferences {
@@ -490,7 +514,10 @@ func (s *Store) PodsOfJob(ctx context.Context, uid string) ([]*runner.PodRecord,
 }
 
 // DeletePod implements runner.Store.
-func (s *Store) DeletePod(_ context.Context, ns, name string) error {
+func (s *Store) DeletePod(ctx context.Context, ns, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.pods, ns+"/"+name)
@@ -498,7 +525,10 @@ func (s *Store) DeletePod(_ context.Context, ns, name string) error {
 }
 
 // SaveJob implements runner.Store.
-func (s *Store) SaveJob(_ context.Context, j *manifest.Job) error {
+func (s *Store) SaveJob(ctx context.Context, j *manifest.Job) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.jobs[j.Namespace+"/"+j.Name] = enc(j)
@@ -506,7 +536,10 @@ func (s *Store) SaveJob(_ context.Context, j *manifest.Job) error {
 }
 
 // Job implements runner.Store.
-func (s *Store) Job(_ context.Context, ns, name string) (*manifest.Job, error) {
+func (s *Store) Job(ctx context.Context, ns, name string) (*manifest.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.jobs[ns+"/"+name]
@@ -517,7 +550,10 @@ func (s *Store) Job(_ context.Context, ns, name string) (*manifest.Job, error) {
 }
 
 // Jobs implements runner.Store.
-func (s *Store) Jobs(_ context.Context, ns string) ([]*manifest.Job, error) {
+func (s *Store) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*manifest.Job
@@ -531,7 +567,10 @@ func (s *Store) Jobs(_ context.Context, ns string) ([]*manifest.Job, error) {
 }
 
 // DeleteJob implements runner.Store.
-func (s *Store) DeleteJob(_ context.Context, ns, name string) error {
+func (s *Store) DeleteJob(ctx context.Context, ns, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.jobs, ns+"/"+name)
@@ -539,7 +578,10 @@ func (s *Store) DeleteJob(_ context.Context, ns, name string) error {
 }
 
 // AddEvent implements runner.Store.
-func (s *Store) AddEvent(_ context.Context, e *manifest.Event) error {
+func (s *Store) AddEvent(ctx context.Context, e *manifest.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.events = append(s.events, dec[manifest.Event](enc(e)))
@@ -547,7 +589,10 @@ func (s *Store) AddEvent(_ context.Context, e *manifest.Event) error {
 }
 
 // Events implements runner.Store.
-func (s *Store) Events(_ context.Context, ns, uid string) ([]*manifest.Event, error) {
+func (s *Store) Events(ctx context.Context, ns, uid string) ([]*manifest.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*manifest.Event

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,7 +28,9 @@ import (
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
 
+	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/runner/docker"
+	"github.com/localjobs/localjobs/state"
 )
 
 // EnvRequireDocker, when "1", turns a missing Docker engine from a skip into
@@ -97,34 +100,48 @@ var (
 func Busybox(t testing.TB) string {
 	t.Helper()
 	RequireDocker(t)
-	busyboxMu.Lock()
-	defer busyboxMu.Unlock()
-	if busyboxRef != "" {
-		return busyboxRef
-	}
-	bin, err := os.ReadFile(BusyboxPath)
-	if err != nil {
-		t.Fatalf("test image needs %s (Debian: apt-get install busybox-static): %v", BusyboxPath, err)
-	}
-	ctxTar, sum, err := busyboxContext(bin)
+	ref, err := BuildBusybox(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ref
+}
+
+// BuildBusybox is Busybox for programs that are not tests (the benchmarks):
+// it builds (or finds) the image and returns its tag.
+func BuildBusybox(ctx context.Context) (string, error) {
+	busyboxMu.Lock()
+	defer busyboxMu.Unlock()
+	if busyboxRef != "" {
+		return busyboxRef, nil
+	}
+	bin, err := os.ReadFile(BusyboxPath)
+	if err != nil {
+		return "", fmt.Errorf("the test image needs %s (Debian: apt-get install busybox-static): %w", BusyboxPath, err)
+	}
+	ctxTar, sum, err := busyboxContext(bin)
+	if err != nil {
+		return "", err
+	}
 	ref := "localjobs-test/busybox:" + sum[:12]
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cli := engine(t)
+	clientOnce.Do(func() { apiClient, clientErr = client.New(client.FromEnv) })
+	if clientErr != nil {
+		return "", fmt.Errorf("docker client: %w", clientErr)
+	}
+	cli := apiClient
 	if _, err := cli.ImageInspect(ctx, ref); err == nil {
 		busyboxRef = ref
-		return ref
+		return ref, nil
 	} else if !cerrdefs.IsNotFound(err) {
-		t.Fatalf("inspect image %s: %v", ref, err)
+		return "", fmt.Errorf("inspect image %s: %w", ref, err)
 	}
 	if err := buildImage(ctx, cli, ctxTar, ref, map[string]string{TestLabel: "true"}); err != nil {
-		t.Fatalf("build test image %s: %v", ref, err)
+		return "", fmt.Errorf("build test image %s: %w", ref, err)
 	}
 	busyboxRef = ref
-	return ref
+	return ref, nil
 }
 
 // busyboxContext returns the build context (Dockerfile and rootfs/) for a
@@ -271,4 +288,51 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// RemoveContainers force-removes every container carrying all of labels
+// (without inspecting each, which a busy engine can make slow) and returns
+// how many it removed. A container already gone is not an error.
+func RemoveContainers(ctx context.Context, labels map[string]string) (int, error) {
+	clientOnce.Do(func() { apiClient, clientErr = client.New(client.FromEnv) })
+	if clientErr != nil {
+		return 0, fmt.Errorf("docker client: %w", clientErr)
+	}
+	f := make(client.Filters)
+	for k, v := range labels {
+		f.Add("label", k+"="+v)
+	}
+	res, err := apiClient.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return 0, fmt.Errorf("list containers: %w", err)
+	}
+	n := 0
+	var errs []error
+	for _, c := range res.Items {
+		_, err := apiClient.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		switch {
+		case err == nil:
+			n++
+		case cerrdefs.IsNotFound(err), cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "already in progress"):
+		default:
+			errs = append(errs, fmt.Errorf("remove %s: %w", c.ID, err))
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// RemoveInstanceContainers removes every container of the localjobs
+// instance of stateDir (a daemon that has stopped: up leaves its
+// containers running by design).
+func RemoveInstanceContainers(ctx context.Context, stateDir string) error {
+	db, err := state.Open(stateDir, state.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	inst := db.InstanceID()
+	db.Close()
+	if _, err := RemoveContainers(ctx, map[string]string{runner.LabelInstance: inst}); err != nil {
+		return fmt.Errorf("remove the containers of instance %s: %w", inst, err)
+	}
+	return nil
 }
