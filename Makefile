@@ -2,6 +2,9 @@
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     := ./localjobs
+# The examples run in a state dir of their own inside the checkout, so trying
+# them never schedules anything in your real state.
+DEMO_STATE := .localjobs-demo
 
 .DEFAULT_GOAL := help
 
@@ -25,18 +28,19 @@ fmt: ## fail if gofmt would change anything
 
 check: fmt vet test ## what CI runs
 
-up: build ## run the daemon on the bundled examples: localjobs up specs/ (Ctrl-C stops it)
+up: build ## run the daemon on the bundled examples in ./$(DEMO_STATE): localjobs up specs/ (Ctrl-C stops it)
 	sh scripts/ensure-docker.sh
 	sh scripts/ensure-images.sh $$(sed -n 's/^ *image: *"\{0,1\}\([^" ]*\)"\{0,1\}.*/\1/p' specs/*.yaml | sort -u)
-	$(BIN) up specs/
+	$(BIN) --state-dir $(DEMO_STATE) up specs/
 
 examples: build ## run each example once with localjobs run -f and check its documented outcome
 	sh scripts/ensure-docker.sh
 	sh scripts/ensure-images.sh $$(sed -n 's/^ *image: *"\{0,1\}\([^" ]*\)"\{0,1\}.*/\1/p' specs/*.yaml | sort -u)
-	sh scripts/run-examples.sh $(BIN) specs
+	LOCALJOBS_STATE_DIR=$(DEMO_STATE) sh scripts/run-examples.sh $(BIN) specs
 
-clean: ## remove build output
+clean: ## remove build output and the examples' state (stop make up first)
 	rm -f $(BIN)
+	rm -rf $(DEMO_STATE)
 
 bench: ## measure localjobs next to its anchors (docker run, the raw engine API) and print the table; not part of CI
 	sh scripts/ensure-docker.sh

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/runner"
@@ -35,23 +36,24 @@ func (e *env) apply(ctx context.Context, args []string) error {
 	var req localapi.ApplyRequest
 	for _, p := range paths {
 		var data []byte
-		name := p
+		name, abs := p, ""
 		if p == "-" {
 			name = "<stdin>"
 			data, err = io.ReadAll(os.Stdin)
 		} else {
 			data, err = os.ReadFile(p)
+			abs, _ = filepath.Abs(p)
 		}
 		if err != nil {
 			return err
 		}
-		req.Files = append(req.Files, localapi.File{Name: name, Data: data})
+		req.Files = append(req.Files, localapi.File{Name: name, Path: abs, Data: data})
 	}
 	resp, err := c.Apply(ctx, req)
 	if err != nil {
 		return err
 	}
-	printApply(e.stdout, e.stderr, resp)
+	printApply(e.stdout, e.stderr, resp, nil)
 	if len(resp.Errors) > 0 {
 		return &exitError{code: exitFailed}
 	}

@@ -232,63 +232,52 @@ func (w *specWatcher) scan(ctx context.Context, initial bool) {
 			apply = append(apply, path)
 		}
 	}
-	sort.Strings(apply)
-	for _, path := range apply {
-		w.apply(ctx, path)
-	}
-	var gone []string
 	for path := range w.files {
 		if _, ok := found[path]; !ok {
-			gone = append(gone, path)
+			// Gone: package apply prunes what it applied once it has
+			// been gone for the settle time; if it comes back it is a
+			// change like any other.
+			delete(w.files, path)
 		}
 	}
-	sort.Strings(gone)
-	for _, path := range gone {
-		delete(w.files, path)
-		w.prune(ctx, path)
-	}
-}
-
-func (w *specWatcher) apply(ctx context.Context, path string) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		fmt.Fprintf(w.errw, "error: %s: %v\n", path, err)
-		return
-	}
-	name := w.rel(path)
-	resp, err := w.d.Apply(ctx, localapi.ApplyRequest{Files: []localapi.File{{Name: name, Data: data}}})
-	if err != nil {
-		fmt.Fprintf(w.errw, "error: %s: %v\n", name, err)
-		return
-	}
-	printApply(w.out, w.errw, resp)
-}
-
-// prune deletes what a removed file had applied (only what this up applied).
-func (w *specWatcher) prune(ctx context.Context, path string) {
-	name := w.rel(path)
-	all, err := w.d.DB.AppliedObjects(ctx)
-	if err != nil {
-		return
-	}
-	for _, a := range all {
-		if a.File != name {
+	sort.Strings(apply)
+	req := localapi.ApplyRequest{Source: "up", Sync: true, Roots: w.paths}
+	for _, path := range apply {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintf(w.errw, "error: %s: %v\n", w.rel(path), err)
 			continue
 		}
-		switch a.Kind {
-		case manifest.KindJob:
-			err = w.d.Controller.DeleteJob(ctx, a.Namespace, a.Name)
-		case manifest.KindPod:
-			err = w.d.Controller.DeletePod(ctx, a.Namespace, a.Name)
-		case manifest.KindCronJob:
-			err = w.d.DeleteCronJob(ctx, a.Namespace, a.Name)
+		req.Files = append(req.Files, localapi.File{Name: w.rel(path), Path: path, Data: data})
+	}
+	resp, err := w.d.Apply(ctx, req)
+	if err != nil {
+		fmt.Fprintf(w.errw, "error: %v\n", err)
+		return
+	}
+	if initial {
+		w.announce(resp.Elsewhere)
+	}
+	printApply(w.out, w.errw, resp, w.rel)
+}
+
+// announce names, at start, what the state dir runs from elsewhere (another
+// folder's up, apply -f) and how to stop it.
+func (w *specWatcher) announce(recs []localapi.AppliedRecord) {
+	if len(recs) == 0 {
+		return
+	}
+	fmt.Fprintf(w.errw, "this state dir also runs %d object(s) from elsewhere:\n", len(recs))
+	for _, r := range recs {
+		from := "stdin"
+		if r.File != "" {
+			from = w.rel(r.File)
 		}
-		if err != nil && !isNotFound(err) {
-			fmt.Fprintf(w.errw, "error: deleting %s/%s: %v\n", strings.ToLower(a.Kind), a.Name, err)
-			continue
+		how := "localjobs delete " + strings.ToLower(r.Kind) + " " + r.Name
+		if r.Source == "up" {
+			how = "remove " + from + ", or " + how
 		}
-		w.d.DB.DeleteApplied(ctx, a.Kind, a.Namespace, a.Name)
-		fmt.Fprintf(w.out, "%s/%s pruned (%s was removed)\n", resourceName(a.Kind), a.Name, name)
+		fmt.Fprintf(w.errw, "  %s/%s from %s (stop it: %s)\n", resourceName(r.Kind), r.Name, from, how)
 	}
 }
 
@@ -311,7 +300,7 @@ func resourceName(kind string) string {
 	return strings.ToLower(kind)
 }
 
-func printApply(out, errw interface{ Write([]byte) (int, error) }, resp localapi.ApplyResponse) {
+func printApply(out, errw interface{ Write([]byte) (int, error) }, resp localapi.ApplyResponse, rel func(string) string) {
 	for _, w := range resp.Warnings {
 		fmt.Fprintf(errw, "Warning: %s\n", w)
 	}
@@ -320,6 +309,9 @@ func printApply(out, errw interface{ Write([]byte) (int, error) }, resp localapi
 	}
 	for _, r := range resp.Results {
 		line := fmt.Sprintf("%s/%s %s", resourceName(r.Kind), r.Name, r.Action)
+		if r.Action == "pruned" && rel != nil {
+			line += fmt.Sprintf(" (%s was removed)", rel(r.File))
+		}
 		if r.Notice != "" {
 			line += " (" + r.Notice + ")"
 		}

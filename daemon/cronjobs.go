@@ -343,7 +343,7 @@ func (d *Daemon) CronJob(ctx context.Context, ns, name string) (*manifest.CronJo
 // DeleteCronJob implements localapi.CronJobBackend: the CronJob and the
 // Jobs it controls are deleted.
 func (d *Daemon) DeleteCronJob(ctx context.Context, ns, name string) error {
-	return d.cron.deleteCronJob(ctx, ns, name)
+	return d.applier.Delete(ctx, manifest.KindCronJob, ns, name, nil)
 }
 
 // SetCronJobSuspend implements localapi.CronJobBackend.

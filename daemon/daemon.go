@@ -13,9 +13,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/localjobs/localjobs/apply"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
@@ -85,7 +85,7 @@ type Daemon struct {
 	RestoreTime time.Duration
 
 	lock     *lockFile
-	applyMu  sync.Mutex // one apply at a time
+	applier  *apply.Applier
 	stop     context.CancelFunc
 	done     chan struct{}
 	ctrlDone chan struct{}
@@ -130,6 +130,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	d.cron = newCronJobs(d, cfg.Log)
 	d.Controller.OnJobChange = d.cron.jobChanged
+	d.applier = &apply.Applier{Target: target{d}, Records: d.DB}
 
 	d.Socket = localapi.SocketPath(cfg.StateDir)
 	if err := os.MkdirAll(filepath.Dir(d.Socket), 0o700); err != nil {
@@ -226,20 +227,22 @@ func (d *Daemon) Store() runner.Store { return d.DB }
 // Subscribe implements localapi.Backend.
 func (d *Daemon) Subscribe() *runner.Subscription { return d.Controller.Subscribe() }
 
-// DeletePod implements localapi.Backend: grace (seconds; nil = the pod's
-// own period, 0 = at once) is how long its containers get to stop.
+// DeletePod implements localapi.Backend: a user's delete, which also
+// forgets the pod's applied record (package apply). grace (seconds; nil =
+// the pod's own period, 0 = at once) is how long its containers get to
+// stop.
 func (d *Daemon) DeletePod(ctx context.Context, ns, name string, grace *int64) error {
 	var g *time.Duration
 	if grace != nil {
 		dur := time.Duration(*grace) * time.Second
 		g = &dur
 	}
-	return d.Controller.DeletePodWithGrace(ctx, ns, name, g)
+	return d.applier.Delete(ctx, manifest.KindPod, ns, name, g)
 }
 
-// DeleteJob implements localapi.Backend.
+// DeleteJob implements localapi.Backend: a user's delete (package apply).
 func (d *Daemon) DeleteJob(ctx context.Context, ns, name string) error {
-	return d.Controller.DeleteJob(ctx, ns, name)
+	return d.applier.Delete(ctx, manifest.KindJob, ns, name, nil)
 }
 
 // SetSuspend implements localapi.Backend.

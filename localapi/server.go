@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/localjobs/localjobs/apply"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 )
@@ -43,36 +44,14 @@ type LogRequest struct {
 	SinceSeconds                 int64
 }
 
-// ApplyRequest carries manifest files to apply, as `apply -f` reads them.
-type ApplyRequest struct {
-	Files []File `json:"files"`
-	// Fresh makes every Pod and Job a fresh run, replacing one of the same
-	// name even if unchanged, without recording it as applied (run -f).
-	Fresh bool `json:"fresh,omitempty"`
-}
-
-// File is one manifest file.
-type File struct {
-	Name string `json:"name"`
-	Data []byte `json:"data"`
-}
-
-// ApplyResponse says what happened to each object and what was wrong.
-type ApplyResponse struct {
-	Results  []ApplyResult `json:"results"`
-	Warnings []string      `json:"warnings,omitempty"`
-	Errors   []string      `json:"errors,omitempty"`
-}
-
-// ApplyResult is one object's outcome, printed like kubectl
-// ("job.batch/x created", "pod/y unchanged").
-type ApplyResult struct {
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace,omitempty"`
-	Name      string `json:"name"`
-	Action    string `json:"action"` // created, configured, unchanged, replaced
-	Notice    string `json:"notice,omitempty"`
-}
+// The apply request and response are package apply's.
+type (
+	ApplyRequest  = apply.Request
+	File          = apply.File
+	ApplyResponse = apply.Response
+	ApplyResult   = apply.Result
+	AppliedRecord = apply.Record
+)
 
 // Status is a Kubernetes-style error body.
 type Status struct {

@@ -7,22 +7,15 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/localjobs/localjobs/apply"
 	"github.com/localjobs/localjobs/runner"
 )
 
-// Applied is what `up` and `apply` remember about an object they applied:
-// its source file and the hash of the applied spec, so only a file change
-// re-applies it; Tombstone marks an object deleted by its TTL or a history
-// limit, which stays deleted until its file changes.
-type Applied struct {
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	File      string `json:"file"`
-	Hash      string `json:"hash"`
-	UID       string `json:"uid,omitempty"`
-	Tombstone bool   `json:"tombstone,omitempty"`
-}
+// Applied is the record of an applied object (apply.Record): its source
+// and the hash of the applied spec.
+type Applied = apply.Record
+
+var _ apply.Records = (*DB)(nil)
 
 func appliedKey(kind, ns, name string) []byte { return []byte(kind + "/" + ns + "/" + name) }
 
@@ -40,7 +33,7 @@ func (db *DB) SaveApplied(ctx context.Context, a *Applied) error {
 	})
 }
 
-// DeleteApplied forgets an applied object (its file was removed).
+// DeleteApplied forgets an applied object (deleted by the user, or pruned).
 func (db *DB) DeleteApplied(ctx context.Context, kind, ns, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
