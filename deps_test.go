@@ -3,32 +3,93 @@ package main
 import (
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// TestDependencyDirection keeps the domain packages free of the technology
-// at the edges (DESIGN §1): no Docker SDK, no bbolt, no HTTP.
+const module = "github.com/localjobs/localjobs"
+
+// mayImport is the dependency rule (DESIGN §1) as a table: the packages of
+// this module each package may import directly (its non-test files). A
+// package missing from the table fails the test, so a new one states its
+// place.
+var mayImport = map[string][]string{
+	"":                         {"cli", "daemon"}, // main: the composition root
+	"manifest":                 {},
+	"schedule":                 {"manifest"},
+	"apply":                    {"manifest", "runner"},
+	"runner":                   {"manifest"},
+	"runner/runnertest":        {"manifest", "runner"},
+	"runner/docker":            {"runner", "runner/docker/pause"},
+	"runner/docker/pause":      {},
+	"runner/docker/dockertest": {"runner", "runner/docker", "state"},
+	"state":                    {"apply", "manifest", "runner"},
+	"localapi":                 {"apply", "manifest", "runner"},
+	"daemon":                   {"apply", "localapi", "manifest", "runner", "runner/docker", "schedule", "state"},
+	// The CLI reaches daemons and state only through localapi.
+	"cli":   {"localapi", "manifest", "schedule"},
+	"bench": {"localapi", "manifest", "runner", "runner/docker", "runner/docker/dockertest", "schedule"},
+}
+
+// onlyIn names, for each technology at the edge, the packages that may
+// import it directly.
+var onlyIn = []struct {
+	prefix string
+	pkgs   []string
+}{
+	{"github.com/moby/", []string{"runner/docker", "runner/docker/dockertest"}},
+	{"go.etcd.io/bbolt", []string{"state"}},
+	{"net/http", []string{"localapi"}},
+}
+
+// TestDependencyDirection checks every package of the module against the
+// tables above.
 func TestDependencyDirection(t *testing.T) {
-	forbidden := []string{"github.com/moby/", "go.etcd.io/bbolt", "net/http"}
-	// schedule must not depend on runner either (DESIGN §1).
-	extra := map[string][]string{"./schedule": {"github.com/localjobs/localjobs/runner"}}
-	for _, pkg := range []string{"./manifest", "./runner", "./schedule"} {
-		out, err := exec.Command("go", "list", "-deps", "-json=ImportPath", pkg).Output()
-		if err != nil {
-			t.Fatalf("go list %s: %v", pkg, err)
+	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := 0
+	for dec.More() {
+		var p struct {
+			ImportPath string
+			Imports    []string
 		}
-		dec := json.NewDecoder(strings.NewReader(string(out)))
-		for dec.More() {
-			var p struct{ ImportPath string }
-			if err := dec.Decode(&p); err != nil {
-				t.Fatal(err)
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		seen++
+		name := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		allowed, ok := mayImport[name]
+		if !ok {
+			t.Errorf("package %q has no rule in deps_test.go's mayImport: state what it may import", name)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if rest, ok := strings.CutPrefix(imp, module); ok {
+				dep := strings.TrimPrefix(rest, "/")
+				if !slices.Contains(allowed, dep) {
+					t.Errorf("%s imports %s; it may import only %v", orRoot(name), orRoot(dep), allowed)
+				}
+				continue
 			}
-			for _, f := range append(forbidden, extra[pkg]...) {
-				if strings.HasPrefix(p.ImportPath, f) {
-					t.Errorf("%s depends on %s", pkg, p.ImportPath)
+			for _, r := range onlyIn {
+				if strings.HasPrefix(imp, r.prefix) && !slices.Contains(r.pkgs, name) {
+					t.Errorf("%s imports %s; only %v may", orRoot(name), imp, r.pkgs)
 				}
 			}
 		}
 	}
+	if seen < len(mayImport)-1 {
+		t.Errorf("go list saw %d packages; the table has %d", seen, len(mayImport))
+	}
+}
+
+func orRoot(name string) string {
+	if name == "" {
+		return "main"
+	}
+	return name
 }

@@ -9,14 +9,17 @@ import (
 	"syscall"
 
 	"github.com/localjobs/localjobs/cli"
+	"github.com/localjobs/localjobs/daemon"
 )
 
 func main() {
 	// The first SIGINT/SIGTERM cancels ctx; verbs that need a graceful stop
-	// (run) watch the signals themselves.
+	// (run, up) watch the signals themselves.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() { <-ctx.Done(); stop() }() // after the first signal a second one kills, unless a verb catches it
-	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	// The CLI reaches daemons only through localapi; it gets the means to
+	// start one in this process from here.
+	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, daemon.Starter{Version: cli.Version})
 	stop()
 	os.Exit(code)
 }

@@ -160,14 +160,14 @@ func (a *Applier) run(ctx context.Context, d decoded) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		res.Name = p.Name
+		res.Name, res.UID = p.Name, p.UID
 		return res, nil
 	case *manifest.Job:
 		j, err := a.Target.ApplyJob(ctx, v)
 		if err != nil {
 			return res, err
 		}
-		res.Name = j.Name
+		res.Name, res.UID = j.Name, j.UID
 		return res, nil
 	}
 	return a.applyObject(ctx, d, SourceApply)
@@ -190,22 +190,23 @@ func (a *Applier) applyObject(ctx context.Context, d decoded, source string) (Re
 		return res, err // never act on a failed read
 	}
 	unchanged := prev != nil && prev.Hash == hash
-	record := func(uid string) error {
+	record := func(res Result, uid string) (Result, error) {
+		res.UID = uid
 		r := &Record{Kind: o.Kind, Namespace: ns, Name: name, Source: source, File: d.file.Path, Hash: hash, UID: uid}
 		if unchanged && source == SourceApply && prev.Source == SourceUp && prev.File == d.file.Path {
 			r.Source = SourceUp // apply -f of a file up watches: up still owns it
 		}
-		return a.Records.SaveApplied(ctx, r)
+		return res, a.Records.SaveApplied(ctx, r)
 	}
 	if unchanged {
-		res.Action = Unchanged
+		res.Action, res.UID = Unchanged, prev.UID
 		notice, err := a.tombstone(ctx, o)
 		if err != nil {
 			return res, err
 		}
 		res.Notice = notice
 		if prev.Source != source || prev.File != d.file.Path {
-			return res, record(prev.UID)
+			return record(res, prev.UID)
 		}
 		return res, nil
 	}
@@ -222,7 +223,7 @@ func (a *Applier) applyObject(ctx context.Context, d decoded, source string) (Re
 		if prev != nil {
 			res.Action = Replaced
 		}
-		return res, record(p.UID)
+		return record(res, p.UID)
 	case *manifest.Job:
 		return a.applyJob(ctx, v, prev, res, record)
 	case *manifest.CronJob:
@@ -236,7 +237,7 @@ func (a *Applier) applyObject(ctx context.Context, d decoded, source string) (Re
 		if created {
 			res.Action = Created
 		}
-		return res, record(uid)
+		return record(res, uid)
 	case *manifest.ConfigMap:
 		if err := a.Target.ApplyConfigMap(ctx, v); err != nil {
 			return res, err
@@ -248,13 +249,13 @@ func (a *Applier) applyObject(ctx context.Context, d decoded, source string) (Re
 	default:
 		res.Action = Unchanged
 		res.Notice = fmt.Sprintf("%s is not run by this version of localjobs", o.Kind)
-		return res, record("")
+		return record(res, "")
 	}
 	res.Action = Created
 	if prev != nil {
 		res.Action = Configured
 	}
-	return res, record("")
+	return record(res, "")
 }
 
 // tombstone explains an unchanged object that no longer exists: its TTL
@@ -277,7 +278,7 @@ func (a *Applier) tombstone(ctx context.Context, o manifest.Object) (string, err
 	return "", err
 }
 
-func (a *Applier) applyJob(ctx context.Context, v *manifest.Job, prev *Record, res Result, record func(string) error) (Result, error) {
+func (a *Applier) applyJob(ctx context.Context, v *manifest.Job, prev *Record, res Result, record func(Result, string) (Result, error)) (Result, error) {
 	cur, err := a.Target.Job(ctx, v.Namespace, v.Name)
 	if err != nil && !errors.Is(err, runner.ErrObjectNotFound) {
 		return res, err
@@ -289,7 +290,7 @@ func (a *Applier) applyJob(ctx context.Context, v *manifest.Job, prev *Record, r
 				return res, err
 			}
 			res.Action = Configured
-			return res, record(cur.UID)
+			return record(res, cur.UID)
 		}
 		res.Notice = fmt.Sprintf("%s changed, which a Job cannot change in place: the Job was replaced", reason)
 	}
@@ -301,7 +302,7 @@ func (a *Applier) applyJob(ctx context.Context, v *manifest.Job, prev *Record, r
 	if res.Notice != "" {
 		res.Action = Replaced
 	}
-	return res, record(j.UID)
+	return record(res, j.UID)
 }
 
 // immutableChange names the first immutable part of a Job spec that

@@ -116,8 +116,10 @@ type Result struct {
 	Kind      string `json:"kind"`
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name"`
-	Action    string `json:"action"`
-	Notice    string `json:"notice,omitempty"`
+	// UID is the object's UID after the apply (a fresh run's new one).
+	UID    string `json:"uid,omitempty"`
+	Action string `json:"action"`
+	Notice string `json:"notice,omitempty"`
 	// File is the source file's name (Pruned: the file that was removed).
 	File string `json:"file,omitempty"`
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/localjobs/localjobs/localapi"
-	"github.com/localjobs/localjobs/runner"
 )
 
 // apply sends manifests to the running daemon, like kubectl apply -f.
@@ -131,7 +130,7 @@ func (e *env) del(ctx context.Context, args []string) error {
 		default:
 			continue
 		}
-		if errors.Is(err, runner.ErrObjectNotFound) {
+		if errors.Is(err, localapi.ErrNotFound) {
 			fmt.Fprintln(e.stderr, notFound(t.res, t.name))
 			failed = true
 			continue

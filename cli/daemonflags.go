@@ -6,40 +6,46 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/pflag"
+)
 
-	"github.com/localjobs/localjobs/daemon"
-	"github.com/localjobs/localjobs/runner"
+// Pod security levels and the default pod cap (the kubelet's --max-pods).
+const (
+	podSecurityBaseline   = "baseline"
+	podSecurityPrivileged = "privileged"
+	defaultMaxPods        = 110
 )
 
 // daemonFlags are the flags shared by the verbs that run a daemon (up, run).
 type daemonFlags struct {
+	fs            *pflag.FlagSet
 	podSecurity   string
 	allowHostPath []string
 	maxPods       int
 }
 
 func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
-	f := &daemonFlags{}
-	fs.StringVar(&f.podSecurity, "pod-security", runner.PodSecurityBaseline,
+	f := &daemonFlags{fs: fs}
+	fs.StringVar(&f.podSecurity, "pod-security", podSecurityBaseline,
 		"Pod Security level: baseline refuses privileged pods, host namespaces, added capabilities and hostPath outside --allow-host-path; privileged allows them")
 	fs.StringArrayVar(&f.allowHostPath, "allow-host-path", nil,
 		"directory hostPath volumes may use under baseline (repeatable; default: the manifests' folders and your home)")
-	fs.IntVar(&f.maxPods, "max-pods", runner.DefaultMaxPods, "pods that run at once; more wait Pending/Unschedulable")
+	fs.IntVar(&f.maxPods, "max-pods", defaultMaxPods, "pods that run at once; more wait Pending/Unschedulable")
 	return f
 }
 
-// apply fills cfg; manifestPaths are the files or folders the user named,
-// whose folders are allowed for hostPath by default.
-func (f *daemonFlags) apply(cfg *daemon.Config, manifestPaths []string) error {
+// options are the daemon settings of the flags; manifestPaths are the
+// files or folders the user named, whose folders are allowed for hostPath
+// by default.
+func (f *daemonFlags) options(manifestPaths []string) (DaemonOptions, error) {
 	switch f.podSecurity {
-	case runner.PodSecurityBaseline, runner.PodSecurityPrivileged:
+	case podSecurityBaseline, podSecurityPrivileged:
 	default:
-		return &usageError{msg: fmt.Sprintf("--pod-security=%s: want baseline or privileged", f.podSecurity), hint: "--pod-security=privileged"}
+		return DaemonOptions{}, &usageError{msg: fmt.Sprintf("--pod-security=%s: want baseline or privileged", f.podSecurity), hint: "--pod-security=privileged"}
 	}
 	if f.maxPods < 1 {
-		return &usageError{msg: "--max-pods must be at least 1", hint: "--max-pods=110"}
+		return DaemonOptions{}, &usageError{msg: "--max-pods must be at least 1", hint: "--max-pods=110"}
 	}
-	cfg.PodSecurity, cfg.MaxPods = f.podSecurity, f.maxPods
+	o := DaemonOptions{PodSecurity: f.podSecurity, MaxPods: f.maxPods}
 	allow := f.allowHostPath
 	if len(allow) == 0 {
 		for _, p := range manifestPaths {
@@ -64,6 +70,6 @@ func (f *daemonFlags) apply(cfg *daemon.Config, manifestPaths []string) error {
 			allow[i] = abs
 		}
 	}
-	cfg.AllowHostPath = allow
-	return nil
+	o.AllowHostPath = allow
+	return o, nil
 }

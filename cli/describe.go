@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
 
@@ -26,12 +28,9 @@ func (e *env) describe(ctx context.Context, args []string) error {
 	if !ok || name == "" {
 		return &usageError{msg: "describe needs pod|job|cronjob NAME", hint: "localjobs describe pod simple-task"}
 	}
-	src, ok, err := e.openSource(ctx)
+	src, err := e.openSource(ctx)
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return notFound(res, name)
 	}
 	defer src.Close()
 	now := time.Now()
@@ -304,4 +303,23 @@ func derefS(p *string, def string) string {
 		return def
 	}
 	return *p
+}
+
+// lookupErr turns a failed lookup into kubectl's NotFound message when the
+// object does not exist, and passes any other error through.
+func lookupErr(err error, resource, name string) error {
+	if errors.Is(err, localapi.ErrNotFound) {
+		return notFound(resource, name)
+	}
+	return err
+}
+
+// notFound is kubectl's message for a missing object.
+func notFound(resource, name string) error {
+	return fmt.Errorf("Error from server (NotFound): %s %q not found", resource, name)
+}
+
+// podsOfJob lists a Job's pods.
+func podsOfJob(ctx context.Context, src source, j *manifest.Job) ([]*manifest.Pod, error) {
+	return src.PodsOfJob(ctx, j.Namespace, j.Name)
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
-	"github.com/localjobs/localjobs/runner"
 )
 
 // events lists events like kubectl events: LAST SEEN TYPE REASON OBJECT MESSAGE.
@@ -21,13 +21,9 @@ func (e *env) events(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	src, ok, err := e.openSource(ctx)
+	src, err := e.openSource(ctx)
 	if err != nil {
 		return err
-	}
-	if !ok {
-		fmt.Fprintf(e.stderr, "No events found in %s namespace.\n", *ns)
-		return nil
 	}
 	defer src.Close()
 	uid := ""
@@ -111,4 +107,4 @@ func evTime(e *manifest.Event) time.Time {
 	return e.LastTimestamp.Time
 }
 
-func isNotFound(err error) bool { return errors.Is(err, runner.ErrObjectNotFound) }
+func isNotFound(err error) bool { return errors.Is(err, localapi.ErrNotFound) }

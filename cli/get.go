@@ -15,7 +15,6 @@ import (
 
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
-	"github.com/localjobs/localjobs/runner"
 )
 
 var resourceAliases = map[string]string{
@@ -95,19 +94,11 @@ var kinds = map[string]*resourceKind{
 	"cronjobs": {
 		resource: "cronjobs", prefix: "cronjob.batch", notFound: "cronjobs.batch",
 		list: func(ctx context.Context, src source, ns string) ([]any, error) {
-			cs, ok := src.(cronJobSource)
-			if !ok {
-				return nil, nil
-			}
-			cjs, err := cs.CronJobs(ctx, ns)
+			cjs, err := src.CronJobs(ctx, ns)
 			return anys(cjs), err
 		},
 		get: func(ctx context.Context, src source, ns, name string) (any, error) {
-			cs, ok := src.(cronJobSource)
-			if !ok {
-				return nil, runner.ErrObjectNotFound
-			}
-			return cs.CronJob(ctx, ns, name)
+			return src.CronJob(ctx, ns, name)
 		},
 		decode: decodeAs[manifest.CronJob],
 		fields: func(o any) fields.Set {
@@ -256,13 +247,11 @@ func (e *env) get(ctx context.Context, args []string) error {
 		return errors.New("watching cronjobs is not supported yet; use get jobs -w")
 	}
 
-	src, ok, err := e.openSource(ctx)
+	src, err := e.openSource(ctx)
 	if err != nil {
 		return err
 	}
-	if ok {
-		defer src.Close()
-	}
+	defer src.Close()
 
 	// Gather the objects per request.
 	type result struct {
@@ -274,14 +263,10 @@ func (e *env) get(ctx context.Context, args []string) error {
 	for _, q := range reqs {
 		var objs []any
 		switch {
-		case !ok:
-			for _, n := range q.names {
-				notFounds = append(notFounds, notFound(q.kind.notFound, n))
-			}
 		case len(q.names) > 0:
 			for _, n := range q.names {
 				o, err := q.kind.get(ctx, src, *ns, n)
-				if errors.Is(err, runner.ErrObjectNotFound) {
+				if errors.Is(err, localapi.ErrNotFound) {
 					notFounds = append(notFounds, notFound(q.kind.notFound, n))
 					continue
 				} else if err != nil {
@@ -520,7 +505,7 @@ func containerColumns(cs []manifest.Container) (names, images string) {
 // change that matches, as kubectl get -w does: the table header once, then
 // one row per change; structured formats print each changed object.
 func (e *env) watchKind(ctx context.Context, src source, k *resourceKind, initial []any, names []string, opts getOptions) error {
-	cs, isClient := src.(clientSource)
+	isClient := !src.ReadOnly
 	if !isClient {
 		fmt.Fprintln(e.stderr, "Warning: no localjobs daemon is running; nothing will change")
 	}
@@ -562,7 +547,7 @@ func (e *env) watchKind(ctx context.Context, src source, k *resourceKind, initia
 	}
 	// The watch is opened before the list is read again, so no change
 	// between the two is missed.
-	stream, err := cs.OpenWatch(ctx, k.resource, opts.namespace)
+	stream, err := src.OpenWatch(ctx, k.resource, opts.namespace)
 	if err != nil {
 		return err
 	}

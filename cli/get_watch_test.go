@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"github.com/localjobs/localjobs/daemon"
 	"testing"
 )
 
@@ -11,7 +12,7 @@ import (
 func TestGetWatchCronJobs(t *testing.T) {
 	for _, args := range [][]string{{"cronjobs", "-w"}, {"cj", "nightly", "--watch"}, {"cronjob.batch", "--watch-only"}} {
 		var out, errb bytes.Buffer
-		e := &env{stdout: &out, stderr: &errb, stateDir: shortTempDir(t)}
+		e := &env{stdout: &out, stderr: &errb, stateDir: shortTempDir(t), starter: daemon.Starter{Version: Version}}
 		code := e.report(e.get(context.Background(), args))
 		const want = "localjobs: watching cronjobs is not supported yet; use get jobs -w\n"
 		if code != exitFailed || errb.String() != want || out.Len() != 0 {

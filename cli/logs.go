@@ -11,7 +11,6 @@ import (
 
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
-	"github.com/localjobs/localjobs/runner"
 )
 
 // logs prints a container's captured output, like kubectl logs.
@@ -34,20 +33,13 @@ func (e *env) logs(ctx context.Context, args []string) error {
 	if (*sel == "") == (fs.NArg() != 1) || fs.NArg() > 1 {
 		return &usageError{msg: "logs needs exactly one POD or job/NAME, or -l SELECTOR", hint: "localjobs logs simple-task"}
 	}
-	src, ok, err := e.openSource(ctx)
+	src, err := e.openSource(ctx)
 	if err != nil {
 		return err
 	}
 	target := fs.Arg(0)
-	if !ok {
-		if *sel != "" {
-			fmt.Fprintf(e.stderr, "No resources found in %s namespace.\n", *ns)
-			return nil
-		}
-		return notFound("pods", target)
-	}
 	defer src.Close()
-	if _, isStore := src.(storeSource); isStore && *follow {
+	if src.ReadOnly && *follow {
 		fmt.Fprintln(e.stderr, "Warning: no daemon is running; printing the log without following")
 		*follow = false
 	}
@@ -111,7 +103,7 @@ func (e *env) logs(ctx context.Context, args []string) error {
 			w = &prefixWriter{w: e.stdout, prefix: fmt.Sprintf("[pod/%s/%s] ", pod.Name, c)}
 		}
 		if err := src.Logs(ctx, w, req); err != nil {
-			if errors.Is(err, runner.ErrObjectNotFound) {
+			if errors.Is(err, localapi.ErrNotFound) {
 				return notFound("pods", pod.Name)
 			}
 			return err
@@ -120,7 +112,7 @@ func (e *env) logs(ctx context.Context, args []string) error {
 	return nil
 }
 
-func waitingReason(cr *runner.ContainerRecord) string {
+func waitingReason(cr *localapi.ContainerRecord) string {
 	if cr.Waiting != nil {
 		return cr.Waiting.Reason
 	}

@@ -9,11 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
 
-	"github.com/localjobs/localjobs/runner"
+	"github.com/localjobs/localjobs/localapi"
 )
 
 // Exit codes.
@@ -29,10 +30,11 @@ var Version = "dev"
 
 // env is what every verb gets.
 type env struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	stateDir       string
-	// runtime replaces Docker when set (tests).
-	runtime runner.Runtime
+	// starter starts daemons in this process (main's).
+	starter localapi.Starter
 }
 
 // usageError is a command-line mistake: printed with a hint, exit 2.
@@ -74,9 +76,10 @@ Global flags:
 `
 
 // Main runs the command line args (without the program name) and returns
-// the process exit code.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr, runtime: testRuntime}
+// the process exit code. start starts daemons in this process (up, and
+// run, delete or the read verbs when no daemon runs).
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, start localapi.Starter) int {
+	e := &env{stdin: os.Stdin, stdout: stdout, stderr: stderr, starter: start}
 	args = e.globalFlags(args)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)

@@ -2,27 +2,30 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/localjobs/localjobs/daemon"
+	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
-	"github.com/localjobs/localjobs/runner"
 )
 
-// run applies Pods and Jobs and follows them until every one has finished,
-// printing status transitions like `kubectl get --watch` and the container
-// output. Exit: 0 all succeeded, 1 something failed, 124 timeout, 2 usage.
+// run applies Pods and Jobs as fresh runs and follows them until every one
+// has finished, printing status transitions like `kubectl get --watch` and
+// the container output. It is a client of a daemon: the running one, or
+// one it starts in this process for its duration; either way the same
+// code. Exit: 0 all succeeded, 1 something failed, 124 timeout, 130
+// interrupted, 2 usage.
 func (e *env) run(ctx context.Context, args []string) error {
-	fs := e.flags("run", "run -f FILE|DIR [-o json|yaml] [--timeout D]")
+	fs := e.flags("run", "run -f FILE|DIR [-o json] [--timeout D]")
 	files := fs.StringArrayP("filename", "f", nil, "file or directory of manifests (repeatable; - for stdin)")
 	output := fs.StringP("output", "o", "", "print the final objects: json")
 	timeout := fs.Duration("timeout", 0, "give up after this long (exit 124); 0 = no limit")
@@ -39,209 +42,400 @@ func (e *env) run(ctx context.Context, args []string) error {
 	if *output != "" && *output != "json" {
 		return &usageError{msg: fmt.Sprintf("unsupported output format %q", *output), hint: "-o json"}
 	}
-
-	objs, bad, err := loadManifests(*files, os.Stdin, e.stderr)
+	sent, err := e.runFiles(*files)
 	if err != nil {
 		return err
 	}
-	if bad {
-		return &exitError{code: exitFailed, err: errors.New("invalid manifests: nothing was run")}
+	opts, err := df.options(*files)
+	if err != nil {
+		return err
 	}
-	var todo, config []manifest.Object
-	for _, o := range objs {
-		switch v := o.Obj.(type) {
-		case *manifest.Pod:
-			if v.Spec.RestartPolicy == manifest.RestartPolicyAlways {
-				return &usageError{
-					msg:  fmt.Sprintf("%s:%d: pod/%s has restartPolicy Always (the default for a Pod) and would never finish", o.File, o.Line, v.Name),
-					hint: "set spec.restartPolicy: Never (or OnFailure) to run it to completion",
-				}
-			}
-			todo = append(todo, o)
-		case *manifest.Job:
-			todo = append(todo, o)
-		case *manifest.CronJob:
-			return &usageError{
-				msg:  fmt.Sprintf("%s:%d: cronjob/%s runs on a schedule; run only runs Pods and Jobs", o.File, o.Line, v.Name),
-				hint: "run one now with: localjobs create job NAME --from=cronjob/" + v.Name + " (under localjobs up)",
-			}
-		default:
-			config = append(config, o) // ConfigMaps and Secrets, applied first
+	c, stop, err := e.daemonFor(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stop(); err != nil {
+			fmt.Fprintf(e.stderr, "localjobs: %v\n", err)
 		}
-	}
-	if len(todo) == 0 {
-		return &exitError{code: exitFailed, err: errors.New("no Pod or Job to run")}
-	}
-
-	dir, err := daemon.StateDir(e.stateDir)
-	if err != nil {
-		return err
-	}
-	// Store reads must outlive a cancelled ctx (we still report after a signal).
-	bg := context.WithoutCancel(ctx)
-	if c, _ := e.dial(ctx); c != nil {
-		// One code path with up: the running daemon runs them (DESIGN §6).
-		return e.runViaDaemon(ctx, c, *files, todo, *output, *timeout)
-	}
+	}()
 	// Logs go to stdout, or to stderr when stdout carries -o json.
 	logOut := e.stdout
 	if *output != "" {
 		logOut = e.stderr
 	}
-	p := &runPrinter{out: logOut}
-	// run is one code path with up: an in-process daemon, socket included,
-	// for the duration of the run (DESIGN §6).
-	cfg := daemon.Config{StateDir: dir, Version: Version, OnLog: p.logLine, Runtime: e.runtime, NoCronJobs: true}
-	if err := df.apply(&cfg, *files); err != nil {
-		return err
+	r := &runState{e: e, c: c, p: &runPrinter{out: logOut}, pods: map[string]*manifest.Pod{}, jobs: map[string]*manifest.Job{},
+		podTargets: map[string]bool{}, jobTargets: map[string]bool{}}
+	r.p.setOurs(r.ours)
+	return r.run(ctx, sent, *output, *timeout)
+}
+
+// runFiles reads and checks run's manifests before anything runs: every
+// problem is printed, and a Pod that would never finish (restartPolicy
+// Always) is refused. CronJobs are skipped with a note (up runs them).
+func (e *env) runFiles(paths []string) ([]localapi.File, error) {
+	names, err := manifestFiles(paths)
+	if err != nil {
+		return nil, err
 	}
-	d, err := daemon.Start(ctx, cfg)
+	var sent []localapi.File
+	bad, runnable := false, 0
+	var cronJobs []string
+	for _, f := range names {
+		file := localapi.File{Name: f}
+		if f == "-" {
+			file.Name = "<stdin>"
+			file.Data, err = io.ReadAll(e.stdin)
+		} else {
+			file.Path, _ = filepath.Abs(f)
+			file.Data, err = os.ReadFile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "error: %s: %v\n", file.Name, err)
+			bad = true
+			continue
+		}
+		res := manifest.Decode(file.Name, file.Data)
+		for _, w := range res.Warnings {
+			fmt.Fprintf(e.stderr, "Warning: %s\n", w.Error())
+		}
+		for _, err := range res.Errors {
+			fmt.Fprintf(e.stderr, "error: %s\n", err.Error())
+			bad = true
+		}
+		for _, o := range res.Objects {
+			switch v := o.Obj.(type) {
+			case *manifest.Pod:
+				if v.Spec.RestartPolicy == manifest.RestartPolicyAlways {
+					return nil, &usageError{
+						msg:  fmt.Sprintf("%s:%d: pod/%s has restartPolicy Always (the default for a Pod) and would never finish", o.File, o.Line, v.Name),
+						hint: "set spec.restartPolicy: Never (or OnFailure) to run it to completion",
+					}
+				}
+				runnable++
+			case *manifest.Job:
+				runnable++
+			case *manifest.CronJob:
+				cronJobs = append(cronJobs, v.Name)
+				fmt.Fprintf(e.stderr, "Warning: %s:%d: cronjob/%s skipped: run runs Pods and Jobs; `localjobs up` runs CronJobs\n", o.File, o.Line, v.Name)
+			}
+		}
+		sent = append(sent, file)
+	}
+	if bad {
+		return nil, &exitError{code: exitFailed, err: errors.New("invalid manifests: nothing was run")}
+	}
+	if runnable == 0 && len(cronJobs) > 0 {
+		return nil, &usageError{
+			msg:  fmt.Sprintf("cronjob/%s runs on a schedule; run only runs Pods and Jobs", cronJobs[0]),
+			hint: "run one now with: localjobs create job NAME --from=cronjob/" + cronJobs[0] + " (under localjobs up)",
+		}
+	}
+	if runnable == 0 {
+		return nil, &exitError{code: exitFailed, err: errors.New("no Pod or Job to run")}
+	}
+	return sent, nil
+}
+
+// runState follows one run through the daemon's watch of pods, jobs and
+// logs: the run's objects are known by UID from the apply's results.
+type runState struct {
+	e          *env
+	c          *localapi.Client
+	p          *runPrinter
+	podTargets map[string]bool // UIDs of the run's bare pods
+	jobTargets map[string]bool // UIDs of its Jobs
+	targets    []localapi.ApplyResult
+	pods       map[string]*manifest.Pod // by UID, the run's only
+	jobs       map[string]*manifest.Job // by UID
+	halted     bool                     // the run's Jobs were stopped: done when their pods are
+}
+
+func (r *runState) run(ctx context.Context, files []localapi.File, output string, timeout time.Duration) error {
+	bg := context.WithoutCancel(ctx)
+	// Watch first, so no change of what is applied is missed.
+	stream, err := r.c.Watch(bg, "", "pods", "jobs", "logs")
 	if err != nil {
 		return err
 	}
-	defer d.Stop()
-
-	sub := d.Controller.Subscribe()
-	defer sub.Close()
-
-	for _, o := range config {
-		var err error
-		switch v := o.Obj.(type) {
-		case *manifest.ConfigMap:
-			err = d.Controller.ApplyConfigMap(ctx, v)
-		case *manifest.Secret:
-			err = d.Controller.ApplySecret(ctx, v)
-		}
-		if err != nil {
-			return fmt.Errorf("%s:%d: %s/%s: %w", o.File, o.Line, strings.ToLower(o.Kind), o.Meta().Name, err)
-		}
-	}
-	// Refuse what cannot run before anything runs, so a refusal never
-	// leaves earlier pods behind.
-	for _, o := range todo {
-		var spec *manifest.PodSpec
-		switch v := o.Obj.(type) {
-		case *manifest.Pod:
-			spec = &v.Spec
-		case *manifest.Job:
-			spec = &v.Spec.Template.Spec
-		}
-		if err := d.Controller.CheckPodSpec(spec); err != nil {
-			return &exitError{code: exitFailed, err: fmt.Errorf("%s:%d: %s/%s: %w (nothing was run)", o.File, o.Line, strings.ToLower(o.Kind), o.Meta().Name, err)}
-		}
-	}
-
-	// Signals: the first stops the run's jobs and pods with their grace
-	// period, a second kills the containers at once.
-	rc := e.runSignals(ctx, *timeout, func() { fmt.Fprintf(e.stderr, "localjobs: killed %d containers\n", d.Controller.KillAll(bg)) })
-	defer rc.stop()
-	waitCtx, drainCtx := rc.waitCtx, rc.drainCtx
-
-	var targets []runTarget
-	jobUIDs := map[string]bool{}
-	// Only this run's pods are printed, not what the daemon resumed.
-	p.setOurs(func(pod *manifest.Pod) bool { return ownedBy(pod, targets, jobUIDs) })
-	for _, o := range todo {
-		switch v := o.Obj.(type) {
-		case *manifest.Pod:
-			got, err := d.Controller.ApplyPod(bg, v)
+	defer stream.Close()
+	events := make(chan localapi.WatchEvent, 1024)
+	streamErr := make(chan error, 1)
+	go func() {
+		for {
+			ev, err := stream.Next()
 			if err != nil {
-				d.Controller.TerminateAll("", "")
-				return fmt.Errorf("%s:%d: pod/%s: %w", o.File, o.Line, v.Name, err)
-			}
-			targets = append(targets, runTarget{"pod", got.Namespace, got.Name})
-		case *manifest.Job:
-			got, err := d.Controller.ApplyJob(bg, v)
-			if err != nil {
-				d.Controller.TerminateAll("", "")
-				return fmt.Errorf("%s:%d: job/%s: %w", o.File, o.Line, v.Name, err)
-			}
-			fmt.Fprintf(logOut, "job.batch/%s created\n", got.Name)
-			targets = append(targets, runTarget{"job", got.Namespace, got.Name})
-			jobUIDs[got.UID] = true
-		}
-	}
-
-	// halted is set once the run's jobs were stopped: a stopped job is done
-	// when its pods are.
-	halted := false
-	finished := func() bool { return allFinished(bg, storeSource{d.DB}, targets, halted) }
-	follow := func(ctx context.Context) {
-		for !finished() {
-			ch, err := sub.Next(ctx)
-			if err != nil {
+				streamErr <- err
+				close(events)
 				return
 			}
-			if ch.Pod != nil {
-				p.podChanged(ch.Pod)
-			}
+			events <- ev
 		}
+	}()
+	resp, err := r.c.Apply(bg, localapi.ApplyRequest{Files: files, Fresh: true})
+	if err != nil {
+		return err
 	}
-	follow(waitCtx)
-	stopped := waitCtx.Err() != nil && !finished()
-	waitedFor := ""
-	if stopped {
-		waitedFor = describeWaiting(bg, storeSource{d.DB}, targets)
-		// Timeout or signal: suspend the run's Jobs (persisted, so a later
-		// daemon does not resume them; their pods stop without counting
-		// as failures) and stop its pods, with their grace periods (at most
-		// a minute, then kill).
-		for _, t := range targets {
-			switch t.kind {
-			case "job":
-				if j, err := d.DB.Job(bg, t.ns, t.name); err == nil && !runner.IsJobFinished(j) {
-					suspend := true
-					j.Spec.Suspend = &suspend
-					if err := d.Controller.UpdateJob(bg, j); err != nil {
-						fmt.Fprintf(e.stderr, "localjobs: suspend job/%s: %v\n", t.name, err)
-					}
-				}
-			case "pod":
-				d.Controller.TerminatePod(t.ns, t.name, "", "")
-			}
+	for _, m := range resp.Errors {
+		fmt.Fprintf(r.e.stderr, "error: %s\n", m)
+	}
+	for _, res := range resp.Results {
+		switch res.Kind {
+		case manifest.KindPod:
+			r.podTargets[res.UID] = true
+		case manifest.KindJob:
+			r.jobTargets[res.UID] = true
+			fmt.Fprintf(r.p.out, "job.batch/%s created\n", res.Name)
+		default:
+			continue
 		}
-		halted = true
-		drain, cancel := context.WithTimeout(drainCtx, time.Minute)
-		follow(drain)
-		cancel()
-		if !finished() {
-			d.Controller.KillAll(bg)
-		}
+		r.targets = append(r.targets, res)
+	}
+	if len(resp.Errors) > 0 {
+		r.stopTargets(bg, true)
+		return &exitError{code: exitFailed, err: errors.New("the daemon refused some objects")}
 	}
 
-	p.finalRows(bg, storeSource{d.DB})
-	return e.verdict(bg, storeSource{d.DB}, targets, *output, *timeout, stopped, rc.interrupted.Load(), waitedFor)
+	rc := r.e.runSignals(ctx, timeout, func() { r.stopTargets(bg, true) })
+	defer rc.stop()
+	follow := func(ctx context.Context) {
+		for !r.finished() {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-events:
+				if !ok {
+					r.lost(bg, <-streamErr)
+					return
+				}
+				r.apply(ev)
+			}
+		}
+	}
+	follow(rc.waitCtx)
+	stopped := rc.waitCtx.Err() != nil && !r.finished()
+	waitedFor := ""
+	if stopped {
+		// Timeout or signal: suspend the run's Jobs (persisted, so a later
+		// daemon does not resume them; their pods stop without counting
+		// as failures) and stop its pods, with their grace periods (at
+		// most a minute, then kill).
+		waitedFor = r.describeWaiting()
+		r.stopTargets(bg, false)
+		r.halted = true
+		drain, cancel := context.WithTimeout(rc.drainCtx, time.Minute)
+		follow(drain)
+		cancel()
+		if !r.finished() {
+			r.stopTargets(bg, true)
+		}
+	}
+	return r.verdict(bg, output, timeout, stopped, rc.interrupted.Load(), waitedFor)
+}
+
+// lost reports a watch that ended early (the daemon stopped, or the watch
+// fell behind): run goes on from the objects' current state.
+func (r *runState) lost(ctx context.Context, err error) {
+	fmt.Fprintf(r.e.stderr, "localjobs: the daemon's watch ended (%v); output may be incomplete\n", err)
+	for uid := range r.podTargets {
+		delete(r.pods, uid)
+	}
+	for _, t := range r.targets {
+		switch t.Kind {
+		case manifest.KindPod:
+			if p, err := r.c.Pod(ctx, t.Namespace, t.Name); err == nil && p.UID == t.UID {
+				r.pods[p.UID] = p
+			}
+		case manifest.KindJob:
+			if j, err := r.c.Job(ctx, t.Namespace, t.Name); err == nil && j.UID == t.UID {
+				r.jobs[j.UID] = j
+				if pods, err := r.c.PodsOfJob(ctx, t.Namespace, t.Name); err == nil {
+					for _, p := range pods {
+						r.pods[p.UID] = p
+					}
+				}
+			}
+		}
+	}
+	r.halted = true // nothing more will be seen: finish with what is known
+}
+
+// apply takes in one watch event.
+func (r *runState) apply(ev localapi.WatchEvent) {
+	switch {
+	case ev.Type == localapi.WatchLog:
+		var l localapi.LogLine
+		if decodeObject(ev, &l) {
+			r.p.logLine(&l)
+		}
+	case ev.Type == localapi.WatchDeleted:
+		var m struct {
+			Kind     string
+			Metadata manifest.ObjectMeta
+		}
+		if !decodeObject(ev, &m) {
+			return
+		}
+		// Deletions carry only the name: a deleted target is done.
+		for _, t := range r.targets {
+			if t.Namespace == m.Metadata.Namespace && t.Name == m.Metadata.Name {
+				delete(r.podTargets, t.UID)
+				delete(r.jobTargets, t.UID)
+			}
+		}
+		for uid, p := range r.pods {
+			if p.Namespace == m.Metadata.Namespace && p.Name == m.Metadata.Name {
+				delete(r.pods, uid)
+				r.p.podDeleted(p.Name)
+			}
+		}
+	default:
+		var k struct{ Kind string }
+		if !decodeObject(ev, &k) {
+			return
+		}
+		switch k.Kind {
+		case manifest.KindPod:
+			var p manifest.Pod
+			if decodeObject(ev, &p) && r.ours(&p) {
+				r.pods[p.UID] = &p
+				r.p.podChanged(&p)
+			}
+		case manifest.KindJob:
+			var j manifest.Job
+			if decodeObject(ev, &j) && r.jobTargets[j.UID] {
+				r.jobs[j.UID] = &j
+			}
+		}
+	}
+}
+
+// ours reports whether a pod is one of the run's, or a pod of its Jobs.
+func (r *runState) ours(p *manifest.Pod) bool {
+	if r.podTargets[p.UID] {
+		return true
+	}
+	for _, o := range p.OwnerReferences {
+		if r.jobTargets[o.UID] {
+			return true
+		}
+	}
+	return false
+}
+
+// finished reports whether every target is done: pods terminal, Jobs
+// finished (or stopped, once halted) with all their pods terminal.
+func (r *runState) finished() bool {
+	for uid := range r.podTargets {
+		if p := r.pods[uid]; p == nil || !podTerminal(p) {
+			return false
+		}
+	}
+	for uid := range r.jobTargets {
+		j := r.jobs[uid]
+		if !r.halted && (j == nil || !jobFinished(j)) {
+			return false
+		}
+	}
+	for _, p := range r.pods {
+		if !podTerminal(p) {
+			return false
+		}
+	}
+	return true
+}
+
+func podTerminal(p *manifest.Pod) bool {
+	return p.Status.Phase == manifest.PodSucceeded || p.Status.Phase == manifest.PodFailed
+}
+
+func jobFinished(j *manifest.Job) bool {
+	s := jobStatus(j)
+	return s == "Complete" || s == "Failed"
+}
+
+// stopTargets suspends the run's unfinished Jobs (their pods stop, not
+// counted as failures) and stops its pods with their grace periods; kill
+// stops every container of the run at once.
+func (r *runState) stopTargets(ctx context.Context, kill bool) {
+	for _, t := range r.targets {
+		switch {
+		case t.Kind == manifest.KindPod:
+			r.c.TerminatePod(ctx, t.Namespace, t.Name, kill)
+		case !kill:
+			if j := r.jobs[t.UID]; j == nil || !jobFinished(j) {
+				r.c.SetSuspend(ctx, t.Namespace, t.Name, true)
+			}
+		}
+	}
+	if kill {
+		for _, p := range r.pods {
+			if !podTerminal(p) && !r.podTargets[p.UID] {
+				r.c.TerminatePod(ctx, p.Namespace, p.Name, true)
+			}
+		}
+	}
+}
+
+// describeWaiting names what the unfinished targets wait on, e.g.
+// `pod/x (ImagePullBackOff: Back-off pulling image "nope:1")`.
+func (r *runState) describeWaiting() string {
+	var parts []string
+	for _, t := range r.targets {
+		if t.Kind == manifest.KindJob {
+			if j := r.jobs[t.UID]; j == nil || !jobFinished(j) {
+				parts = append(parts, "job/"+t.Name)
+			}
+		}
+	}
+	for _, p := range r.pods {
+		if podTerminal(p) {
+			continue
+		}
+		s := "pod/" + p.Name
+		for _, cs := range append(append([]manifest.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+			if w := cs.State.Waiting; w != nil && w.Message != "" {
+				s += fmt.Sprintf(" (%s: %s)", w.Reason, w.Message)
+				break
+			}
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // verdict prints the final objects (-o json) and turns the outcome into
 // run's exit: 0 all succeeded, 1 a failure, 124 timeout, 130 interrupted.
-func (e *env) verdict(ctx context.Context, src source, targets []runTarget, output string, timeout time.Duration, stopped, interrupted bool, waitedFor string) error {
+func (r *runState) verdict(ctx context.Context, output string, timeout time.Duration, stopped, interrupted bool, waitedFor string) error {
 	var out []any
 	var failures []string
-	for _, t := range targets {
-		switch t.kind {
-		case "pod":
-			r, err := src.PodRecord(ctx, t.ns, t.name)
+	for _, t := range r.targets {
+		switch t.Kind {
+		case manifest.KindPod:
+			p, err := r.c.Pod(ctx, t.Namespace, t.Name)
 			if err != nil {
-				return err
+				failures = append(failures, fmt.Sprintf("pod/%s: %v", t.Name, err))
+				continue
 			}
-			out = append(out, &r.Pod)
-			if r.Pod.Status.Phase != manifest.PodSucceeded {
-				failures = append(failures, fmt.Sprintf("pod/%s %s", t.name, podRow(&r.Pod, time.Now()).Status))
+			r.p.podChanged(p) // the final row, if the watch had not shown it
+			out = append(out, p)
+			if p.Status.Phase != manifest.PodSucceeded {
+				failures = append(failures, fmt.Sprintf("pod/%s %s", t.Name, podRow(p, time.Now()).Status))
 			}
-		case "job":
-			j, err := src.Job(ctx, t.ns, t.name)
+		case manifest.KindJob:
+			j, err := r.c.Job(ctx, t.Namespace, t.Name)
 			if err != nil {
-				return err
+				failures = append(failures, fmt.Sprintf("job/%s: %v", t.Name, err))
+				continue
 			}
 			out = append(out, j)
 			if jobStatus(j) != "Complete" {
-				failures = append(failures, fmt.Sprintf("job/%s %s%s", t.name, jobStatus(j), jobReason(j)))
+				failures = append(failures, fmt.Sprintf("job/%s %s%s", t.Name, jobStatus(j), jobReason(j)))
 			}
 		}
 	}
 	if output == "json" {
-		if err := printJSON(e.stdout, out, false); err != nil {
+		if err := printJSON(r.e.stdout, out, false); err != nil {
 			return err
 		}
 	}
@@ -263,168 +457,6 @@ func jobReason(j *manifest.Job) string {
 		}
 	}
 	return ""
-}
-
-type runTarget struct{ kind, ns, name string }
-
-// ownedBy reports whether pod is one of run's targets or a pod of one of
-// its Jobs.
-func ownedBy(pod *manifest.Pod, targets []runTarget, jobUIDs map[string]bool) bool {
-	for _, t := range targets {
-		if t.kind == "pod" && t.ns == pod.Namespace && t.name == pod.Name {
-			return true
-		}
-	}
-	for _, o := range pod.OwnerReferences {
-		if jobUIDs[o.UID] {
-			return true
-		}
-	}
-	return false
-}
-
-// allFinished reports whether every target is done: pods terminal, Jobs
-// finished (or stopped, once halted) with all their pods terminal.
-func allFinished(ctx context.Context, src source, targets []runTarget, halted bool) bool {
-	for _, t := range targets {
-		switch t.kind {
-		case "pod":
-			r, err := src.PodRecord(ctx, t.ns, t.name)
-			if err != nil || !runner.IsTerminalPhase(r.Pod.Status.Phase) {
-				return false
-			}
-		case "job":
-			j, err := src.Job(ctx, t.ns, t.name)
-			if err != nil || (!halted && !runner.IsJobFinished(j)) {
-				return false
-			}
-			pods, _ := podsOfJob(ctx, src, j)
-			for _, pod := range pods {
-				if !runner.IsTerminalPhase(pod.Status.Phase) {
-					return false
-				}
-			}
-		}
-	}
-	return true
-}
-
-// describeWaiting names what the unfinished targets wait on, e.g.
-// `pod/x (ImagePullBackOff: Back-off pulling image "nope:1")`.
-func describeWaiting(ctx context.Context, src source, targets []runTarget) string {
-	var parts []string
-	describe := func(pod *manifest.Pod) {
-		if runner.IsTerminalPhase(pod.Status.Phase) {
-			return
-		}
-		s := "pod/" + pod.Name
-		for _, cs := range append(append([]manifest.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
-			if w := cs.State.Waiting; w != nil && w.Message != "" {
-				s += fmt.Sprintf(" (%s: %s)", w.Reason, w.Message)
-				break
-			}
-		}
-		parts = append(parts, s)
-	}
-	for _, t := range targets {
-		switch t.kind {
-		case "pod":
-			if r, err := src.PodRecord(ctx, t.ns, t.name); err == nil {
-				describe(&r.Pod)
-			}
-		case "job":
-			parts = append(parts, "job/"+t.name)
-			if j, err := src.Job(ctx, t.ns, t.name); err == nil {
-				pods, _ := podsOfJob(ctx, src, j)
-				for _, pod := range pods {
-					describe(pod)
-				}
-			}
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
-// runPrinter writes run's output: a kubectl-watch row whenever a pod's
-// READY, STATUS or RESTARTS changes, and container output prefixed with
-// its pod, compose-style.
-type runPrinter struct {
-	mu      sync.Mutex
-	ours    func(*manifest.Pod) bool // nil = every pod
-	out     io.Writer
-	header  bool
-	last    map[string]string
-	widths  [4]int
-	partial map[string][]byte
-}
-
-// finalRows prints the final row of every pod of the run whose last
-// change had not been printed yet: run may see everything finished before
-// the last transition reached it.
-func (p *runPrinter) finalRows(ctx context.Context, src source) {
-	pods, err := src.Pods(ctx, "")
-	if err != nil {
-		return
-	}
-	for _, pod := range pods {
-		p.podChanged(pod)
-	}
-}
-
-func (p *runPrinter) setOurs(f func(*manifest.Pod) bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.ours = f
-}
-
-func (p *runPrinter) podChanged(pod *manifest.Pod) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ours != nil && !p.ours(pod) {
-		return
-	}
-	if p.last == nil {
-		p.last = map[string]string{}
-	}
-	row := podRow(pod, time.Now())
-	k := row.Ready + "|" + row.Status + "|" + row.Restarts
-	if p.last[pod.Name] == k {
-		return
-	}
-	p.last[pod.Name] = k
-	cols := []string{row.Name, row.Ready, row.Status, row.Restarts}
-	if !p.header {
-		p.header = true
-		for i, h := range []string{"NAME", "READY", "STATUS", "RESTARTS"} {
-			p.widths[i] = max(len(h), len(cols[i]))
-		}
-		p.widths[2] = max(p.widths[2], len("ContainerCreating"))
-		fmt.Fprintf(p.out, "%-*s   %-*s   %-*s   %-*s   %s\n", p.widths[0], "NAME", p.widths[1], "READY", p.widths[2], "STATUS", p.widths[3], "RESTARTS", "AGE")
-	}
-	fmt.Fprintf(p.out, "%-*s   %-*s   %-*s   %-*s   %s\n", p.widths[0], cols[0], p.widths[1], cols[1], p.widths[2], cols[2], p.widths[3], cols[3], row.Age)
-}
-
-func (p *runPrinter) logLine(pod *manifest.Pod, container string, _ time.Time, _ string, line []byte, partial bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ours != nil && !p.ours(pod) {
-		return
-	}
-	if p.partial == nil {
-		p.partial = map[string][]byte{}
-	}
-	k := pod.Name + "/" + container
-	if partial {
-		p.partial[k] = append(p.partial[k], line...)
-		return
-	}
-	full := append(p.partial[k], line...)
-	delete(p.partial, k)
-	prefix := pod.Name
-	if len(pod.Spec.Containers)+len(pod.Spec.InitContainers) > 1 {
-		prefix += "/" + container
-	}
-	fmt.Fprintf(p.out, "%s | %s\n", prefix, full)
 }
 
 // runContexts are run's two phases: waitCtx ends at the timeout or the
@@ -456,16 +488,19 @@ func (e *env) runSignals(ctx context.Context, timeout time.Duration, kill func()
 		cancelWait()
 		cancelDrain()
 	}
+	interrupt := func() {
+		if rc.interrupted.CompareAndSwap(false, true) {
+			fmt.Fprintln(e.stderr, "localjobs: interrupted; stopping the pods (again to kill them)")
+		}
+		cancelWait()
+	}
 	// The caller's ctx ending (main's first signal, or an embedding
 	// caller giving up) is the first interrupt; only a signal counts as
 	// the second one.
 	go func() {
 		select {
 		case <-ctx.Done():
-			if rc.interrupted.CompareAndSwap(false, true) {
-				fmt.Fprintln(e.stderr, "localjobs: interrupted; stopping the pods (again to kill them)")
-				cancelWait()
-			}
+			interrupt()
 		case <-done:
 		}
 	}()
@@ -477,10 +512,7 @@ func (e *env) runSignals(ctx context.Context, timeout time.Duration, kill func()
 				return
 			}
 			if n == 1 {
-				if rc.interrupted.CompareAndSwap(false, true) {
-					fmt.Fprintln(e.stderr, "localjobs: interrupted; stopping the pods (again to kill them)")
-				}
-				cancelWait()
+				interrupt()
 				continue
 			}
 			kill()
@@ -489,4 +521,9 @@ func (e *env) runSignals(ctx context.Context, timeout time.Duration, kill func()
 		}
 	}()
 	return rc
+}
+
+// decodeObject decodes a watch event's object into v.
+func decodeObject(ev localapi.WatchEvent, v any) bool {
+	return json.Unmarshal(ev.Object, v) == nil
 }

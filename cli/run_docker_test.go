@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/localjobs/localjobs/daemon"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,7 +34,7 @@ func runCLI(t *testing.T, stateDir string, args ...string) cliResult {
 	// signal would (exit 130), and the test sees that exit.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	code := Main(ctx, append([]string{"--state-dir", stateDir}, args...), &out, &errb)
+	code := Main(ctx, append([]string{"--state-dir", stateDir}, args...), &out, &errb, daemon.Starter{Version: Version})
 	if ctx.Err() != nil {
 		t.Errorf("localjobs %s was still running after 3 minutes; cancelled", strings.Join(args, " "))
 	}

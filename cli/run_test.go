@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/localjobs/localjobs/daemon"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ spec:
         image: busybox
 `)
 	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &errb, stateDir: shortTempDir(t), runtime: rt}
+	e := &env{stdout: &out, stderr: &errb, stateDir: shortTempDir(t), starter: daemon.Starter{Version: Version, Runtime: rt}}
 	t0 := time.Now()
 	code := e.report(e.run(context.Background(), []string{"-f", f, "--timeout", "5s"}))
 	took := time.Since(t0)
@@ -75,7 +76,7 @@ spec:
     image: %s
 `, "busybox"))
 	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &errb, stateDir: shortTempDir(t), runtime: rt}
+	e := &env{stdout: &out, stderr: &errb, stateDir: shortTempDir(t), starter: daemon.Starter{Version: Version, Runtime: rt}}
 	code := e.report(e.run(context.Background(), []string{"-f", dir}))
 	if code != exitFailed || !strings.Contains(errb.String(), "--pod-security=privileged") || !strings.Contains(errb.String(), "nothing was run") {
 		t.Errorf("exit %d, stderr %q; want 1 naming the flag", code, errb.String())

@@ -14,7 +14,7 @@ import (
 func runScheduleCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = Main(context.Background(), args, &out, &errb)
+	code = Main(context.Background(), args, &out, &errb, nil)
 	return out.String(), errb.String(), code
 }
 

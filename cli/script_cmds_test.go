@@ -139,7 +139,7 @@ func until(ts *testscript.TestScript, neg bool, args []string) {
 	for {
 		var out, errb strings.Builder
 		ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(time.Second))
-		Main(ctx, append([]string{"--state-dir", ts.Getenv("LOCALJOBS_STATE_DIR")}, args[1:]...), &out, &errb)
+		Main(ctx, append([]string{"--state-dir", ts.Getenv("LOCALJOBS_STATE_DIR")}, args[1:]...), &out, &errb, scriptStarter)
 		cancel()
 		if re.MatchString(out.String()) {
 			return

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/localjobs/localjobs/daemon"
 	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/runner/runnertest"
 )
@@ -24,11 +25,11 @@ var update = flag.Bool("update", false, "rewrite the golden blocks of testdata/s
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"localjobs": func() {
-			testRuntime = execRuntime{scriptRuntime()}
+
 			// As main.go: the first SIGINT/SIGTERM cancels ctx.
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			go func() { <-ctx.Done(); stop() }()
-			os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+			os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr, scriptStarter))
 		},
 	})
 }
@@ -37,6 +38,9 @@ func TestMain(m *testing.M) {
 // present; a container's command decides what it does — `echo WORDS`
 // prints them, `sleep N` runs N seconds, `trap` ignores SIGTERM, `exit N` exits with N, and
 // `ecoh` cannot start.
+// scriptStarter starts the scripts' daemons with the fake runtime.
+var scriptStarter = daemon.Starter{Version: Version, Runtime: execRuntime{scriptRuntime()}}
+
 func scriptRuntime() runner.Runtime {
 	rt := runnertest.NewRuntime("busybox")
 	rt.Script = func(spec runner.ContainerSpec) runnertest.Behavior {
@@ -104,7 +108,7 @@ func waitSock(ts *testscript.TestScript, neg bool, args []string) {
 	for {
 		var out, errb strings.Builder
 		ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(time.Second))
-		code := Main(ctx, []string{"--state-dir", ts.Getenv("LOCALJOBS_STATE_DIR"), "version", "--daemon"}, &out, &errb)
+		code := Main(ctx, []string{"--state-dir", ts.Getenv("LOCALJOBS_STATE_DIR"), "version", "--daemon"}, &out, &errb, scriptStarter)
 		cancel()
 		if code == 0 {
 			return

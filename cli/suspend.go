@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/localjobs/localjobs/runner"
+	"github.com/localjobs/localjobs/localapi"
 )
 
 // suspendResume sets spec.suspend of a CronJob or a Job: `suspend|resume
@@ -52,7 +52,7 @@ func (e *env) suspendResume(ctx context.Context, verb string, args []string) err
 		} else {
 			err = c.SetSuspend(ctx, *ns, name, suspend)
 		}
-		if errors.Is(err, runner.ErrObjectNotFound) {
+		if errors.Is(err, localapi.ErrNotFound) {
 			fmt.Fprintln(e.stderr, notFound(res+".batch", name))
 			failed = true
 			continue

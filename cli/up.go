@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,18 +15,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/localjobs/localjobs/daemon"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
-	"github.com/localjobs/localjobs/runner"
 )
-
-// testRuntime, when set (by the CLI script tests), replaces Docker.
-var testRuntime runner.Runtime
 
 // up runs the daemon in the foreground and keeps the given folders'
 // manifests applied: a file change re-applies that file, a removed file
-// deletes what it had applied, one broken file does not stop the others.
+// deletes what it had applied (package apply, after a settle time), one
+// broken file does not stop the others. Everything it shows comes through
+// the daemon's API, as any client's would.
 func (e *env) up(ctx context.Context, args []string) error {
 	fs := e.flags("up", "up [DIR|FILE...] [--socket-group G]")
 	group := fs.String("socket-group", "", "make the control socket 0660 owned by this group")
@@ -47,70 +46,50 @@ func (e *env) up(ctx context.Context, args []string) error {
 		}
 		paths[i] = abs
 	}
-	dir, err := daemon.StateDir(e.stateDir)
+	o, err := df.options(paths)
 	if err != nil {
 		return err
 	}
-	out := &syncWriter{w: e.stdout}
-	var sub *runner.Subscription
-	w := &specWatcher{paths: paths, out: out, errw: e.stderr, files: map[string]fileState{}}
-	cfg := daemon.Config{
-		StateDir: dir, SocketGroup: *group, Version: Version, OnLog: (&runPrinter{out: out}).logLine, Runtime: e.runtime,
-		BeforeServe: func(d *daemon.Daemon) {
-			// Subscribe before the first apply so no transition is missed.
-			sub = d.Controller.Subscribe()
-			w.d = d
-			w.scan(ctx, true)
-		},
-	}
-	if err := df.apply(&cfg, paths); err != nil {
+	if o.StateDir, err = localapi.StateDir(e.stateDir); err != nil {
 		return err
 	}
-	d, err := daemon.Start(ctx, cfg)
+	o.SocketGroup = *group
+	if e.starter == nil {
+		return errors.New("this localjobs cannot start a daemon")
+	}
+	d, err := e.starter.Start(ctx, o)
 	if err != nil {
 		return err
 	}
-	st := d.Restored
-	fmt.Fprintf(e.stderr, "localjobs %s: state %s, socket %s\n", Version, dir, d.Socket)
-	if st.Pods+st.Jobs > 0 {
-		fmt.Fprintf(e.stderr, "resumed %d pods and %d jobs in %s (%d containers adopted, %d started, %d created, %d exited while down, %d vanished)\n",
-			st.Pods, st.Jobs, d.RestoreTime.Round(time.Millisecond), st.Adopted, st.Started, st.Recreated, st.ExitedWhileDown, st.Vanished)
+	c := d.Client()
+	fmt.Fprintf(e.stderr, "localjobs %s: state %s, socket %s\n", Version, o.StateDir, d.SocketPath())
+	for _, l := range d.Summary() {
+		fmt.Fprintln(e.stderr, l)
 	}
 
-	// Print pod status transitions, compose-style.
-	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	// Print pod transitions and output, compose-style, from the daemon's
+	// watch (opened before the first apply, so nothing is missed).
+	out := &syncWriter{w: e.stdout}
+	bg := context.WithoutCancel(ctx)
+	stream, err := c.Watch(bg, "", "pods", "jobs", "logs")
+	if err != nil {
+		d.Stop()
+		return err
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		defer sub.Close()
-		last := map[string]string{}
-		for {
-			ch, err := sub.Next(watchCtx)
-			if err != nil {
-				return
-			}
-			switch {
-			case ch.Pod != nil && ch.Deleted:
-				fmt.Fprintf(out, "pod/%s deleted\n", ch.Pod.Name)
-				delete(last, ch.Pod.Name)
-			case ch.Pod != nil:
-				s := podRow(ch.Pod, time.Now()).Status
-				if last[ch.Pod.Name] != s {
-					last[ch.Pod.Name] = s
-					fmt.Fprintf(out, "pod/%s %s\n", ch.Pod.Name, s)
-				}
-			case ch.Job != nil && ch.Deleted:
-				fmt.Fprintf(out, "job.batch/%s deleted\n", ch.Job.Name)
-			case ch.Job != nil && runner.IsJobFinished(ch.Job):
-				k := "job/" + ch.Job.Name
-				if s := jobStatus(ch.Job); last[k] != s {
-					last[k] = s
-					fmt.Fprintf(out, "job.batch/%s %s%s\n", ch.Job.Name, s, jobReason(ch.Job))
-				}
-			}
-		}
+		printUp(stream, &runPrinter{out: out, statusLines: true}, out, e.stderr)
 	}()
+
+	// Scans complete even when a signal ends up meanwhile.
+	w := &specWatcher{paths: paths, c: c, out: out, errw: e.stderr, files: map[string]fileState{}}
+	w.scan(bg, true)
+	// Once the folders are applied: other clients get in, and CronJobs
+	// (those just applied too) get their run-on-start run.
+	d.Open()
+	d.StartCronJobs()
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -125,18 +104,69 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-tick.C:
-			w.scan(ctx, false)
+			w.scan(bg, false)
 		}
 	}
 	signal.Stop(sigs) // a second signal now ends the process at once
 	n, err := d.Stop()
-	stopWatch()
+	stream.Close()
 	wg.Wait()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "localjobs stopped; %d containers left running (the next localjobs up adopts them)\n", n)
 	return nil
+}
+
+// printUp prints what the daemon's watch shows: pod rows and output (as
+// run does, for every pod), Jobs that finish, and deletions.
+func printUp(stream *localapi.WatchStream, p *runPrinter, out, errw io.Writer) {
+	lastJob := map[string]string{}
+	for {
+		ev, err := stream.Next()
+		if errors.Is(err, localapi.ErrWatchExpired) {
+			fmt.Fprintln(errw, "localjobs: the output fell behind and some of it was skipped")
+			return
+		}
+		if err != nil {
+			return
+		}
+		if ev.Type == localapi.WatchLog {
+			var l localapi.LogLine
+			if decodeObject(ev, &l) {
+				p.logLine(&l)
+			}
+			continue
+		}
+		var k struct {
+			Kind     string
+			Metadata manifest.ObjectMeta
+		}
+		if !decodeObject(ev, &k) {
+			continue
+		}
+		switch {
+		case ev.Type == localapi.WatchDeleted && k.Kind == manifest.KindJob:
+			fmt.Fprintf(out, "job.batch/%s deleted\n", k.Metadata.Name)
+			delete(lastJob, k.Metadata.Name)
+		case ev.Type == localapi.WatchDeleted:
+			fmt.Fprintf(out, "pod/%s deleted\n", k.Metadata.Name)
+			p.podDeleted(k.Metadata.Name)
+		case k.Kind == manifest.KindPod:
+			var pod manifest.Pod
+			if decodeObject(ev, &pod) {
+				p.podChanged(&pod)
+			}
+		case k.Kind == manifest.KindJob:
+			var j manifest.Job
+			if decodeObject(ev, &j) && jobFinished(&j) {
+				if s := jobStatus(&j); lastJob[j.Name] != s {
+					lastJob[j.Name] = s
+					fmt.Fprintf(out, "job.batch/%s %s%s\n", j.Name, s, jobReason(&j))
+				}
+			}
+		}
+	}
 }
 
 // syncWriter serialises writes from the printer goroutines.
@@ -163,7 +193,7 @@ type fileState struct {
 // unchanged for debounce, so an editor's save-by-rename is one change.
 type specWatcher struct {
 	paths []string
-	d     *daemon.Daemon
+	c     *localapi.Client
 	out   *syncWriter
 	errw  interface{ Write([]byte) (int, error) }
 	files map[string]fileState
@@ -250,7 +280,7 @@ func (w *specWatcher) scan(ctx context.Context, initial bool) {
 		}
 		req.Files = append(req.Files, localapi.File{Name: w.rel(path), Path: path, Data: data})
 	}
-	resp, err := w.d.Apply(ctx, req)
+	resp, err := w.c.Apply(ctx, req)
 	if err != nil {
 		fmt.Fprintf(w.errw, "error: %v\n", err)
 		return

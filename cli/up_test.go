@@ -62,7 +62,7 @@ func startUpInProcess(t *testing.T, specs, stateDir string, rt *runnertest.Runti
 	h := &upHarness{t: t, specs: specs, stateDir: stateDir, rt: rt, out: &lockedBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
-	e := &env{stdout: h.out, stderr: h.out, stateDir: stateDir, runtime: rt}
+	e := &env{stdout: h.out, stderr: h.out, stateDir: stateDir, starter: daemon.Starter{Version: Version, Runtime: rt}}
 	go func() { done <- e.report(e.up(ctx, []string{"--poll", "100ms", specs})) }()
 	h.stop = func() { cancel(); <-done }
 	deadline := time.Now().Add(10 * time.Second)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
-	"github.com/localjobs/localjobs/runner"
 )
 
 // wait blocks until a job has a condition or is deleted, like kubectl wait.
@@ -84,7 +83,7 @@ func (e *env) wait(ctx context.Context, args []string) error {
 	}()
 	j, err := c.Job(ctx, *ns, name)
 	switch {
-	case errors.Is(err, runner.ErrObjectNotFound):
+	case errors.Is(err, localapi.ErrNotFound):
 		if cond == "" {
 			fmt.Fprintf(e.stdout, "job.batch/%s condition met\n", name)
 			return nil

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/schedule"
@@ -315,95 +314,6 @@ func (c *cronJobs) withLiveActive(ctx context.Context, cj *manifest.CronJob) *ma
 		})
 	}
 	return out
-}
-
-// ---- localapi.CronJobBackend ----
-
-// CronJobs implements localapi.CronJobBackend.
-func (d *Daemon) CronJobs(ctx context.Context, ns string) ([]*manifest.CronJob, error) {
-	cjs, err := d.DB.CronJobs(ctx, ns)
-	if err != nil {
-		return nil, err
-	}
-	for i, cj := range cjs {
-		cjs[i] = d.cron.withLiveActive(ctx, cj)
-	}
-	return cjs, nil
-}
-
-// CronJob implements localapi.CronJobBackend.
-func (d *Daemon) CronJob(ctx context.Context, ns, name string) (*manifest.CronJob, error) {
-	cj, err := d.DB.CronJob(ctx, ns, name)
-	if err != nil {
-		return nil, err
-	}
-	return d.cron.withLiveActive(ctx, cj), nil
-}
-
-// DeleteCronJob implements localapi.CronJobBackend: the CronJob and the
-// Jobs it controls are deleted.
-func (d *Daemon) DeleteCronJob(ctx context.Context, ns, name string) error {
-	return d.applier.Delete(ctx, manifest.KindCronJob, ns, name, nil)
-}
-
-// SetCronJobSuspend implements localapi.CronJobBackend.
-func (d *Daemon) SetCronJobSuspend(ctx context.Context, ns, name string, suspend bool) error {
-	return d.cron.setCronJobSuspend(ctx, ns, name, suspend)
-}
-
-// InstantiateCronJob implements localapi.CronJobBackend: `create job NAME
-// --from=cronjob/CJ`. Under concurrencyPolicy Forbid it is refused while a
-// Job of the CronJob is active, unless force.
-func (d *Daemon) InstantiateCronJob(ctx context.Context, ns, cronJob, job string, force bool) (*manifest.Job, error) {
-	cj, err := d.DB.CronJob(ctx, ns, cronJob)
-	if errors.Is(err, runner.ErrObjectNotFound) {
-		return nil, &localapi.BadRequestError{Msg: fmt.Sprintf("from must be an existing cronjob: cronjobs.batch %q not found", cronJob)}
-	} else if err != nil {
-		return nil, err
-	}
-	if !force {
-		jobs, err := d.cron.JobsOf(ctx, cj)
-		if err != nil {
-			return nil, err
-		}
-		if err := schedule.ManualForbidden(cj, jobs); err != nil {
-			return nil, &localapi.ConflictError{Msg: err.Error() + "; add --force to start it anyway"}
-		}
-	}
-	return d.createJob(ctx, schedule.NewManualJob(cj, job))
-}
-
-// CreateJob implements localapi.CronJobBackend: `create job NAME --image`.
-func (d *Daemon) CreateJob(ctx context.Context, j *manifest.Job) (*manifest.Job, error) {
-	manifest.Default(j)
-	if probs := manifest.Validate(j); len(probs) > 0 {
-		var errs []error
-		for _, p := range probs {
-			errs = append(errs, p)
-		}
-		return nil, &localapi.BadRequestError{Msg: errors.Join(errs...).Error()}
-	}
-	return d.createJob(ctx, j)
-}
-
-func (d *Daemon) createJob(ctx context.Context, j *manifest.Job) (*manifest.Job, error) {
-	got, err := d.cron.createJob(ctx, j)
-	if errors.Is(err, schedule.ErrAlreadyExists) {
-		return nil, &localapi.ConflictError{Msg: fmt.Sprintf("jobs.batch %q already exists", j.Name)}
-	}
-	return got, err
-}
-
-// setJobSuspend sets spec.suspend of a Job through the Job controller,
-// which stops its pods (suspend) or starts them again (resume).
-func (d *Daemon) setJobSuspend(ctx context.Context, ns, name string, suspend bool) error {
-	j, err := d.DB.Job(ctx, ns, name)
-	if err != nil {
-		return err
-	}
-	upd := *j
-	upd.Spec.Suspend = &suspend
-	return d.Controller.UpdateJob(ctx, &upd)
 }
 
 func newUID() string {

@@ -43,16 +43,16 @@ func TestCronJobJobsNotApplied(t *testing.T) {
 	rt := runnertest.NewRuntime("busybox")
 	rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{Lines: []string{"hi"}} }
 	file := localapi.ApplyRequest{Files: []localapi.File{{Name: "boot.yaml", Data: []byte(runOnStartCronJob)}}}
-	var sub *runner.Subscription
-	var first localapi.ApplyResponse
-	d, err := daemon.Start(ctx, daemon.Config{StateDir: dir, Version: "test", Runtime: rt, BeforeServe: func(d *daemon.Daemon) {
-		sub = d.Controller.Subscribe()
-		first, _ = d.Apply(ctx, file)
-	}})
+	d, err := daemon.Start(ctx, daemon.Config{StateDir: dir, Version: "test", Runtime: rt})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stopDaemon(t, d)
+	// As up does: apply, then start the scheduler (run-on-start runs for
+	// what the first apply brought).
+	sub := d.Controller.Subscribe()
+	first, _ := d.Apply(ctx, file)
+	d.StartCronJobs()
 	if len(first.Results) != 1 || first.Results[0].Action != "created" {
 		t.Fatalf("apply: %+v", first)
 	}
@@ -91,7 +91,7 @@ func TestCronJobJobsNotApplied(t *testing.T) {
 	if jobs, _ := d.DB.Jobs(ctx, ""); len(jobs) != 0 {
 		t.Errorf("%d jobs after re-applying the unchanged file, want 0", len(jobs))
 	}
-	before, err := d.CronJob(ctx, "default", "boot")
+	before, err := d.Client().CronJob(ctx, "default", "boot")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestCronJobJobsNotApplied(t *testing.T) {
 	if err != nil || len(resp.Results) != 1 || resp.Results[0].Action != "configured" {
 		t.Fatalf("apply changed: %+v %v", resp, err)
 	}
-	after, err := d.CronJob(ctx, "default", "boot")
+	after, err := d.Client().CronJob(ctx, "default", "boot")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,11 +13,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/localjobs/localjobs/apply"
 	"github.com/localjobs/localjobs/localapi"
-	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/runner/docker"
 	"github.com/localjobs/localjobs/state"
@@ -25,7 +25,8 @@ import (
 
 // Config is the daemon's configuration.
 type Config struct {
-	// StateDir holds localjobs.db, lock, logs/ and the socket; see StateDir.
+	// StateDir holds localjobs.db, lock, logs/ and the socket; see
+	// localapi.StateDir.
 	StateDir string
 	// SocketGroup, if set, makes the socket 0660 owned by this group.
 	SocketGroup string
@@ -33,9 +34,6 @@ type Config struct {
 	Log         *slog.Logger
 	// Runtime overrides the Docker runtime (tests use runnertest's fake).
 	Runtime runner.Runtime
-	// OnLog receives container output as it is captured (the printers of
-	// run and up).
-	OnLog func(pod *manifest.Pod, container string, ts time.Time, stream string, line []byte, partial bool)
 	// PodSecurity is the Pod Security level: "baseline" (default) or
 	// "privileged"; AllowHostPath lists the dirs hostPath volumes may use
 	// under baseline (nil = the user's home).
@@ -43,33 +41,10 @@ type Config struct {
 	AllowHostPath []string
 	// MaxPods caps the pods that run at once (0 = the kubelet's 110).
 	MaxPods int
-	// NoCronJobs keeps stored CronJobs from firing (run's in-process
-	// daemon: a one-shot run schedules nothing).
-	NoCronJobs bool
-	// BeforeServe, if set, runs after the restore and before the socket
-	// answers (up applies its folders there, so clients see them).
-	BeforeServe func(*Daemon)
 }
 
-// StateDir resolves the state dir (DESIGN §5): the flag, else
-// $LOCALJOBS_STATE_DIR, else $XDG_STATE_HOME/localjobs, else
-// ~/.local/state/localjobs.
-func StateDir(flag string) (string, error) {
-	if flag != "" {
-		return filepath.Abs(flag)
-	}
-	if d := os.Getenv("LOCALJOBS_STATE_DIR"); d != "" {
-		return filepath.Abs(d)
-	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "localjobs"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("no state dir: set --state-dir or LOCALJOBS_STATE_DIR: %w", err)
-	}
-	return filepath.Join(home, ".local", "state", "localjobs"), nil
-}
+// StateDir resolves the state dir (DESIGN §5); see localapi.StateDir.
+func StateDir(flag string) (string, error) { return localapi.StateDir(flag) }
 
 // Daemon is a running localjobs: the state dir locked and open, the
 // runtime connected, the controller running and the socket served.
@@ -86,6 +61,11 @@ type Daemon struct {
 
 	lock     *lockFile
 	applier  *apply.Applier
+	client   *localapi.Client
+	runCtx   context.Context // the controllers' context, for StartCronJobs
+	cronOnce sync.Once
+	ready    chan struct{} // closed by Open
+	openOnce sync.Once
 	stop     context.CancelFunc
 	done     chan struct{}
 	ctrlDone chan struct{}
@@ -125,7 +105,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		host = "localhost"
 	}
 	d.Controller = &runner.Controller{
-		Store: d.DB, Runtime: d.Runtime, Log: cfg.Log, NodeName: host, OnLog: cfg.OnLog,
+		Store: d.DB, Runtime: d.Runtime, Log: cfg.Log, NodeName: host,
 		PodSecurity: cfg.PodSecurity, AllowHostPath: cfg.AllowHostPath, MaxPods: cfg.MaxPods,
 	}
 	d.cron = newCronJobs(d, cfg.Log)
@@ -162,28 +142,65 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	// Stored CronJobs reach the scheduler before it runs, so their
-	// localjobs.io/run-on-start runs happen; it runs once up has applied.
+	// localjobs.io/run-on-start runs happen; StartCronJobs runs it (up,
+	// once it has applied its folders; run's daemon schedules nothing).
 	if err := d.cron.load(ctx); err != nil {
 		stop()
 		<-d.ctrlDone
 		ln.Close()
 		return nil, fmt.Errorf("load cronjobs: %w", err)
 	}
-	if cfg.BeforeServe != nil {
-		cfg.BeforeServe(d)
-	}
-	if !cfg.NoCronJobs {
-		d.cron.start(runCtx)
-	}
-	srv := &localapi.Server{Backend: d, Version: cfg.Version, Log: cfg.Log}
+	d.runCtx = runCtx
+	// The public socket holds its clients until Open; the daemon's own
+	// client (up's, run's) talks to it in-process.
+	d.ready = make(chan struct{})
+	public := &localapi.Server{Read: view{db: d.DB, cron: d.cron, subscribe: d.Subscribe}, Control: d, Version: cfg.Version, Log: cfg.Log, Ready: d.ready}
+	own := *public
+	own.Ready = nil
+	pipe := localapi.NewPipeListener()
+	served := make(chan struct{}, 2)
+	go func() { public.Serve(runCtx, ln); served <- struct{}{} }()
+	go func() { own.Serve(runCtx, pipe); served <- struct{}{} }()
 	go func() {
 		defer close(d.done)
-		srv.Serve(runCtx, ln)
+		<-served
+		<-served
 		<-d.ctrlDone
 		d.cron.wait()
 	}()
 	ok = true
+	if d.client, err = localapi.DialFunc(ctx, pipe.Dial, cfg.Version); err != nil {
+		d.Stop()
+		return nil, fmt.Errorf("dial the daemon in-process: %w", err)
+	}
 	return d, nil
+}
+
+// Open lets every client of the socket in; until then their requests
+// (but /version) wait.
+func (d *Daemon) Open() { d.openOnce.Do(func() { close(d.ready) }) }
+
+// StartCronJobs starts the CronJob scheduler (once; later calls do
+// nothing). CronJobs stored or applied before it get their
+// localjobs.io/run-on-start run.
+func (d *Daemon) StartCronJobs() {
+	d.cronOnce.Do(func() { d.cron.start(d.runCtx) })
+}
+
+// Client is the daemon's own client (in-process, no socket).
+func (d *Daemon) Client() *localapi.Client { return d.client }
+
+// SocketPath is where the daemon listens.
+func (d *Daemon) SocketPath() string { return d.Socket }
+
+// Summary is what up prints at start about the restart.
+func (d *Daemon) Summary() []string {
+	var out []string
+	if st := d.Restored; st.Pods+st.Jobs > 0 {
+		out = append(out, fmt.Sprintf("resumed %d pods and %d jobs in %s (%d containers adopted, %d started, %d created, %d exited while down, %d vanished)",
+			st.Pods, st.Jobs, d.RestoreTime.Round(time.Millisecond), st.Adopted, st.Started, st.Recreated, st.ExitedWhileDown, st.Vanished))
+	}
+	return out
 }
 
 // ShutdownGrace bounds how long Stop waits for the controllers to finish
@@ -219,33 +236,4 @@ func (d *Daemon) closeStore() {
 	if d.lock != nil {
 		d.lock.release()
 	}
-}
-
-// Store implements localapi.Backend.
-func (d *Daemon) Store() runner.Store { return d.DB }
-
-// Subscribe implements localapi.Backend.
-func (d *Daemon) Subscribe() *runner.Subscription { return d.Controller.Subscribe() }
-
-// DeletePod implements localapi.Backend: a user's delete, which also
-// forgets the pod's applied record (package apply). grace (seconds; nil =
-// the pod's own period, 0 = at once) is how long its containers get to
-// stop.
-func (d *Daemon) DeletePod(ctx context.Context, ns, name string, grace *int64) error {
-	var g *time.Duration
-	if grace != nil {
-		dur := time.Duration(*grace) * time.Second
-		g = &dur
-	}
-	return d.applier.Delete(ctx, manifest.KindPod, ns, name, g)
-}
-
-// DeleteJob implements localapi.Backend: a user's delete (package apply).
-func (d *Daemon) DeleteJob(ctx context.Context, ns, name string) error {
-	return d.applier.Delete(ctx, manifest.KindJob, ns, name, nil)
-}
-
-// SetSuspend implements localapi.Backend.
-func (d *Daemon) SetSuspend(ctx context.Context, ns, name string, suspend bool) error {
-	return d.setJobSuspend(ctx, ns, name, suspend)
 }

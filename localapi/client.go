@@ -12,42 +12,54 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 )
 
-// Client talks to a daemon over its unix socket.
+// Client talks to a daemon over its unix socket, or to the read-only view
+// of a state dir in the same process.
 type Client struct {
 	http *http.Client
-	// DaemonVersion is the version the daemon reported when dialled.
+	// DaemonVersion is the version the server reported when dialled.
 	DaemonVersion string
+	// ReadOnly is set when no daemon runs: the server is a read-only view
+	// of the state, and what needs a daemon fails with ErrNoDaemon.
+	ReadOnly bool
 }
-
-// ErrNoDaemon is returned by Dial when no daemon answers on the socket.
-var ErrNoDaemon = errors.New("no localjobs daemon is running")
 
 // Dial connects to the daemon listening on socketPath and checks its
 // version: a mismatch is returned as *VersionMismatchError with the client.
+// When nothing answers it returns ErrNoDaemon.
 func Dial(ctx context.Context, socketPath, version string) (*Client, error) {
+	c, err := DialFunc(ctx, func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", socketPath)
+	}, version)
+	var ne *net.OpError
+	if errors.As(err, &ne) {
+		return nil, ErrNoDaemon
+	}
+	return c, err
+}
+
+// DialFunc is Dial over the connections dial makes (a PipeListener's).
+func DialFunc(ctx context.Context, dial func(context.Context) (net.Conn, error), version string) (*Client, error) {
 	c := &Client{http: &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socketPath)
-		},
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
 	}}}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	var v struct{ Version string }
+	var v struct {
+		Version  string
+		ReadOnly bool
+	}
 	if err := c.get(ctx, "/version", &v); err != nil {
-		var ne *net.OpError
-		if errors.As(err, &ne) {
-			return nil, ErrNoDaemon
-		}
 		return nil, err
 	}
-	c.DaemonVersion = v.Version
+	c.DaemonVersion, c.ReadOnly = v.Version, v.ReadOnly
 	if v.Version != version {
 		return c, &VersionMismatchError{Client: version, Daemon: v.Version}
 	}
@@ -66,9 +78,18 @@ type StatusError struct{ Status Status }
 
 func (e *StatusError) Error() string { return e.Status.Message }
 
-// Is makes a 404 match runner.ErrObjectNotFound.
+// Is makes a 404 match ErrNotFound (runner.ErrObjectNotFound), a 409
+// ErrConflict and a 503 from a read-only server ErrNoDaemon.
 func (e *StatusError) Is(target error) bool {
-	return target == runner.ErrObjectNotFound && e.Status.Code == http.StatusNotFound
+	switch target {
+	case runner.ErrObjectNotFound:
+		return e.Status.Code == http.StatusNotFound
+	case ErrConflict:
+		return e.Status.Code == http.StatusConflict
+	case ErrNoDaemon:
+		return e.Status.Code == http.StatusServiceUnavailable && e.Status.Reason == "NoDaemon"
+	}
+	return false
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body any) (*http.Response, error) {
@@ -241,8 +262,8 @@ func (c *Client) Logs(ctx context.Context, w io.Writer, req LogRequest) error {
 	return err
 }
 
-// WatchStream is an open watch: every change after OpenWatch returned is
-// delivered by Next, in order.
+// WatchStream is an open watch: every change after the watch was opened
+// is delivered by Next, in order.
 type WatchStream struct {
 	body io.ReadCloser
 	sc   *bufio.Scanner
@@ -255,7 +276,22 @@ func (c *Client) OpenWatch(ctx context.Context, resource, ns string) (*WatchStre
 	if resource == "jobs" {
 		group = "batch"
 	}
-	resp, err := c.do(ctx, http.MethodGet, nsPath(group, ns, resource)+"?watch=true", nil)
+	return c.openWatch(ctx, nsPath(group, ns, resource)+"?watch=true")
+}
+
+// Watch starts one ordered watch of several kinds ("pods", "jobs",
+// "events", "logs") in ns ("" = all): a pod's log lines come before the
+// change that records its container's exit.
+func (c *Client) Watch(ctx context.Context, ns string, kinds ...string) (*WatchStream, error) {
+	q := url.Values{"kinds": {strings.Join(kinds, ",")}}
+	if ns != "" {
+		q.Set("namespace", ns)
+	}
+	return c.openWatch(ctx, "/localjobs/v1/watch?"+q.Encode())
+}
+
+func (c *Client) openWatch(ctx context.Context, path string) (*WatchStream, error) {
+	resp, err := c.do(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +300,12 @@ func (c *Client) OpenWatch(ctx context.Context, resource, ns string) (*WatchStre
 	return &WatchStream{body: resp.Body, sc: sc}, nil
 }
 
-// Next returns the next event; io.EOF when the daemon ended the stream.
+// ErrWatchExpired ends a watch that fell too far behind: list again and
+// watch anew.
+var ErrWatchExpired = errors.New("the watch fell too far behind and was cut off; list again")
+
+// Next returns the next event; io.EOF when the daemon ended the stream,
+// ErrWatchExpired when it cut the watch off.
 func (w *WatchStream) Next() (WatchEvent, error) {
 	var ev WatchEvent
 	if !w.sc.Scan() {
@@ -276,8 +317,94 @@ func (w *WatchStream) Next() (WatchEvent, error) {
 	if err := json.Unmarshal(w.sc.Bytes(), &ev); err != nil {
 		return ev, fmt.Errorf("watch: %w", err)
 	}
+	if ev.Type == WatchError {
+		return ev, ErrWatchExpired
+	}
 	return ev, nil
 }
 
 // Close ends the watch.
 func (w *WatchStream) Close() error { return w.body.Close() }
+
+// PodsOfJob lists the pods of a Job.
+func (c *Client) PodsOfJob(ctx context.Context, ns, job string) ([]*manifest.Pod, error) {
+	var l struct{ Items []*manifest.Pod }
+	err := c.get(ctx, nsPath("batch", ns, "jobs/"+url.PathEscape(job)+"/pods"), &l)
+	return l.Items, err
+}
+
+// AppliedObjects lists what apply remembers: each applied object's source.
+func (c *Client) AppliedObjects(ctx context.Context) ([]*AppliedRecord, error) {
+	var l struct{ Items []*AppliedRecord }
+	err := c.get(ctx, "/localjobs/v1/applied", &l)
+	return l.Items, err
+}
+
+// CronJobs lists the CronJobs of ns ("" = all).
+func (c *Client) CronJobs(ctx context.Context, ns string) ([]*manifest.CronJob, error) {
+	var l struct{ Items []*manifest.CronJob }
+	err := c.get(ctx, nsPath("batch", ns, "cronjobs"), &l)
+	return l.Items, err
+}
+
+// CronJob returns one CronJob.
+func (c *Client) CronJob(ctx context.Context, ns, name string) (*manifest.CronJob, error) {
+	var cj manifest.CronJob
+	if err := c.get(ctx, nsPath("batch", ns, "cronjobs/"+url.PathEscape(name)), &cj); err != nil {
+		return nil, err
+	}
+	return &cj, nil
+}
+
+// DeleteCronJob deletes a CronJob and the Jobs it controls.
+func (c *Client) DeleteCronJob(ctx context.Context, ns, name string) error {
+	resp, err := c.do(ctx, http.MethodDelete, nsPath("batch", ns, "cronjobs/"+url.PathEscape(name)), nil)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// SetCronJobSuspend suspends or resumes a CronJob.
+func (c *Client) SetCronJobSuspend(ctx context.Context, ns, name string, suspend bool) error {
+	resp, err := c.do(ctx, http.MethodPost, nsPath("batch", ns, "cronjobs/"+url.PathEscape(name)+"/suspend"), map[string]bool{"suspend": suspend})
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// InstantiateCronJob creates Job job from the CronJob cronJob's template.
+func (c *Client) InstantiateCronJob(ctx context.Context, ns, cronJob, job string, force bool) (*manifest.Job, error) {
+	resp, err := c.do(ctx, http.MethodPost, nsPath("batch", ns, "cronjobs/"+url.PathEscape(cronJob)+"/instantiate"), InstantiateRequest{Name: job, Force: force})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var j manifest.Job
+	return &j, json.NewDecoder(resp.Body).Decode(&j)
+}
+
+// CreateJob creates a Job.
+func (c *Client) CreateJob(ctx context.Context, j *manifest.Job) (*manifest.Job, error) {
+	resp, err := c.do(ctx, http.MethodPost, nsPath("batch", j.Namespace, "jobs"), j)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out manifest.Job
+	return &out, json.NewDecoder(resp.Body).Decode(&out)
+}
+
+// TerminatePod stops a pod (kill: at once) and keeps its record.
+func (c *Client) TerminatePod(ctx context.Context, ns, name string, kill bool) error {
+	p := nsPath("", ns, "pods/"+url.PathEscape(name)+"/terminate")
+	if kill {
+		p += "?kill=true"
+	}
+	resp, err := c.do(ctx, http.MethodPost, p, nil)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}

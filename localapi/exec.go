@@ -12,24 +12,6 @@ import (
 	"sync"
 )
 
-// ExecRequest asks to run a command in a pod's container, as kubectl exec
-// does (no stdin, no TTY).
-type ExecRequest struct {
-	Namespace string   `json:"-"`
-	Pod       string   `json:"-"`
-	Container string   `json:"container,omitempty"`
-	Command   []string `json:"command"`
-}
-
-// ExecBackend is a Backend that can run commands in running containers.
-// The server checks for it with a type assertion.
-type ExecBackend interface {
-	// Exec runs the command, copying its output to stdout and stderr, and
-	// returns its exit code. Errors returned before anything was written
-	// (no such pod, container not running) get a status code.
-	Exec(ctx context.Context, req ExecRequest, stdout, stderr io.Writer) (int, error)
-}
-
 // execFrame is one line of an exec response: output of a stream, or, last,
 // the exit code or an error.
 type execFrame struct {
@@ -71,14 +53,13 @@ func (f frameWriter) start() {
 }
 
 func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
-	eb, ok := s.Backend.(ExecBackend)
-	if !ok {
-		writeError(w, &BadRequestError{Msg: "this daemon cannot exec"})
+	if s.Control == nil {
+		writeError(w, fmt.Errorf("%w: exec needs one (localjobs up)", ErrNoDaemon))
 		return
 	}
 	var req ExecRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
-		writeError(w, &BadRequestError{Msg: "body: " + err.Error()})
+	if err := decode(r, &req, 1<<20); err != nil {
+		writeError(w, err)
 		return
 	}
 	if len(req.Command) == 0 {
@@ -92,7 +73,7 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
 	out := frameWriter{mu: &mu, w: w, enc: enc, stream: "stdout", started: &started}
 	errw := out
 	errw.stream = "stderr"
-	code, err := eb.Exec(r.Context(), req, out, errw)
+	code, err := s.Control.Exec(r.Context(), req, out, errw)
 	mu.Lock()
 	defer mu.Unlock()
 	if err != nil && !started {

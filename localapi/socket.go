@@ -30,3 +30,23 @@ func SocketPath(stateDir string) string {
 	sum := sha256.Sum256([]byte(stateDir))
 	return filepath.Join(base, fmt.Sprintf("localjobs-%x.sock", sum[:6]))
 }
+
+// StateDir resolves the state dir (DESIGN §5): the flag, else
+// $LOCALJOBS_STATE_DIR, else $XDG_STATE_HOME/localjobs, else
+// ~/.local/state/localjobs. Daemon and clients find each other through it.
+func StateDir(flag string) (string, error) {
+	if flag != "" {
+		return filepath.Abs(flag)
+	}
+	if d := os.Getenv("LOCALJOBS_STATE_DIR"); d != "" {
+		return filepath.Abs(d)
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "localjobs"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no state dir: set --state-dir or LOCALJOBS_STATE_DIR: %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "localjobs"), nil
+}

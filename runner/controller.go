@@ -26,9 +26,6 @@ type Controller struct {
 	Log     *slog.Logger // nil = discard
 	// NodeName is recorded as the pods' spec.nodeName (the host name).
 	NodeName string
-	// OnLog, if set, receives every line of container output as it is
-	// captured (the `run` and `up` output).
-	OnLog func(pod *manifest.Pod, container string, ts time.Time, stream string, line []byte, partial bool)
 	// Failpoint, if set, is called at named steps ("after-intent"); tests
 	// use it to simulate a crash between recording a step and taking it.
 	Failpoint func(step string)
@@ -56,14 +53,30 @@ type Controller struct {
 	slots podSlots
 }
 
-// Change is one update of a pod or job, delivered to subscribers.
+// Change is one update of a pod or job, an event, or a line of container
+// output, delivered to subscribers.
 type Change struct {
 	Pod    *manifest.Pod
 	Record *PodRecord
 	Job    *manifest.Job
 	Event  *manifest.Event
+	Log    *LogLine
 	// Deleted is set when Pod or Job was deleted.
 	Deleted bool
+}
+
+// LogLine is one line of a container's output as it was captured. The
+// lines of an instance come before the pod change that records its exit.
+type LogLine struct {
+	Namespace string    `json:"namespace"`
+	Pod       string    `json:"pod"`
+	PodUID    string    `json:"podUID"`
+	Container string    `json:"container"`
+	Time      time.Time `json:"time"`
+	Stream    string    `json:"stream"`
+	Line      string    `json:"line"`
+	// Partial is set when the engine split a long line and more follows.
+	Partial bool `json:"partial,omitempty"`
 }
 
 func (c *Controller) clock() Clock {
@@ -413,36 +426,58 @@ func objectRef(tm *manifest.TypeMeta, m *manifest.ObjectMeta, fieldPath string) 
 
 // ---- subscriptions ----
 
-// Subscription receives every Change published after it was made, in order
-// and without loss.
+// MaxQueue is how many changes a subscription holds for a reader that does
+// not keep up; past it the subscription is cut off (ErrSlowSubscriber)
+// rather than holding every change in memory.
+const MaxQueue = 65536
+
+// ErrSlowSubscriber ends a subscription whose reader fell MaxQueue changes
+// behind: it must list again and subscribe anew.
+var ErrSlowSubscriber = errors.New("the watch fell too far behind and was cut off; list again")
+
+// Subscription receives every Change published after it was made that its
+// filter keeps, in order and without loss, or is cut off.
 type Subscription struct {
 	c      *Controller
+	filter func(*Change) bool
 	mu     sync.Mutex
 	queue  []Change
+	cut    bool
 	signal chan struct{}
 }
 
-// Subscribe starts a subscription; Close ends it.
-func (c *Controller) Subscribe() *Subscription {
+// Subscribe starts a subscription to every change; Close ends it.
+func (c *Controller) Subscribe() *Subscription { return c.SubscribeFilter(nil) }
+
+// SubscribeFilter starts a subscription to the changes keep accepts (nil =
+// all); keep runs in the publisher and must be quick.
+func (c *Controller) SubscribeFilter(keep func(*Change) bool) *Subscription {
 	c.init()
-	s := &Subscription{c: c, signal: make(chan struct{}, 1)}
+	s := &Subscription{c: c, filter: keep, signal: make(chan struct{}, 1)}
 	c.mu.Lock()
 	c.subs[s] = struct{}{}
 	c.mu.Unlock()
 	return s
 }
 
-// Next returns the next change, waiting for one until ctx is done.
+// Next returns the next change, waiting for one until ctx is done; it
+// returns ErrSlowSubscriber once the subscription was cut off and its
+// queue is drained.
 func (s *Subscription) Next(ctx context.Context) (Change, error) {
 	for {
 		s.mu.Lock()
 		if len(s.queue) > 0 {
 			ch := s.queue[0]
+			s.queue[0] = Change{}
 			s.queue = s.queue[1:]
 			s.mu.Unlock()
 			return ch, nil
 		}
+		cut := s.cut
 		s.mu.Unlock()
+		if cut {
+			return Change{}, ErrSlowSubscriber
+		}
 		select {
 		case <-s.signal:
 		case <-ctx.Done():
@@ -467,8 +502,17 @@ func (c *Controller) publish(ch Change) {
 	}
 	c.mu.Unlock()
 	for _, s := range subs {
+		if s.filter != nil && !s.filter(&ch) {
+			continue
+		}
 		s.mu.Lock()
-		s.queue = append(s.queue, ch)
+		switch {
+		case s.cut:
+		case len(s.queue) >= MaxQueue:
+			s.cut, s.queue = true, nil
+		default:
+			s.queue = append(s.queue, ch)
+		}
 		s.mu.Unlock()
 		select {
 		case s.signal <- struct{}{}:

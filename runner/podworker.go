@@ -386,11 +386,12 @@ func (w *podWorker) watch(ctx context.Context, i int, pod *manifest.Pod, name st
 		if logf != nil {
 			sink = logf
 		}
-		if w.c.OnLog != nil {
-			sink = teeSink{sink, func(ts time.Time, stream string, line []byte, partial bool) {
-				w.c.OnLog(pod, name, ts, stream, line, partial)
-			}}
-		}
+		// Every captured line is also published, in order with the pod's
+		// changes, for the printers of run and up (watch with logs).
+		sink = teeSink{sink, func(ts time.Time, stream string, line []byte, partial bool) {
+			w.c.publish(Change{Log: &LogLine{Namespace: pod.Namespace, Pod: pod.Name, PodUID: pod.UID, Container: name,
+				Time: ts, Stream: stream, Line: string(line), Partial: partial}})
+		}}
 		if err := w.c.Runtime.Logs(ctx, id, since, true, sink); err != nil && ctx.Err() == nil {
 			w.c.logger().Warn("log capture", "pod", pod.Name, "container", name, "error", err)
 		}

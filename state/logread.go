@@ -18,6 +18,9 @@ type ReadOptions struct {
 	Tail int
 	// Since, when not zero, skips lines older than it.
 	Since time.Time
+	// Last, if set, receives the timestamp of the last record in the file
+	// (a follower goes on from there).
+	Last *time.Time
 }
 
 // ReadLog prints the log file at path (a file OpenLog wrote) to w as plain
@@ -79,6 +82,9 @@ func ReadLog(path string, w io.Writer, o ReadOptions) error {
 			line = line[:len(line)-1]
 		}
 		if rec, ok := parseRecord(line); ok {
+			if o.Last != nil && rec.ts.After(*o.Last) {
+				*o.Last = rec.ts
+			}
 			p := pending[rec.stream]
 			switch {
 			case rec.partial && p == nil:

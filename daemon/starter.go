@@ -1,0 +1,41 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/localjobs/localjobs/localapi"
+	"github.com/localjobs/localjobs/runner"
+)
+
+// Starter is localapi.Starter: what main hands the CLI so that it can start
+// a daemon, or open a state read-only, in its own process.
+type Starter struct {
+	Version string
+	Log     *slog.Logger
+	// Runtime overrides the Docker runtime (tests use runnertest's fake).
+	Runtime runner.Runtime
+}
+
+var _ localapi.Starter = Starter{}
+
+// Start implements localapi.Starter.
+func (s Starter) Start(ctx context.Context, o localapi.DaemonOptions) (localapi.Daemon, error) {
+	d, err := Start(ctx, Config{
+		StateDir: o.StateDir, SocketGroup: o.SocketGroup, Version: s.Version, Log: s.Log, Runtime: s.Runtime,
+		PodSecurity: o.PodSecurity, AllowHostPath: o.AllowHostPath, MaxPods: o.MaxPods,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// OpenReadOnly implements localapi.Starter.
+func (s Starter) OpenReadOnly(ctx context.Context, stateDir string) (localapi.View, error) {
+	ro, err := OpenReadOnly(ctx, stateDir, s.Version)
+	if err != nil {
+		return nil, err
+	}
+	return ro, nil
+}

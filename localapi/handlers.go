@@ -1,0 +1,234 @@
+package localapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/localjobs/localjobs/manifest"
+	"github.com/localjobs/localjobs/runner"
+)
+
+func ns(r *http.Request) string   { return r.PathValue("ns") }
+func name(r *http.Request) string { return r.PathValue("name") }
+
+// list returns a Kubernetes-shaped list.
+func listOf[T any](apiVersion, kind string, items []T) map[string]any {
+	if items == nil {
+		items = []T{}
+	}
+	return map[string]any{"apiVersion": apiVersion, "kind": kind, "items": items}
+}
+
+func podsOf(recs []*runner.PodRecord) []*manifest.Pod {
+	out := make([]*manifest.Pod, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, &r.Pod)
+	}
+	return out
+}
+
+func (s *Server) listPods(r *http.Request) (any, error) {
+	recs, err := s.Read.Pods(r.Context(), ns(r))
+	if err != nil {
+		return nil, err
+	}
+	return listOf("v1", "PodList", podsOf(recs)), nil
+}
+
+// getPod answers the pod, or with ?record=1 localjobs' record of it.
+func (s *Server) getPod(r *http.Request) (any, error) {
+	rec, err := s.Read.Pod(r.Context(), ns(r), name(r))
+	if err != nil {
+		return nil, err
+	}
+	if r.URL.Query().Get("record") != "" {
+		return rec, nil
+	}
+	return &rec.Pod, nil
+}
+
+func (s *Server) deletePod(c Controller, r *http.Request) (any, error) {
+	var grace *int64
+	if g := r.URL.Query().Get("gracePeriodSeconds"); g != "" {
+		n, err := strconv.ParseInt(g, 10, 64)
+		if err != nil {
+			return nil, &BadRequestError{Msg: "gracePeriodSeconds: " + err.Error()}
+		}
+		grace = &n
+	}
+	return success, c.DeletePod(r.Context(), ns(r), name(r), grace)
+}
+
+func (s *Server) terminatePod(c Controller, r *http.Request) (any, error) {
+	return success, c.TerminatePod(r.Context(), ns(r), name(r), r.URL.Query().Get("kill") == "true")
+}
+
+func (s *Server) listJobs(r *http.Request) (any, error) {
+	jobs, err := s.Read.Jobs(r.Context(), ns(r))
+	if err != nil {
+		return nil, err
+	}
+	return listOf("batch/v1", "JobList", jobs), nil
+}
+
+func (s *Server) getJob(r *http.Request) (any, error) {
+	return s.Read.Job(r.Context(), ns(r), name(r))
+}
+
+// jobPods lists the pods of a Job through the store's index.
+func (s *Server) jobPods(r *http.Request) (any, error) {
+	j, err := s.Read.Job(r.Context(), ns(r), name(r))
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.Read.PodsOfJob(r.Context(), j.UID)
+	if err != nil {
+		return nil, err
+	}
+	return listOf("v1", "PodList", podsOf(recs)), nil
+}
+
+func (s *Server) deleteJob(c Controller, r *http.Request) (any, error) {
+	return success, c.DeleteJob(r.Context(), ns(r), name(r))
+}
+
+type suspendBody struct {
+	Suspend bool `json:"suspend"`
+}
+
+func (s *Server) suspendJob(c Controller, r *http.Request) (any, error) {
+	var body suspendBody
+	if err := decode(r, &body, 1<<10); err != nil {
+		return nil, err
+	}
+	return success, c.SetSuspend(r.Context(), ns(r), name(r), body.Suspend)
+}
+
+func (s *Server) createJob(c Controller, r *http.Request) (any, error) {
+	var j manifest.Job
+	if err := decode(r, &j, 16<<20); err != nil {
+		return nil, err
+	}
+	if j.Namespace == "" {
+		j.Namespace = ns(r)
+	}
+	if j.Namespace != ns(r) {
+		return nil, &BadRequestError{Msg: "the namespace of the Job does not match the namespace of the request"}
+	}
+	got, err := c.CreateJob(r.Context(), &j)
+	if err != nil {
+		return nil, err
+	}
+	return created{got}, nil
+}
+
+func (s *Server) listCronJobs(r *http.Request) (any, error) {
+	cjs, err := s.Read.CronJobs(r.Context(), ns(r))
+	if err != nil {
+		return nil, err
+	}
+	return listOf("batch/v1", "CronJobList", cjs), nil
+}
+
+func (s *Server) getCronJob(r *http.Request) (any, error) {
+	return s.Read.CronJob(r.Context(), ns(r), name(r))
+}
+
+func (s *Server) deleteCronJob(c Controller, r *http.Request) (any, error) {
+	return success, c.DeleteCronJob(r.Context(), ns(r), name(r))
+}
+
+func (s *Server) suspendCronJob(c Controller, r *http.Request) (any, error) {
+	var body suspendBody
+	if err := decode(r, &body, 1<<10); err != nil {
+		return nil, err
+	}
+	return success, c.SetCronJobSuspend(r.Context(), ns(r), name(r), body.Suspend)
+}
+
+func (s *Server) instantiateCronJob(c Controller, r *http.Request) (any, error) {
+	var req InstantiateRequest
+	if err := decode(r, &req, 1<<10); err != nil {
+		return nil, err
+	}
+	j, err := c.InstantiateCronJob(r.Context(), ns(r), name(r), req.Name, req.Force)
+	if err != nil {
+		return nil, err
+	}
+	return created{j}, nil
+}
+
+func (s *Server) listEvents(r *http.Request) (any, error) {
+	evs, err := s.Read.Events(r.Context(), ns(r), r.URL.Query().Get("uid"))
+	if err != nil {
+		return nil, err
+	}
+	return listOf("v1", "EventList", evs), nil
+}
+
+func (s *Server) applied(r *http.Request) (any, error) {
+	recs, err := s.Read.AppliedObjects(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return listOf("localjobs/v1", "AppliedList", recs), nil
+}
+
+func (s *Server) apply(c Controller, r *http.Request) (any, error) {
+	var req ApplyRequest
+	if err := decode(r, &req, 64<<20); err != nil {
+		return nil, err
+	}
+	return c.Apply(r.Context(), req)
+}
+
+// podLog streams a container's log as text.
+func (s *Server) podLog(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req := LogRequest{
+		Namespace: ns(r), Pod: name(r), Container: q.Get("container"),
+		Previous: q.Get("previous") == "true", Follow: q.Get("follow") == "true",
+		Timestamps: q.Get("timestamps") == "true", TailLines: -1,
+	}
+	if t := q.Get("tailLines"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil {
+			writeError(w, &BadRequestError{Msg: "tailLines: " + err.Error()})
+			return
+		}
+		req.TailLines = n
+	}
+	if t := q.Get("sinceSeconds"); t != "" {
+		n, err := strconv.ParseInt(t, 10, 64)
+		if err != nil {
+			writeError(w, &BadRequestError{Msg: "sinceSeconds: " + err.Error()})
+			return
+		}
+		req.SinceSeconds = n
+	}
+	// Errors found before the first byte is written get a status code;
+	// the backend reports them by returning before writing.
+	fw := &firstWrite{w: w}
+	if err := s.Read.Logs(r.Context(), fw, req); err != nil && !fw.wrote {
+		writeError(w, err)
+	}
+}
+
+// firstWrite remembers whether anything was written, and flushes each write
+// so a followed log streams.
+type firstWrite struct {
+	w     http.ResponseWriter
+	wrote bool
+}
+
+func (f *firstWrite) Write(p []byte) (int, error) {
+	if !f.wrote {
+		f.w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		f.wrote = true
+	}
+	n, err := f.w.Write(p)
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	return n, err
+}
