@@ -2,8 +2,8 @@ package localapi_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -65,11 +65,15 @@ func (f fakeReader) Job(_ context.Context, ns, name string) (*manifest.Job, erro
 	return &manifest.Job{ObjectMeta: manifest.ObjectMeta{Name: "j", Namespace: ns, UID: "uid-j"}}, f.fail
 }
 
-func (f fakeReader) CronJobs(context.Context, string) ([]*manifest.CronJob, error) { return nil, f.fail }
+func (f fakeReader) CronJobs(context.Context, string) ([]*manifest.CronJob, error) {
+	return nil, f.fail
+}
 func (f fakeReader) CronJob(_ context.Context, ns, name string) (*manifest.CronJob, error) {
 	return nil, fmt.Errorf("cronjob %s/%s: %w", ns, name, runner.ErrObjectNotFound)
 }
-func (f fakeReader) Events(context.Context, string, string) ([]*manifest.Event, error) { return nil, f.fail }
+func (f fakeReader) Events(context.Context, string, string) ([]*manifest.Event, error) {
+	return nil, f.fail
+}
 func (f fakeReader) AppliedObjects(context.Context) ([]*apply.Record, error) {
 	return []*apply.Record{{Kind: "Job", Namespace: "default", Name: "j", Source: apply.SourceUp, File: "/s/j.yaml"}}, f.fail
 }
