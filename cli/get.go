@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -138,6 +140,9 @@ type getOptions struct {
 	watch         bool
 	watchOnly     bool
 	showKind      bool // name prefixes, as get all prints them
+	// sources maps kind/namespace/name to the file an object was applied
+	// from (-o wide's SOURCE column).
+	sources map[string]string
 }
 
 // get lists pods, jobs and cronjobs like kubectl get.
@@ -252,6 +257,11 @@ func (e *env) get(ctx context.Context, args []string) error {
 		return err
 	}
 	defer src.Close()
+	if opts.out.kind == "wide" {
+		if opts.sources, err = sourcesOf(ctx, src); err != nil {
+			return err
+		}
+	}
 
 	// Gather the objects per request.
 	type result struct {
@@ -394,7 +404,15 @@ func writeTable(tw io.Writer, k *resourceKind, objs []any, now time.Time, opts g
 		printCustomColumns(tw, opts.out.columns, objs, header)
 		return
 	}
-	heads, rows := k.table(objs, now, opts.out.kind == "wide")
+	wide := opts.out.kind == "wide"
+	heads, rows := k.table(objs, now, wide)
+	if wide {
+		heads = append(heads, "SOURCE")
+		for i := range rows {
+			m := metaOf(objs[i])
+			rows[i] = append(rows[i], orNone(opts.sources[kindOf(objs[i])+"/"+m.Namespace+"/"+m.Name]))
+		}
+	}
 	if header {
 		if opts.allNamespaces {
 			fmt.Fprint(tw, "NAMESPACE\t")
@@ -647,4 +665,42 @@ func orNone(s string) string {
 		return "<none>"
 	}
 	return s
+}
+
+// sourcesOf maps kind/namespace/name to the file each applied object came
+// from, as the user would name it (relative to the working directory when
+// below it; "<stdin>").
+func sourcesOf(ctx context.Context, src source) (map[string]string, error) {
+	recs, err := src.AppliedObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	wd, _ := os.Getwd()
+	out := map[string]string{}
+	for _, r := range recs {
+		f := r.File
+		switch {
+		case f == "":
+			f = "<stdin>"
+		case wd != "":
+			if rel, err := filepath.Rel(wd, f); err == nil && !strings.HasPrefix(rel, "..") {
+				f = rel
+			}
+		}
+		out[r.Kind+"/"+r.Namespace+"/"+r.Name] = f
+	}
+	return out, nil
+}
+
+// kindOf is an object's kind.
+func kindOf(o any) string {
+	switch o.(type) {
+	case *manifest.Pod:
+		return manifest.KindPod
+	case *manifest.Job:
+		return manifest.KindJob
+	case *manifest.CronJob:
+		return manifest.KindCronJob
+	}
+	return ""
 }
