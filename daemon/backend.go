@@ -36,8 +36,12 @@ func (d *Daemon) Apply(ctx context.Context, req localapi.ApplyRequest) (localapi
 	d.applyMu.Lock()
 	defer d.applyMu.Unlock()
 	var resp localapi.ApplyResponse
-	for _, f := range req.Files {
-		res := manifest.Decode(f.Name, f.Data)
+	results, err := decodeApply(req.Files)
+	if err != nil {
+		return resp, err
+	}
+	for i, f := range req.Files {
+		res := results[i]
 		for _, w := range res.Warnings {
 			resp.Warnings = append(resp.Warnings, w.Error())
 		}
@@ -58,6 +62,36 @@ func (d *Daemon) Apply(ctx context.Context, req localapi.ApplyRequest) (localapi
 		}
 	}
 	return resp, nil
+}
+
+// decodeApply decodes the files of one apply, within the limits of
+// DESIGN §9b: a *localapi.TooLargeError naming the file that crosses
+// MaxApplyBytes or MaxApplyObjects refuses the whole apply before anything
+// is applied. Documents are counted before they are parsed, objects (List
+// items included) after.
+func decodeApply(files []localapi.File) ([]manifest.Result, error) {
+	if err := localapi.CheckApplySize(files); err != nil {
+		return nil, err
+	}
+	tooMany := func(file string, n int) error {
+		return &localapi.TooLargeError{Msg: fmt.Sprintf("%s: too many objects: one apply may carry at most %d objects, and the files hold %d with this one; apply them in parts",
+			file, localapi.MaxApplyObjects, n)}
+	}
+	docs := 0
+	for _, f := range files {
+		if docs += manifest.Documents(f.Data); docs > localapi.MaxApplyObjects {
+			return nil, tooMany(f.Name, docs)
+		}
+	}
+	out := make([]manifest.Result, len(files))
+	objs := 0
+	for i, f := range files {
+		out[i] = manifest.Decode(f.Name, f.Data)
+		if objs += len(out[i].Objects); objs > localapi.MaxApplyObjects {
+			return nil, tooMany(f.Name, objs)
+		}
+	}
+	return out, nil
 }
 
 func (d *Daemon) applyObject(ctx context.Context, file string, o manifest.Object) (localapi.ApplyResult, error) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -26,7 +27,8 @@ import (
 type Config struct {
 	// StateDir holds localjobs.db, lock, logs/ and the socket; see StateDir.
 	StateDir string
-	// SocketGroup, if set, makes the socket 0660 owned by this group.
+	// SocketGroup, if set, makes the socket 0660 owned by this group, and
+	// the state dir 0750 with this group, so its members can reach it.
 	SocketGroup string
 	Version     string
 	Log         *slog.Logger
@@ -78,6 +80,9 @@ type Daemon struct {
 	Runtime    runner.Runtime
 	Controller *runner.Controller
 	Socket     string
+	// SocketGroup is the group whose members may use the socket ("" = only
+	// this user); they reach it through the state dir (mode 0750).
+	SocketGroup string
 	// Restored is what the restart reconcile found.
 	Restored runner.RestoreStats
 	// RestoreTime is how long the restart reconcile took.
@@ -130,19 +135,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	d.cron = newCronJobs(d, cfg.Log)
 	d.Controller.OnJobChange = d.cron.jobChanged
 
-	d.Socket = localapi.SocketPath(cfg.StateDir)
-	if err := os.MkdirAll(filepath.Dir(d.Socket), 0o700); err != nil {
-		return nil, fmt.Errorf("socket dir: %w", err)
-	}
-	gid := -1
-	if cfg.SocketGroup != "" {
-		g, err := user.LookupGroup(cfg.SocketGroup)
-		if err != nil {
-			return nil, fmt.Errorf("--socket-group: %w", err)
-		}
-		gid, _ = strconv.Atoi(g.Gid)
-	}
-	ln, err := localapi.Listen(d.Socket, gid)
+	ln, err := d.listen()
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +175,41 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	}()
 	ok = true
 	return d, nil
+}
+
+// listen creates the control socket in a folder only this user controls
+// (DESIGN §9b): the state dir, tightened to 0700 (0750 and the group with
+// --socket-group, whose members must then be able to reach it), or the
+// fallback folder for a state dir whose path is too long, which must be
+// created now or already be exactly ours.
+func (d *Daemon) listen() (net.Listener, error) {
+	cfg := d.cfg
+	d.Socket = localapi.SocketPath(cfg.StateDir)
+	dir := filepath.Dir(d.Socket)
+	inState := localapi.InStateDir(cfg.StateDir)
+	gid := -1
+	if cfg.SocketGroup != "" {
+		g, err := user.LookupGroup(cfg.SocketGroup)
+		if err != nil {
+			return nil, fmt.Errorf("--socket-group: %w", err)
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+		if !inState {
+			return nil, fmt.Errorf("--socket-group %s: the socket must be in the state dir for the group to find it, and %s is too long a path for a unix socket (%d bytes; at most %d): use a shorter --state-dir",
+				cfg.SocketGroup, filepath.Join(cfg.StateDir, localapi.SocketName), len(filepath.Join(cfg.StateDir, localapi.SocketName)), 107)
+		}
+	}
+	if gid >= 0 {
+		// The folders above; the socket's own folder is made 0750 below.
+		if err := localapi.CheckGroupReach(filepath.Dir(dir), gid); err != nil {
+			return nil, fmt.Errorf("--socket-group %s: %w", cfg.SocketGroup, err)
+		}
+		d.SocketGroup = cfg.SocketGroup
+	}
+	if err := localapi.PrepareSocketDir(dir, gid, !inState); err != nil {
+		return nil, err
+	}
+	return localapi.Listen(d.Socket, gid)
 }
 
 // Stop stops serving and the controller, leaving containers running (the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -155,7 +154,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var j manifest.Job
-	if err := json.NewDecoder(io.LimitReader(r.Body, 16<<20)).Decode(&j); err != nil {
+	if err := json.NewDecoder(r.Body).Decode(&j); err != nil {
 		writeError(w, &BadRequestError{Msg: "body: " + err.Error()})
 		return
 	}

@@ -5,6 +5,7 @@
 package localapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -95,6 +96,10 @@ type Server struct {
 	Backend Backend
 	Version string
 	Log     *slog.Logger
+	// ReadTimeout is how long a client may take to send a request, body
+	// included; 0 means DefaultReadTimeout. Responses are not bounded:
+	// watches and log follows last as long as they need.
+	ReadTimeout time.Duration
 }
 
 // ErrConflict is returned by a Backend for a request that conflicts with
@@ -123,11 +128,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /apis/batch/v1/namespaces/{ns}/jobs/{name}/suspend", s.suspendJob)
 	mux.HandleFunc("GET /api/v1/events", s.listEvents)
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/events", s.listEvents)
-	mux.HandleFunc("POST /localjobs/v1/apply", s.apply)
+	mux.HandleFunc("POST "+applyPath, s.apply)
 	s.registerCronJobs(mux)
 	s.registerRun(mux)
-	return mux
+	return limitBodies(mux)
 }
+
+const applyPath = "/localjobs/v1/apply"
 
 // Serve serves on ln until ctx is done, then shuts down within 5 s.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -135,6 +142,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.Handler(),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// Covers headers and body. It does not cut long responses: the
+		// deadline is lifted once the request is read (watches and log
+		// follows stream for as long as they last).
+		ReadTimeout: cmp.Or(s.ReadTimeout, DefaultReadTimeout),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -183,7 +195,14 @@ func Listen(path string, gid int) (net.Listener, error) {
 func writeError(w http.ResponseWriter, err error) {
 	st := Status{APIVersion: "v1", Kind: "Status", Status: "Failure", Message: err.Error()}
 	var br *BadRequestError
+	var tl *TooLargeError
+	var mb *http.MaxBytesError
 	switch {
+	case errors.As(err, &tl):
+		st.Code, st.Reason = http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"
+	case errors.As(err, &mb):
+		st.Code, st.Reason = http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"
+		st.Message = fmt.Sprintf("request too large: the body exceeds %d bytes", mb.Limit)
 	case errors.Is(err, runner.ErrObjectNotFound):
 		st.Code, st.Reason = http.StatusNotFound, "NotFound"
 	case errors.Is(err, ErrConflict):
@@ -320,7 +339,13 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 	var req ApplyRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<20)).Decode(&req); err != nil {
+	err := json.NewDecoder(r.Body).Decode(&req)
+	var mb *http.MaxBytesError
+	switch {
+	case errors.As(err, &mb):
+		writeError(w, &TooLargeError{Msg: fmt.Sprintf("request too large: one apply may carry at most %d MiB of manifests; apply the files in parts", MaxApplyBytes>>20)})
+		return
+	case err != nil:
 		writeError(w, &BadRequestError{Msg: "body: " + err.Error()})
 		return
 	}
