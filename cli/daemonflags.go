@@ -23,7 +23,7 @@ func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	fs.StringVar(&f.podSecurity, "pod-security", runner.PodSecurityBaseline,
 		"Pod Security level: baseline refuses privileged pods, host namespaces, added capabilities and hostPath outside --allow-host-path; privileged allows them")
 	fs.StringArrayVar(&f.allowHostPath, "allow-host-path", nil,
-		"directory hostPath volumes may use under baseline (repeatable; default: the manifests' folders and your home)")
+		"directory hostPath volumes may use under baseline (repeatable; default: the manifests' folders and your home, never root's home)")
 	fs.IntVar(&f.maxPods, "max-pods", runner.DefaultMaxPods, "pods that run at once; more wait Pending/Unschedulable")
 	return f
 }
@@ -42,6 +42,7 @@ func (f *daemonFlags) apply(cfg *daemon.Config, manifestPaths []string) error {
 	cfg.PodSecurity, cfg.MaxPods = f.podSecurity, f.maxPods
 	allow := f.allowHostPath
 	if len(allow) == 0 {
+		var folders []string
 		for _, p := range manifestPaths {
 			if p == "-" {
 				continue
@@ -53,11 +54,9 @@ func (f *daemonFlags) apply(cfg *daemon.Config, manifestPaths []string) error {
 			if st, err := os.Stat(abs); err == nil && !st.IsDir() {
 				abs = filepath.Dir(abs)
 			}
-			allow = append(allow, abs)
+			folders = append(folders, abs)
 		}
-		if home, err := os.UserHomeDir(); err == nil {
-			allow = append(allow, home)
-		}
+		allow = runner.DefaultAllowHostPath(folders...)
 	}
 	for i, p := range allow {
 		if abs, err := filepath.Abs(p); err == nil {

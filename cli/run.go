@@ -119,14 +119,15 @@ func (e *env) run(ctx context.Context, args []string) error {
 	// Refuse what cannot run before anything runs, so a refusal never
 	// leaves earlier pods behind.
 	for _, o := range todo {
+		var meta *manifest.ObjectMeta
 		var spec *manifest.PodSpec
 		switch v := o.Obj.(type) {
 		case *manifest.Pod:
-			spec = &v.Spec
+			meta, spec = &v.ObjectMeta, &v.Spec
 		case *manifest.Job:
-			spec = &v.Spec.Template.Spec
+			meta, spec = &v.Spec.Template.ObjectMeta, &v.Spec.Template.Spec
 		}
-		if err := d.Controller.CheckPodSpec(spec); err != nil {
+		if err := d.Controller.CheckPodSpec(meta, spec); err != nil {
 			return &exitError{code: exitFailed, err: fmt.Errorf("%s:%d: %s/%s: %w (nothing was run)", o.File, o.Line, strings.ToLower(o.Kind), o.Meta().Name, err)}
 		}
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -72,6 +73,8 @@ func (e *env) up(ctx context.Context, args []string) error {
 	}
 	st := d.Restored
 	fmt.Fprintf(e.stderr, "localjobs %s: state %s, socket %s\n", Version, dir, d.Socket)
+	fmt.Fprintln(e.stderr, socketBanner(d, dir))
+	fmt.Fprintln(e.stderr, hostPathBanner(&cfg))
 	if st.Pods+st.Jobs > 0 {
 		fmt.Fprintf(e.stderr, "resumed %d pods and %d jobs in %s (%d containers adopted, %d started, %d created, %d exited while down, %d vanished)\n",
 			st.Pods, st.Jobs, d.RestoreTime.Round(time.Millisecond), st.Adopted, st.Started, st.Recreated, st.ExitedWhileDown, st.Vanished)
@@ -254,7 +257,12 @@ func (w *specWatcher) apply(ctx context.Context, path string) {
 	}
 	name := w.rel(path)
 	resp, err := w.d.Apply(ctx, localapi.ApplyRequest{Files: []localapi.File{{Name: name, Data: data}}})
-	if err != nil {
+	var tl *localapi.TooLargeError
+	switch {
+	case errors.As(err, &tl):
+		fmt.Fprintf(w.errw, "error: %v\n", err) // it names the file
+		return
+	case err != nil:
 		fmt.Fprintf(w.errw, "error: %s: %v\n", name, err)
 		return
 	}
@@ -322,4 +330,28 @@ func printApply(out, errw interface{ Write([]byte) (int, error) }, resp localapi
 		}
 		fmt.Fprintln(out, line)
 	}
+}
+
+// socketBanner says who may use the socket (DESIGN §9b): whoever may use it
+// controls the daemon.
+func socketBanner(d *daemon.Daemon, stateDir string) string {
+	if d.SocketGroup != "" {
+		return fmt.Sprintf("socket access: you, root and members of group %s (socket 0660; they reach it through %s, mode 0750)", d.SocketGroup, filepath.Dir(d.Socket))
+	}
+	where := "the state dir, mode 0700"
+	if !localapi.InStateDir(stateDir) {
+		where = filepath.Dir(d.Socket) + ", mode 0700 (the state dir's path is too long for a socket)"
+	}
+	return fmt.Sprintf("socket access: you and root only (socket 0600 in %s)", where)
+}
+
+// hostPathBanner says which host paths pods may mount.
+func hostPathBanner(cfg *daemon.Config) string {
+	switch {
+	case cfg.PodSecurity == runner.PodSecurityPrivileged:
+		return "host paths pods may mount: any (--pod-security=privileged)"
+	case len(cfg.AllowHostPath) == 0:
+		return "host paths pods may mount: none (allow a folder with --allow-host-path DIR)"
+	}
+	return "host paths pods may mount: " + strings.Join(cfg.AllowHostPath, ", ") + " and below (--allow-host-path)"
 }

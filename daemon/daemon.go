@@ -131,6 +131,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	d.Controller = &runner.Controller{
 		Store: d.DB, Runtime: d.Runtime, Log: cfg.Log, NodeName: host, OnLog: cfg.OnLog,
 		PodSecurity: cfg.PodSecurity, AllowHostPath: cfg.AllowHostPath, MaxPods: cfg.MaxPods,
+		MountDir: filepath.Join(cfg.StateDir, "mounts"), ProtectedPaths: []string{cfg.StateDir},
 	}
 	d.cron = newCronJobs(d, cfg.Log)
 	d.Controller.OnJobChange = d.cron.jobChanged

@@ -160,3 +160,74 @@ func TestRestoreAdoptsAndRecordsExits(t *testing.T) {
 		<-done2
 	})
 }
+
+// TestRestoreRecreatesStagedContainer: a daemon dies between creating a
+// container and starting it. A container whose bind sources were staged
+// (hostpath.go) is created again, since its staged entries are gone; one
+// without is started as it is.
+func TestRestoreRecreatesStagedContainer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := runnertest.NewStore()
+		rt := runnertest.NewRuntime("busybox")
+		rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: time.Second} }
+		ctx1, stop1 := context.WithCancel(context.Background())
+		crashed := make(chan struct{}, 2)
+		c1 := &runner.Controller{Store: store, Runtime: rt, NodeName: "n", Failpoint: func(step string) {
+			if step == "after-created" {
+				crashed <- struct{}{}
+				runtime.Goexit()
+			}
+		}}
+		done1 := make(chan struct{})
+		go func() { c1.Run(ctx1); close(done1) }()
+		// The staged label stands in for real staged mounts, which the
+		// fake runtime cannot have.
+		staged := pod("staged", "busybox", "Never")
+		staged.Labels = map[string]string{runner.LabelStagedMounts: "true"}
+		for _, p := range []*manifest.Pod{staged, pod("plain", "busybox", "Never")} {
+			if _, err := c1.ApplyPod(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-crashed
+		<-crashed
+		stop1()
+		<-done1
+
+		ctx2, stop2 := context.WithCancel(context.Background())
+		c2 := &runner.Controller{Store: store, Runtime: rt, NodeName: "n"}
+		sub := c2.Subscribe()
+		done2 := make(chan struct{})
+		go func() { c2.Run(ctx2); close(done2) }()
+		st, err := c2.Restore(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Recreated != 1 || st.Started != 1 {
+			t.Errorf("restore stats %+v, want 1 recreated (staged) and 1 started (plain)", st)
+		}
+		finished := map[string]bool{}
+		for len(finished) < 2 {
+			ch, err := sub.Next(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ch.Pod != nil && runner.IsTerminalPhase(ch.Pod.Status.Phase) {
+				if ch.Pod.Status.Phase != manifest.PodSucceeded {
+					t.Errorf("%s: %s", ch.Pod.Name, ch.Pod.Status.Phase)
+				}
+				finished[ch.Pod.Name] = true
+			}
+		}
+		created := map[string]int{}
+		for _, cs := range rt.Created {
+			created[cs.Labels[runner.LabelPod]]++
+		}
+		if created["staged"] != 2 || created["plain"] != 1 {
+			t.Errorf("containers created per pod %v, want staged twice and plain once", created)
+		}
+		stop2()
+		<-done2
+		rt.KillAll()
+	})
+}
