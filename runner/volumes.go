@@ -24,8 +24,7 @@ type hostVolume struct {
 	size     int64  // tmpfs size in bytes (0 = engine default)
 	engine   string // named engine volume (memory emptyDir of a sandboxed pod)
 	readOnly bool   // configMap, secret, downwardAPI and projected: always
-	emptyDir bool
-	hostPath bool // path is the user's; under baseline, inside an allowed folder
+	hostPath bool   // path is the user's; under baseline, inside an allowed folder
 }
 
 // mountError is a volume that could not be set up; the pod's containers
@@ -103,7 +102,7 @@ func (c *Controller) prepareVolume(ctx context.Context, rec *PodRecord, podDir s
 	switch {
 	case v.EmptyDir != nil:
 		if v.EmptyDir.Medium == "Memory" {
-			hv := hostVolume{tmpfs: true, emptyDir: true}
+			hv := hostVolume{tmpfs: true}
 			if v.EmptyDir.SizeLimit != nil {
 				hv.size = v.EmptyDir.SizeLimit.Value()
 			}
@@ -119,7 +118,7 @@ func (c *Controller) prepareVolume(ctx context.Context, rec *PodRecord, podDir s
 		if err := os.Chmod(dir, 0o777); err != nil { // past the umask
 			return hostVolume{}, err
 		}
-		return hostVolume{path: dir, emptyDir: true}, nil
+		return hostVolume{path: dir}, nil
 	case v.HostPath != nil:
 		return hostVolume{path: v.HostPath.Path, hostPath: true}, c.prepareHostPath(v.HostPath)
 	}
