@@ -728,12 +728,24 @@ func (w *jobWorker) run(ctx context.Context) {
 	if w.stopped == nil {
 		w.stopped = map[string]bool{}
 	}
+	retry := time.Second
 	for {
-		changed, applied := w.takeUpdates()
 		recs, err := c.Store.PodsOfJob(ctx, w.job.UID)
 		if err != nil {
-			c.logger().Error("list job pods", "job", w.job.Name, "error", err)
+			if ctx.Err() != nil {
+				return // the daemon is stopping
+			}
+			// Never act on a failed observation (DESIGN §5): pods not seen
+			// are not pods missing; look again after a capped back-off.
+			c.logger().Error("list job pods; retrying", "job", w.job.Name, "error", err, "in", retry)
+			if !w.wait(ctx, retry) {
+				return
+			}
+			retry = min(2*retry, 30*time.Second)
+			continue
 		}
+		retry = time.Second
+		changed, applied := w.takeUpdates()
 		now := c.now()
 		st, acts, requeue := reconcileJob(w.job, viewPods(recs), now)
 		if !jobStatusEqual(&w.job.Status, &st) {

@@ -231,3 +231,47 @@ func TestRestoreRecreatesStagedContainer(t *testing.T) {
 		rt.KillAll()
 	})
 }
+
+// TestRunReturnsWithActiveJob: stopping the controller while a Job's pod
+// runs ends Run. (The job worker used to read the store's "context
+// canceled" as "no pods", create a replacement, fail, and loop forever, so
+// a daemon never exited on SIGTERM while a Job ran.)
+func TestRunReturnsWithActiveJob(t *testing.T) {
+	store := ctxStore{runnertest.NewStore()}
+	rt := runnertest.NewRuntime("busybox")
+	rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: time.Hour} }
+	defer rt.KillAll()
+	ctx, stop := context.WithCancel(context.Background())
+	c := &runner.Controller{Store: store, Runtime: rt, NodeName: "n"}
+	sub := c.Subscribe()
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	if _, err := c.ApplyJob(context.Background(), failingJob()); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ch, err := sub.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := ch.Record; r != nil && r.Containers[0].Current != nil && r.Containers[0].Current.Step == runner.StepStarted {
+			break
+		}
+	}
+	stop()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10 s of its context ending")
+	}
+}
+
+// ctxStore fails reads once their context has ended, as state.DB does.
+type ctxStore struct{ *runnertest.Store }
+
+func (s ctxStore) PodsOfJob(ctx context.Context, uid string) ([]*runner.PodRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.Store.PodsOfJob(ctx, uid)
+}
