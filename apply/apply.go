@@ -73,6 +73,9 @@ func (a *Applier) Apply(ctx context.Context, req Request) (Response, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var resp Response
+	if err := checkDocuments(req.Files); err != nil {
+		return resp, err
+	}
 	var objs []decoded
 	for _, f := range req.Files {
 		res := manifest.Decode(f.Name, f.Data)
@@ -84,6 +87,9 @@ func (a *Applier) Apply(ctx context.Context, req Request) (Response, error) {
 		}
 		for _, o := range res.Objects {
 			objs = append(objs, decoded{file: f, obj: o})
+		}
+		if len(objs) > MaxObjects { // List items count too
+			return Response{}, tooMany(f.Name, len(objs))
 		}
 	}
 	if req.Fresh {

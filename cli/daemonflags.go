@@ -28,7 +28,7 @@ func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	fs.StringVar(&f.podSecurity, "pod-security", podSecurityBaseline,
 		"Pod Security level: baseline refuses privileged pods, host namespaces, added capabilities and hostPath outside --allow-host-path; privileged allows them")
 	fs.StringArrayVar(&f.allowHostPath, "allow-host-path", nil,
-		"directory hostPath volumes may use under baseline (repeatable; default: the manifests' folders and your home)")
+		"directory hostPath volumes may use under baseline (repeatable; default: the manifests' folders and your home, never root's home)")
 	fs.IntVar(&f.maxPods, "max-pods", defaultMaxPods, "pods that run at once; more wait Pending/Unschedulable")
 	return f
 }
@@ -46,30 +46,27 @@ func (f *daemonFlags) options(manifestPaths []string) (DaemonOptions, error) {
 		return DaemonOptions{}, &usageError{msg: "--max-pods must be at least 1", hint: "--max-pods=110"}
 	}
 	o := DaemonOptions{PodSecurity: f.podSecurity, MaxPods: f.maxPods}
-	allow := f.allowHostPath
-	if len(allow) == 0 {
-		for _, p := range manifestPaths {
-			if p == "-" {
-				continue
-			}
-			abs, err := filepath.Abs(p)
-			if err != nil {
-				continue
-			}
-			if st, err := os.Stat(abs); err == nil && !st.IsDir() {
-				abs = filepath.Dir(abs)
-			}
-			allow = append(allow, abs)
+	for _, p := range f.allowHostPath {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return DaemonOptions{}, err
 		}
-		if home, err := os.UserHomeDir(); err == nil {
-			allow = append(allow, home)
-		}
+		o.AllowHostPath = append(o.AllowHostPath, abs)
 	}
-	for i, p := range allow {
-		if abs, err := filepath.Abs(p); err == nil {
-			allow[i] = abs
+	// Unless told: the folders of the manifests (and the user's home, never
+	// root's; the daemon decides).
+	for _, p := range manifestPaths {
+		if p == "-" {
+			continue
 		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+			abs = filepath.Dir(abs)
+		}
+		o.ManifestDirs = append(o.ManifestDirs, abs)
 	}
-	o.AllowHostPath = allow
 	return o, nil
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -28,7 +29,8 @@ type Config struct {
 	// StateDir holds localjobs.db, lock, logs/ and the socket; see
 	// localapi.StateDir.
 	StateDir string
-	// SocketGroup, if set, makes the socket 0660 owned by this group.
+	// SocketGroup, if set, makes the socket 0660 owned by this group, and
+	// the state dir 0750 with this group, so its members can reach it.
 	SocketGroup string
 	Version     string
 	Log         *slog.Logger
@@ -54,6 +56,9 @@ type Daemon struct {
 	Runtime    runner.Runtime
 	Controller *runner.Controller
 	Socket     string
+	// SocketGroup is the group whose members may use the socket ("" = only
+	// this user); they reach it through the state dir (mode 0750).
+	SocketGroup string
 	// Restored is what the restart reconcile found.
 	Restored runner.RestoreStats
 	// RestoreTime is how long the restart reconcile took.
@@ -107,24 +112,13 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	d.Controller = &runner.Controller{
 		Store: d.DB, Runtime: d.Runtime, Log: cfg.Log, NodeName: host,
 		PodSecurity: cfg.PodSecurity, AllowHostPath: cfg.AllowHostPath, MaxPods: cfg.MaxPods,
+		MountDir: filepath.Join(cfg.StateDir, "mounts"), ProtectedPaths: []string{cfg.StateDir},
 	}
 	d.cron = newCronJobs(d, cfg.Log)
 	d.Controller.OnJobChange = d.cron.jobChanged
 	d.applier = &apply.Applier{Target: target{d}, Records: d.DB}
 
-	d.Socket = localapi.SocketPath(cfg.StateDir)
-	if err := os.MkdirAll(filepath.Dir(d.Socket), 0o700); err != nil {
-		return nil, fmt.Errorf("socket dir: %w", err)
-	}
-	gid := -1
-	if cfg.SocketGroup != "" {
-		g, err := user.LookupGroup(cfg.SocketGroup)
-		if err != nil {
-			return nil, fmt.Errorf("--socket-group: %w", err)
-		}
-		gid, _ = strconv.Atoi(g.Gid)
-	}
-	ln, err := localapi.Listen(d.Socket, gid)
+	ln, err := d.listen()
 	if err != nil {
 		return nil, err
 	}
@@ -193,14 +187,51 @@ func (d *Daemon) Client() *localapi.Client { return d.client }
 // SocketPath is where the daemon listens.
 func (d *Daemon) SocketPath() string { return d.Socket }
 
-// Summary is what up prints at start about the restart.
+// Summary is what up prints at start: who may use the socket (DESIGN §9b:
+// whoever may use it controls the daemon), which host paths pods may
+// mount, and what the restart found.
 func (d *Daemon) Summary() []string {
-	var out []string
+	out := []string{d.socketBanner(), d.hostPathBanner()}
 	if st := d.Restored; st.Pods+st.Jobs > 0 {
 		out = append(out, fmt.Sprintf("resumed %d pods and %d jobs in %s (%d containers adopted, %d started, %d created, %d exited while down, %d vanished)",
 			st.Pods, st.Jobs, d.RestoreTime.Round(time.Millisecond), st.Adopted, st.Started, st.Recreated, st.ExitedWhileDown, st.Vanished))
 	}
 	return out
+}
+
+// listen creates the control socket in a folder only this user controls
+// (DESIGN §9b): the state dir, tightened to 0700 (0750 and the group with
+// --socket-group, whose members must then be able to reach it), or the
+// fallback folder for a state dir whose path is too long, which must be
+// created now or already be exactly ours.
+func (d *Daemon) listen() (net.Listener, error) {
+	cfg := d.cfg
+	d.Socket = localapi.SocketPath(cfg.StateDir)
+	dir := filepath.Dir(d.Socket)
+	inState := localapi.InStateDir(cfg.StateDir)
+	gid := -1
+	if cfg.SocketGroup != "" {
+		g, err := user.LookupGroup(cfg.SocketGroup)
+		if err != nil {
+			return nil, fmt.Errorf("--socket-group: %w", err)
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+		if !inState {
+			return nil, fmt.Errorf("--socket-group %s: the socket must be in the state dir for the group to find it, and %s is too long a path for a unix socket (%d bytes; at most %d): use a shorter --state-dir",
+				cfg.SocketGroup, filepath.Join(cfg.StateDir, localapi.SocketName), len(filepath.Join(cfg.StateDir, localapi.SocketName)), 107)
+		}
+	}
+	if gid >= 0 {
+		// The folders above; the socket's own folder is made 0750 below.
+		if err := localapi.CheckGroupReach(filepath.Dir(dir), gid); err != nil {
+			return nil, fmt.Errorf("--socket-group %s: %w", cfg.SocketGroup, err)
+		}
+		d.SocketGroup = cfg.SocketGroup
+	}
+	if err := localapi.PrepareSocketDir(dir, gid, !inState); err != nil {
+		return nil, err
+	}
+	return localapi.Listen(d.Socket, gid)
 }
 
 // ShutdownGrace bounds how long Stop waits for the controllers to finish
@@ -236,4 +267,25 @@ func (d *Daemon) closeStore() {
 	if d.lock != nil {
 		d.lock.release()
 	}
+}
+
+func (d *Daemon) socketBanner() string {
+	if d.SocketGroup != "" {
+		return fmt.Sprintf("socket access: you, root and members of group %s (socket 0660; they reach it through %s, mode 0750)", d.SocketGroup, filepath.Dir(d.Socket))
+	}
+	where := "the state dir, mode 0700"
+	if !localapi.InStateDir(d.cfg.StateDir) {
+		where = filepath.Dir(d.Socket) + ", mode 0700 (the state dir's path is too long for a socket)"
+	}
+	return fmt.Sprintf("socket access: you and root only (socket 0600 in %s)", where)
+}
+
+func (d *Daemon) hostPathBanner() string {
+	switch {
+	case d.cfg.PodSecurity == runner.PodSecurityPrivileged:
+		return "host paths pods may mount: any (--pod-security=privileged)"
+	case len(d.cfg.AllowHostPath) == 0:
+		return "host paths pods may mount: none (allow a folder with --allow-host-path DIR)"
+	}
+	return "host paths pods may mount: " + strings.Join(d.cfg.AllowHostPath, ", ") + " and below (--allow-host-path)"
 }

@@ -21,9 +21,13 @@ var _ localapi.Starter = Starter{}
 
 // Start implements localapi.Starter.
 func (s Starter) Start(ctx context.Context, o localapi.DaemonOptions) (localapi.Daemon, error) {
+	allow := o.AllowHostPath
+	if len(allow) == 0 {
+		allow = runner.DefaultAllowHostPath(o.ManifestDirs...)
+	}
 	d, err := Start(ctx, Config{
 		StateDir: o.StateDir, SocketGroup: o.SocketGroup, Version: s.Version, Log: s.Log, Runtime: s.Runtime,
-		PodSecurity: o.PodSecurity, AllowHostPath: o.AllowHostPath, MaxPods: o.MaxPods,
+		PodSecurity: o.PodSecurity, AllowHostPath: allow, MaxPods: o.MaxPods,
 	})
 	if err != nil {
 		return nil, err

@@ -13,8 +13,8 @@ type target struct{ d *Daemon }
 
 var _ apply.Target = target{}
 
-func (t target) CheckPodSpec(_ *manifest.ObjectMeta, spec *manifest.PodSpec) error {
-	return t.d.Controller.CheckPodSpec(spec)
+func (t target) CheckPodSpec(meta *manifest.ObjectMeta, spec *manifest.PodSpec) error {
+	return t.d.Controller.CheckPodSpec(meta, spec)
 }
 
 func (t target) ApplyPod(ctx context.Context, p *manifest.Pod) (*manifest.Pod, error) {

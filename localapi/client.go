@@ -33,8 +33,19 @@ type Client struct {
 // Dial connects to the daemon listening on socketPath and checks its
 // version: a mismatch is returned as *VersionMismatchError with the client.
 // When nothing answers it returns ErrNoDaemon.
+//
+// Before sending anything it checks that the socket can only be the daemon
+// of this user or of root (DESIGN §9b): a socket, or its folder, that
+// another user owns or could replace is refused, so a secret is never sent
+// to an impostor. Every later connection is checked the same way.
 func Dial(ctx context.Context, socketPath, version string) (*Client, error) {
+	if err := checkSocket(socketPath); err != nil {
+		return nil, err
+	}
 	c, err := DialFunc(ctx, func(ctx context.Context) (net.Conn, error) {
+		if err := checkSocket(socketPath); err != nil {
+			return nil, err
+		}
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", socketPath)
 	}, version)
@@ -227,7 +238,10 @@ func (c *Client) SetSuspend(ctx context.Context, ns, name string, suspend bool) 
 // Apply applies manifest files.
 func (c *Client) Apply(ctx context.Context, req ApplyRequest) (ApplyResponse, error) {
 	var out ApplyResponse
-	resp, err := c.do(ctx, http.MethodPost, "/localjobs/v1/apply", req)
+	if err := CheckApplySize(req.Files); err != nil {
+		return out, err
+	}
+	resp, err := c.do(ctx, http.MethodPost, applyPath, req)
 	if err != nil {
 		return out, err
 	}

@@ -58,7 +58,7 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req ExecRequest
-	if err := decode(r, &req, 1<<20); err != nil {
+	if err := decode(r, &req); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -98,7 +98,7 @@ type suspendBody struct {
 
 func (s *Server) suspendJob(c Controller, r *http.Request) (any, error) {
 	var body suspendBody
-	if err := decode(r, &body, 1<<10); err != nil {
+	if err := decode(r, &body); err != nil {
 		return nil, err
 	}
 	return success, c.SetSuspend(r.Context(), ns(r), name(r), body.Suspend)
@@ -106,7 +106,7 @@ func (s *Server) suspendJob(c Controller, r *http.Request) (any, error) {
 
 func (s *Server) createJob(c Controller, r *http.Request) (any, error) {
 	var j manifest.Job
-	if err := decode(r, &j, 16<<20); err != nil {
+	if err := decode(r, &j); err != nil {
 		return nil, err
 	}
 	if j.Namespace == "" {
@@ -140,7 +140,7 @@ func (s *Server) deleteCronJob(c Controller, r *http.Request) (any, error) {
 
 func (s *Server) suspendCronJob(c Controller, r *http.Request) (any, error) {
 	var body suspendBody
-	if err := decode(r, &body, 1<<10); err != nil {
+	if err := decode(r, &body); err != nil {
 		return nil, err
 	}
 	return success, c.SetCronJobSuspend(r.Context(), ns(r), name(r), body.Suspend)
@@ -148,7 +148,7 @@ func (s *Server) suspendCronJob(c Controller, r *http.Request) (any, error) {
 
 func (s *Server) instantiateCronJob(c Controller, r *http.Request) (any, error) {
 	var req InstantiateRequest
-	if err := decode(r, &req, 1<<10); err != nil {
+	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
 	j, err := c.InstantiateCronJob(r.Context(), ns(r), name(r), req.Name, req.Force)
@@ -176,7 +176,7 @@ func (s *Server) applied(r *http.Request) (any, error) {
 
 func (s *Server) apply(c Controller, r *http.Request) (any, error) {
 	var req ApplyRequest
-	if err := decode(r, &req, 64<<20); err != nil {
+	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
 	return c.Apply(r.Context(), req)

@@ -371,7 +371,10 @@ func TestWatch(t *testing.T) {
 		t.Errorf("deletion: %s %s %v, want DELETED naming its kind", ev.Type, ev.Object, err)
 	}
 
-	// A reader that stops reading is cut off once MaxQueue changes wait.
+	// A reader that stops reading is cut off once MaxQueue changes wait
+	// (publishing them takes a while under the race detector).
+	ctx, cancel = context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
 	slow, err := c.Watch(ctx, "", "events")
 	if err != nil {
 		t.Fatal(err)

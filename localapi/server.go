@@ -7,11 +7,11 @@
 package localapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,6 +43,10 @@ type Server struct {
 	// (up serves its socket before it has applied its folders; a client
 	// that asks meanwhile waits rather than seeing a half-applied state).
 	Ready <-chan struct{}
+	// ReadTimeout is how long a client may take to send a request, body
+	// included; 0 means DefaultReadTimeout. Responses are not bounded:
+	// watches and log follows last as long as they need.
+	ReadTimeout time.Duration
 }
 
 // Handler returns the HTTP handler.
@@ -78,12 +82,12 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET "+p, s.list(kindEvents, s.listEvents))
 	}
 	mux.HandleFunc("GET /localjobs/v1/applied", s.object(s.applied))
-	mux.HandleFunc("POST /localjobs/v1/apply", s.control(s.apply))
+	mux.HandleFunc("POST "+applyPath, s.control(s.apply))
 	mux.HandleFunc("GET /localjobs/v1/watch", s.watchAll)
 	if s.Ready == nil {
-		return mux
+		return limitBodies(mux)
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return limitBodies(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/version" {
 			select {
 			case <-s.Ready:
@@ -93,7 +97,7 @@ func (s *Server) Handler() http.Handler {
 			}
 		}
 		mux.ServeHTTP(w, r)
-	})
+	}))
 }
 
 // Serve serves on ln until ctx is done, then shuts down within 5 s.
@@ -102,6 +106,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.Handler(),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// Covers headers and body. It does not cut long responses: the
+		// deadline is lifted once the request is read (watches and log
+		// follows stream for as long as they last).
+		ReadTimeout: cmp.Or(s.ReadTimeout, DefaultReadTimeout),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -150,7 +159,14 @@ func Listen(path string, gid int) (net.Listener, error) {
 func writeError(w http.ResponseWriter, err error) {
 	st := Status{APIVersion: "v1", Kind: "Status", Status: "Failure", Message: err.Error()}
 	var br *BadRequestError
+	var tl *TooLargeError
+	var mb *http.MaxBytesError
 	switch {
+	case errors.As(err, &tl):
+		st.Code, st.Reason = http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"
+	case errors.As(err, &mb):
+		st.Code, st.Reason = http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"
+		st.Message = fmt.Sprintf("request too large: the body exceeds %d bytes", mb.Limit)
 	case errors.Is(err, runner.ErrObjectNotFound):
 		st.Code, st.Reason = http.StatusNotFound, "NotFound"
 	case errors.Is(err, ErrConflict):
@@ -220,9 +236,16 @@ func (s *Server) list(kind string, h func(r *http.Request) (any, error)) http.Ha
 	}
 }
 
-// decode reads a JSON body of at most limit bytes.
-func decode(r *http.Request, v any, limit int64) error {
-	if err := json.NewDecoder(io.LimitReader(r.Body, limit)).Decode(v); err != nil {
+// decode reads a JSON body (limitBodies bounds its size).
+func decode(r *http.Request, v any) error {
+	err := json.NewDecoder(r.Body).Decode(v)
+	var mb *http.MaxBytesError
+	switch {
+	case errors.As(err, &mb) && r.URL.Path == applyPath:
+		return &TooLargeError{Msg: fmt.Sprintf("request too large: one apply may carry at most %d MiB of manifests; apply the files in parts", MaxApplyBytes>>20)}
+	case errors.As(err, &mb):
+		return err
+	case err != nil:
 		return &BadRequestError{Msg: "body: " + err.Error()}
 	}
 	return nil

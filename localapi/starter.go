@@ -19,9 +19,12 @@ type DaemonOptions struct {
 	StateDir    string
 	SocketGroup string
 	// PodSecurity is "baseline" (the default) or "privileged";
-	// AllowHostPath the dirs hostPath volumes may use under baseline.
+	// AllowHostPath the dirs hostPath volumes may use under baseline
+	// (--allow-host-path); when empty, the default is ManifestDirs (the
+	// folders of the manifests named) and the user's home, never root's.
 	PodSecurity   string
 	AllowHostPath []string
+	ManifestDirs  []string
 	// MaxPods caps the pods that run at once (0 = the kubelet's 110).
 	MaxPods int
 }

@@ -28,6 +28,17 @@ const (
 	KindList      = "List"
 )
 
+// MaxObjectBytes is the largest object localjobs accepts, measured as the
+// JSON of that one object: Kubernetes' limit (1.5 MiB, etcd's request
+// size), so what localjobs runs can also be applied to a cluster.
+const MaxObjectBytes = 3 << 19 // 1.5 MiB = 1572864 bytes
+
+// MaxDocumentBytes bounds one YAML document or JSON value before it is
+// parsed: parsing costs about twenty times its size in memory, and no
+// document of one object comes near it. A larger v1 List must be split
+// into documents.
+const MaxDocumentBytes = 4 * MaxObjectBytes // 6 MiB
+
 // Object is one object decoded from a file: a *Pod, *Job, *CronJob,
 // *ConfigMap or *Secret, defaulted and valid.
 type Object struct {
@@ -144,6 +155,25 @@ type chunk struct {
 // spaces and a comment.
 var separatorRE = regexp.MustCompile(`^---\s*(#.*)?$`)
 
+// Documents counts the documents of a YAML or JSON file that are not empty
+// or only comments, without parsing them; an apply checks it against its
+// limit before decoding.
+func Documents(data []byte) int {
+	n := 0
+	for _, c := range splitDocuments(data) {
+		for l := range bytes.SplitSeq(c.data, []byte("\n")) {
+			if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
+				n++
+				break
+			}
+		}
+		if c.err != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // splitDocuments splits data into documents: a JSON stream into its values,
 // YAML at "---" lines (as kubectl does, so a separator inside a block scalar
 // also splits). Documents that are empty or only comments are dropped later.
@@ -233,6 +263,10 @@ func (d *decoder) yamlError(c chunk, err error) {
 func (d *decoder) document(doc int, c chunk) {
 	if c.err != nil {
 		d.errorf(c.line, nil, "%v", c.err)
+		return
+	}
+	if len(c.data) > MaxDocumentBytes {
+		d.errorf(c.line, nil, "Too long: a document must have at most %d bytes (this one has %d; an object may have at most %d); split it into documents", MaxDocumentBytes, len(c.data), MaxObjectBytes)
 		return
 	}
 	var root yaml.Node
@@ -377,6 +411,17 @@ func (d *decoder) object(doc int, j []byte, root *yaml.Node, prefix fieldPath, t
 		return
 	}
 
+	if len(j) > MaxObjectBytes {
+		// Refused before the typed decode, so an oversized object costs no
+		// more than its JSON (issue #8: a 50 MB env value).
+		var m struct {
+			Metadata struct{ Name, GenerateName string } `json:"metadata"`
+		}
+		_ = json.Unmarshal(j, &m)
+		d.errorf(line(nil), prefix, "%s/%s: Too long: must have at most %d bytes (Kubernetes' limit for one object; this one is %d bytes as JSON)",
+			strings.ToLower(tm.Kind), cmp.Or(m.Metadata.Name, m.Metadata.GenerateName), MaxObjectBytes, len(j))
+		return
+	}
 	obj := newObject(tm.Kind)
 	if errs := strictDecode(j, obj); len(errs) > 0 {
 		fail(errs)

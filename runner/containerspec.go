@@ -8,7 +8,9 @@ import (
 	"maps"
 	"math"
 	"os"
+	"os/user"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,14 +54,19 @@ var baselineCaps = []string{"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "F
 
 const privilegedHint = " (run localjobs with --pod-security=privileged to allow it)"
 
-// checkPodSecurity admits a pod spec at the controller's Pod Security
-// level: baseline (the default) refuses privileged containers, host
-// namespaces, capabilities beyond baseline's, unconfined seccomp, unmasked
-// /proc and hostPath volumes outside AllowHostPath; privileged allows
-// everything. Refusals name the field and the flag that lifts them.
-func (c *Controller) checkPodSecurity(spec *manifest.PodSpec) error {
+// checkPodSecurity admits a pod at the controller's Pod Security level:
+// baseline (the default) refuses privileged containers, host namespaces
+// (hostNetwork, hostPID, hostIPC, and a localjobs.io/network annotation
+// that would share the host's or another container's network),
+// capabilities beyond baseline's, unconfined seccomp, unmasked /proc and
+// hostPath volumes outside AllowHostPath; privileged allows everything.
+// Refusals name the field and the flag that lifts them.
+func (c *Controller) checkPodSecurity(meta *manifest.ObjectMeta, spec *manifest.PodSpec) error {
 	if c.PodSecurity == PodSecurityPrivileged {
 		return nil
+	}
+	if err := checkNetworkAnnotation(meta.Annotations); err != nil {
+		return err
 	}
 	switch {
 	case spec.HostNetwork:
@@ -112,39 +119,120 @@ func (c *Controller) checkPodSecurity(spec *manifest.PodSpec) error {
 	return check("containers", spec.Containers)
 }
 
+// networkName is what Docker accepts as the name of a network.
+var networkName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// checkNetworkAnnotation admits the localjobs.io/network annotation under
+// baseline: a named network (a user-defined one, or bridge, default or
+// none — none takes the network away, which is less, not more), never the
+// host's network namespace or another container's ("container:ID"), which
+// is a host namespace or a way around the pod's own sandbox.
+func checkNetworkAnnotation(annotations map[string]string) error {
+	n, ok := annotations[AnnotationNetwork]
+	if !ok {
+		return nil
+	}
+	field := "metadata.annotations[" + AnnotationNetwork + "]"
+	switch {
+	case strings.EqualFold(n, "host"):
+		return fmt.Errorf("%s: Forbidden: host namespaces are not allowed by the baseline pod security level (network %q is the host's)%s", field, n, privilegedHint)
+	case strings.HasPrefix(strings.ToLower(n), "container:"):
+		return fmt.Errorf("%s: Forbidden: joining another container's namespaces is not allowed by the baseline pod security level (network %q)%s", field, n, privilegedHint)
+	case !networkName.MatchString(n):
+		return fmt.Errorf("%s: Forbidden: %q is not the name of a network; the baseline pod security level allows only a named network%s", field, n, privilegedHint)
+	}
+	return nil
+}
+
 func normCap(s string) string { return strings.TrimPrefix(strings.ToUpper(s), "CAP_") }
 
-// checkHostPath allows a hostPath inside one of AllowHostPath (default: the
-// user's home directory), after resolving symbolic links.
+// allowedHostPaths is AllowHostPath, or DefaultAllowHostPath() when nil.
+func (c *Controller) allowedHostPaths() []string {
+	if c.AllowHostPath == nil {
+		return DefaultAllowHostPath()
+	}
+	return c.AllowHostPath
+}
+
+// DefaultAllowHostPath is the default of --allow-host-path: the given
+// folders (the manifests') and the user's home, except any that is, or
+// holds, a home directory of uid 0 (or is /). A pod that can write root's
+// home (.ssh/authorized_keys, .docker/config.json) is root on the host, so
+// a daemon running as root allows no home by default (DESIGN §9b).
+func DefaultAllowHostPath(folders ...string) []string {
+	home, _ := os.UserHomeDir()
+	rootHome := "/root"
+	if u, err := user.LookupId("0"); err == nil && u.HomeDir != "" {
+		rootHome = u.HomeDir
+	}
+	return defaultAllowHostPath(folders, os.Getuid(), home, rootHome)
+}
+
+func defaultAllowHostPath(folders []string, uid int, home, rootHome string) []string {
+	if uid != 0 && home != "" {
+		folders = append(folders, home)
+	}
+	rh := resolvePath(rootHome)
+	out := []string{}
+	for _, f := range folders {
+		if r := resolvePath(f); r == "/" || within(rh, r) || slices.Contains(out, f) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// resolvePath cleans p and resolves its symbolic links; a path that does
+// not exist yet has its nearest existing parent resolved.
+func resolvePath(p string) string {
+	p = filepath.Clean(p)
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	if dir := filepath.Dir(p); dir != p {
+		return filepath.Join(resolvePath(dir), filepath.Base(p))
+	}
+	return p
+}
+
+// within reports whether p is dir or below it (both clean).
+func within(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
+}
+
+// checkHostPath allows a hostPath inside one of the allowed folders, after
+// resolving symbolic links. (It is checked again, without following links
+// out of the folder, each time the path is mounted: see hostpath.go.)
 func (c *Controller) checkHostPath(p string) error {
-	allowed := c.AllowHostPath
-	if allowed == nil {
-		if home, err := os.UserHomeDir(); err == nil {
-			allowed = []string{home}
+	_, _, err := c.hostPathRoot(p)
+	return err
+}
+
+// hostPathRoot finds the allowed folder that holds p once links are
+// resolved; it returns that folder (resolved) and p's resolved path below
+// it.
+func (c *Controller) hostPathRoot(p string) (root, rel string, err error) {
+	allowed := c.allowedHostPaths()
+	rp := resolvePath(p)
+	for _, prot := range c.ProtectedPaths {
+		if rprot := resolvePath(prot); within(rp, rprot) || within(rprot, rp) {
+			return "", "", fmt.Errorf("%s would give the pod localjobs' own state in %s, and with it control of the daemon; mount a folder that neither holds nor is inside it%s", p, prot, privilegedHint)
 		}
 	}
-	resolve := func(p string) string {
-		p = filepath.Clean(p)
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			return r
-		}
-		// A path to be created: resolve its nearest existing parent.
-		if dir := filepath.Dir(p); dir != p {
-			if r, err := filepath.EvalSymlinks(dir); err == nil {
-				return filepath.Join(r, filepath.Base(p))
-			}
-		}
-		return p
-	}
-	rp := resolve(p)
 	for _, a := range allowed {
-		ra := resolve(a)
-		if rp == ra || strings.HasPrefix(rp, strings.TrimSuffix(ra, string(filepath.Separator))+string(filepath.Separator)) {
-			return nil
+		ra := resolvePath(a)
+		if within(rp, ra) {
+			rel, err := filepath.Rel(ra, rp)
+			return ra, rel, err
 		}
 	}
-	return fmt.Errorf("%s is outside the directories allowed for hostPath volumes (%s); allow it with --allow-host-path=%s or run localjobs with --pod-security=privileged",
-		p, strings.Join(allowed, ", "), filepath.Dir(filepath.Clean(p)))
+	list := strings.Join(allowed, ", ")
+	if list == "" {
+		list = "none"
+	}
+	return "", "", fmt.Errorf("%s is outside the directories allowed for hostPath volumes (%s); allow it with --allow-host-path=%s or run localjobs with --pod-security=privileged",
+		p, list, filepath.Dir(filepath.Clean(p)))
 }
 
 // podSetup is what a pod worker prepared before creating containers: the
@@ -162,12 +250,15 @@ func terminationFile(podDir, container string, restart int32) string {
 }
 
 // containerSpec builds the engine's container spec for one instance.
-func (c *Controller) containerSpec(ctx context.Context, rec *PodRecord, cr *ContainerRecord, spec *manifest.Container, run *Run, setup *podSetup) (ContainerSpec, error) {
+// release undoes the staging of its bind mounts (hostpath.go); call it once
+// the container has started, or failed to.
+func (c *Controller) containerSpec(ctx context.Context, rec *PodRecord, cr *ContainerRecord, spec *manifest.Container, run *Run, setup *podSetup) (cs ContainerSpec, release func(), err error) {
+	release = func() {}
 	pod := &rec.Pod
 	labels := c.podLabels(pod, cr.Name, run.Restart)
 	env, err := c.containerEnv(ctx, rec, spec)
 	if err != nil {
-		return ContainerSpec{}, err
+		return ContainerSpec{}, release, err
 	}
 	lookup := map[string]string{}
 	for _, kv := range env {
@@ -178,7 +269,7 @@ func (c *Controller) containerSpec(ctx context.Context, rec *PodRecord, cr *Cont
 	if pod.Spec.HostNetwork {
 		hostname = ""
 	}
-	cs := ContainerSpec{
+	cs = ContainerSpec{
 		Name:       run.EngineName,
 		Labels:     labels,
 		Image:      spec.Image,
@@ -212,14 +303,19 @@ func (c *Controller) containerSpec(ctx context.Context, rec *PodRecord, cr *Cont
 	if q, ok := spec.Resources.Limits["cpu"]; ok {
 		cs.NanoCPUs = q.MilliValue() * 1_000_000
 	}
-	cs.Mounts, err = containerMounts(spec, setup.vols, lookup)
+	mounts, staged, release, err := c.containerMounts(spec, setup.vols, lookup)
 	if err != nil {
-		return ContainerSpec{}, err
+		return ContainerSpec{}, func() {}, err
+	}
+	cs.Mounts = mounts
+	if staged {
+		cs.Labels[LabelStagedMounts] = "true"
 	}
 	if setup.podDir != "" && spec.TerminationMessagePath != "" {
 		f := terminationFile(setup.podDir, cr.Name, run.Restart)
 		if err := createTerminationFile(f); err != nil {
-			return ContainerSpec{}, fmt.Errorf("termination message file: %w", err)
+			release()
+			return ContainerSpec{}, func() {}, fmt.Errorf("termination message file: %w", err)
 		}
 		cs.Mounts = append(cs.Mounts, Mount{Source: f, Target: spec.TerminationMessagePath})
 	}
@@ -255,7 +351,7 @@ func (c *Controller) containerSpec(ctx context.Context, rec *PodRecord, cr *Cont
 			cs.User += ":" + strconv.FormatInt(*group, 10)
 		}
 	}
-	return cs, nil
+	return cs, release, nil
 }
 
 // podLabels are the identity labels of one of the pod's engine containers.
@@ -627,7 +723,8 @@ func PodHostname(pod *manifest.Pod) string {
 }
 
 // CheckPodSpec reports whether the controller would admit a pod with this
-// spec (its Pod Security level and hostPath rules), without running it.
-func (c *Controller) CheckPodSpec(spec *manifest.PodSpec) error {
-	return c.checkPodSecurity(spec)
+// metadata and spec (its Pod Security level and hostPath rules), without
+// running it. For a Job, pass its template's.
+func (c *Controller) CheckPodSpec(meta *manifest.ObjectMeta, spec *manifest.PodSpec) error {
+	return c.checkPodSecurity(meta, spec)
 }

@@ -35,6 +35,16 @@ type Controller struct {
 	// AllowHostPath lists the host directories hostPath volumes may use at
 	// the baseline level; nil means the user's home directory.
 	AllowHostPath []string
+	// MountDir is a folder that only this process can reach (the daemon's
+	// is in the state dir) where checked subPaths and hostPaths are staged
+	// for the engine as bind mounts of what was opened (hostpath.go). ""
+	// turns staging off: paths are then refused if they pass through a
+	// symbolic link, and handed to the engine as paths.
+	MountDir string
+	// ProtectedPaths are folders that no hostPath volume may be in or hold
+	// under baseline: the daemon's state dir, whose database a pod could
+	// otherwise rewrite (a privileged pod restored at the next start).
+	ProtectedPaths []string
 	// MaxPods caps the pods running at once (0 = DefaultMaxPods); later
 	// pods stay Pending/Unschedulable until one finishes.
 	MaxPods int
@@ -176,7 +186,7 @@ func (c *Controller) ApplyPod(ctx context.Context, p *manifest.Pod) (*manifest.P
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkPodSecurity(&p.Spec); err != nil {
+	if err := c.checkPodSecurity(&p.ObjectMeta, &p.Spec); err != nil {
 		return nil, err
 	}
 	pod := clonePod(p)

@@ -536,7 +536,7 @@ func (c *Controller) ApplyJob(ctx context.Context, j *manifest.Job) (*manifest.J
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkPodSecurity(&j.Spec.Template.Spec); err != nil {
+	if err := c.checkPodSecurity(&j.Spec.Template.ObjectMeta, &j.Spec.Template.Spec); err != nil {
 		return nil, err
 	}
 	job := cloneJob(j)

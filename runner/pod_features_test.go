@@ -296,7 +296,11 @@ func TestPodSecurityLevels(t *testing.T) {
 		h := newHarness(t, rt)
 		allowed := t.TempDir()
 		h.ctrl.AllowHostPath = []string{allowed}
+		h.ctrl.ProtectedPaths = []string{filepath.Join(allowed, "state")}
 		ctx := context.Background()
+		network := func(n string) func(*manifest.Pod) {
+			return func(p *manifest.Pod) { p.Annotations = map[string]string{runner.AnnotationNetwork: n} }
+		}
 		tests := []struct {
 			name string
 			edit func(*manifest.Pod)
@@ -313,6 +317,14 @@ func TestPodSecurityLevels(t *testing.T) {
 			{"hostpath", func(p *manifest.Pod) {
 				p.Spec.Volumes = []manifest.Volume{{Name: "etc", HostPath: &manifest.HostPathVolume{Path: "/etc"}}}
 			}, "spec.volumes[0].hostPath.path: Forbidden: /etc is outside"},
+			{"network-host", network("host"), "metadata.annotations[localjobs.io/network]: Forbidden: host namespaces"},
+			{"network-container", network("container:db"), "metadata.annotations[localjobs.io/network]: Forbidden: joining another container's namespaces"},
+			{"network-odd", network("ns:/proc/1/ns/net"), "metadata.annotations[localjobs.io/network]: Forbidden"},
+			{"state-dir", func(p *manifest.Pod) {
+				p.Spec.Volumes = []manifest.Volume{{Name: "st", HostPath: &manifest.HostPathVolume{Path: allowed}}}
+			}, "spec.volumes[0].hostPath.path: Forbidden: " + allowed + " would give the pod localjobs' own state"},
+			{"network-none", network("none"), ""},
+			{"network-named", network("compose_default"), ""},
 			{"allowed-caps", func(p *manifest.Pod) {
 				p.Spec.Containers[0].SecurityContext = &manifest.SecurityContext{Capabilities: &manifest.Capabilities{Add: []string{"NET_BIND_SERVICE"}}}
 			}, ""},
@@ -339,6 +351,8 @@ func TestPodSecurityLevels(t *testing.T) {
 		}
 		h.waitPod("sec-priv", phaseIs(manifest.PodSucceeded))
 		h.waitPod("sec-allowed-caps", phaseIs(manifest.PodSucceeded))
+		h.waitPod("sec-network-none", phaseIs(manifest.PodSucceeded))
+		h.waitPod("sec-network-named", phaseIs(manifest.PodSucceeded))
 		h.waitPod("sec-allowed-hostpath", phaseIs(manifest.PodSucceeded))
 		synctest.Wait()
 		for _, c := range rt.Created {

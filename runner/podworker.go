@@ -299,7 +299,10 @@ func (w *podWorker) start(ctx context.Context, i int) bool {
 	w.save(ctx) // intent recorded before the container exists
 	w.c.failpoint("after-intent")
 
-	cs, err := w.c.containerSpec(ctx, w.rec, c, spec, run, w.setup)
+	cs, release, err := w.c.containerSpec(ctx, w.rec, c, spec, run, w.setup)
+	// Staged bind mounts must exist until the engine has started the
+	// container (it resolves them at create and again at start).
+	defer release()
 	if err == nil {
 		var id string
 		id, err = w.c.Runtime.Create(ctx, cs)
@@ -328,6 +331,7 @@ func (w *podWorker) start(ctx context.Context, i int) bool {
 	run.Step = StepCreated
 	run.CreatedAt = w.c.now()
 	w.save(ctx)
+	w.c.failpoint("after-created")
 	w.event(c, "Normal", "Created", "Created container: "+c.Name)
 
 	logf, err := w.c.Store.OpenLog(w.rec.Pod.Namespace, w.rec.Pod.Name, w.rec.Pod.UID, c.Name, run.Restart)

@@ -51,6 +51,13 @@ func (c *Controller) Restore(ctx context.Context) (RestoreStats, error) {
 	if err != nil {
 		return st, err
 	}
+	if c.MountDir != "" {
+		// Staged mounts live only from create to start; a crash in between
+		// leaves them behind.
+		if err := cleanStaging(c.MountDir); err != nil {
+			c.logger().Warn("clean staged mounts", "dir", c.MountDir, "error", err)
+		}
+	}
 	recs, err := c.Store.Pods(ctx, "")
 	if err != nil {
 		return st, fmt.Errorf("list pods: %w", err)
@@ -149,6 +156,21 @@ func (c *Controller) reconcileRun(ctx context.Context, rec *PodRecord, cr *Conta
 		}
 		st.Adopted++
 		return adoptedRun{restart: r.Restart, id: info.ID, since: since, logf: logf}, true
+	case info.Status == "created" && info.Error == "" && info.ExitCode == 0 && info.Labels[LabelStagedMounts] == "true":
+		// Created but never started, with staged bind sources that are
+		// gone now: create it again as if for the first time.
+		if logf != nil {
+			logf.Close()
+		}
+		if err := c.Runtime.Remove(ctx, info.ID); err != nil {
+			c.logger().Warn("remove container with staged mounts at restore", "container", info.ID, "error", err)
+		}
+		cr.Current, cr.Last = cr.Last, nil
+		if cr.Current != nil {
+			cr.RestartCount--
+		}
+		st.Recreated++
+		return adoptedRun{}, false
 	case info.Status == "created" && info.Error == "" && info.ExitCode == 0:
 		// Created but never started: start it now.
 		if err := c.Runtime.Start(ctx, info.ID); err != nil {

@@ -160,3 +160,118 @@ func TestRestoreAdoptsAndRecordsExits(t *testing.T) {
 		<-done2
 	})
 }
+
+// TestRestoreRecreatesStagedContainer: a daemon dies between creating a
+// container and starting it. A container whose bind sources were staged
+// (hostpath.go) is created again, since its staged entries are gone; one
+// without is started as it is.
+func TestRestoreRecreatesStagedContainer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := runnertest.NewStore()
+		rt := runnertest.NewRuntime("busybox")
+		rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: time.Second} }
+		ctx1, stop1 := context.WithCancel(context.Background())
+		crashed := make(chan struct{}, 2)
+		c1 := &runner.Controller{Store: store, Runtime: rt, NodeName: "n", Failpoint: func(step string) {
+			if step == "after-created" {
+				crashed <- struct{}{}
+				runtime.Goexit()
+			}
+		}}
+		done1 := make(chan struct{})
+		go func() { c1.Run(ctx1); close(done1) }()
+		// The staged label stands in for real staged mounts, which the
+		// fake runtime cannot have.
+		staged := pod("staged", "busybox", "Never")
+		staged.Labels = map[string]string{runner.LabelStagedMounts: "true"}
+		for _, p := range []*manifest.Pod{staged, pod("plain", "busybox", "Never")} {
+			if _, err := c1.ApplyPod(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-crashed
+		<-crashed
+		stop1()
+		<-done1
+
+		ctx2, stop2 := context.WithCancel(context.Background())
+		c2 := &runner.Controller{Store: store, Runtime: rt, NodeName: "n"}
+		sub := c2.Subscribe()
+		done2 := make(chan struct{})
+		go func() { c2.Run(ctx2); close(done2) }()
+		st, err := c2.Restore(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Recreated != 1 || st.Started != 1 {
+			t.Errorf("restore stats %+v, want 1 recreated (staged) and 1 started (plain)", st)
+		}
+		finished := map[string]bool{}
+		for len(finished) < 2 {
+			ch, err := sub.Next(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ch.Pod != nil && runner.IsTerminalPhase(ch.Pod.Status.Phase) {
+				if ch.Pod.Status.Phase != manifest.PodSucceeded {
+					t.Errorf("%s: %s", ch.Pod.Name, ch.Pod.Status.Phase)
+				}
+				finished[ch.Pod.Name] = true
+			}
+		}
+		created := map[string]int{}
+		for _, cs := range rt.Created {
+			created[cs.Labels[runner.LabelPod]]++
+		}
+		if created["staged"] != 2 || created["plain"] != 1 {
+			t.Errorf("containers created per pod %v, want staged twice and plain once", created)
+		}
+		stop2()
+		<-done2
+		rt.KillAll()
+	})
+}
+
+// TestRunReturnsWithActiveJob: stopping the controller while a Job's pod
+// runs ends Run. (The job worker used to read the store's "context
+// canceled" as "no pods", create a replacement, fail, and loop forever, so
+// a daemon never exited on SIGTERM while a Job ran.)
+func TestRunReturnsWithActiveJob(t *testing.T) {
+	store := ctxStore{runnertest.NewStore()}
+	rt := runnertest.NewRuntime("busybox")
+	rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: time.Hour} }
+	defer rt.KillAll()
+	ctx, stop := context.WithCancel(context.Background())
+	c := &runner.Controller{Store: store, Runtime: rt, NodeName: "n"}
+	sub := c.Subscribe()
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	if _, err := c.ApplyJob(context.Background(), failingJob()); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ch, err := sub.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := ch.Record; r != nil && r.Containers[0].Current != nil && r.Containers[0].Current.Step == runner.StepStarted {
+			break
+		}
+	}
+	stop()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10 s of its context ending")
+	}
+}
+
+// ctxStore fails reads once their context has ended, as state.DB does.
+type ctxStore struct{ *runnertest.Store }
+
+func (s ctxStore) PodsOfJob(ctx context.Context, uid string) ([]*runner.PodRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.Store.PodsOfJob(ctx, uid)
+}

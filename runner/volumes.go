@@ -24,7 +24,7 @@ type hostVolume struct {
 	size     int64  // tmpfs size in bytes (0 = engine default)
 	engine   string // named engine volume (memory emptyDir of a sandboxed pod)
 	readOnly bool   // configMap, secret, downwardAPI and projected: always
-	emptyDir bool
+	hostPath bool   // path is the user's; under baseline, inside an allowed folder
 }
 
 // mountError is a volume that could not be set up; the pod's containers
@@ -102,7 +102,7 @@ func (c *Controller) prepareVolume(ctx context.Context, rec *PodRecord, podDir s
 	switch {
 	case v.EmptyDir != nil:
 		if v.EmptyDir.Medium == "Memory" {
-			hv := hostVolume{tmpfs: true, emptyDir: true}
+			hv := hostVolume{tmpfs: true}
 			if v.EmptyDir.SizeLimit != nil {
 				hv.size = v.EmptyDir.SizeLimit.Value()
 			}
@@ -118,9 +118,9 @@ func (c *Controller) prepareVolume(ctx context.Context, rec *PodRecord, podDir s
 		if err := os.Chmod(dir, 0o777); err != nil { // past the umask
 			return hostVolume{}, err
 		}
-		return hostVolume{path: dir, emptyDir: true}, nil
+		return hostVolume{path: dir}, nil
 	case v.HostPath != nil:
-		return hostVolume{path: v.HostPath.Path}, prepareHostPath(v.HostPath)
+		return hostVolume{path: v.HostPath.Path, hostPath: true}, c.prepareHostPath(v.HostPath)
 	}
 	files, err := c.volumeFiles(ctx, rec, v)
 	if err != nil {
@@ -140,58 +140,6 @@ func (c *Controller) prepareVolume(ctx context.Context, rec *PodRecord, podDir s
 		return hostVolume{}, err
 	}
 	return hostVolume{path: dir, readOnly: true}, nil
-}
-
-// prepareHostPath checks (or creates) a hostPath as its type asks.
-func prepareHostPath(h *manifest.HostPathVolume) error {
-	typ := ""
-	if h.Type != nil {
-		typ = *h.Type
-	}
-	fi, err := os.Stat(h.Path)
-	switch typ {
-	case "":
-		return nil
-	case "DirectoryOrCreate":
-		if os.IsNotExist(err) {
-			return os.MkdirAll(h.Path, 0o755)
-		}
-	case "FileOrCreate":
-		if os.IsNotExist(err) {
-			if err := os.MkdirAll(filepath.Dir(h.Path), 0o755); err != nil {
-				return err
-			}
-			f, err := os.OpenFile(h.Path, os.O_CREATE|os.O_WRONLY, 0o644)
-			if err != nil {
-				return err
-			}
-			return f.Close()
-		}
-	}
-	if err != nil {
-		if os.IsNotExist(err) {
-			return fmt.Errorf("hostPath type check failed: %s is not a %s", h.Path, strings.ToLower(strings.TrimSuffix(typ, "OrCreate")))
-		}
-		return err
-	}
-	mode := fi.Mode()
-	ok := true
-	switch typ {
-	case "Directory", "DirectoryOrCreate":
-		ok = mode.IsDir()
-	case "File", "FileOrCreate":
-		ok = mode.IsRegular()
-	case "Socket":
-		ok = mode&os.ModeSocket != 0
-	case "CharDevice":
-		ok = mode&os.ModeCharDevice != 0
-	case "BlockDevice":
-		ok = mode&os.ModeDevice != 0 && mode&os.ModeCharDevice == 0
-	}
-	if !ok {
-		return fmt.Errorf("hostPath type check failed: %s is not a %s", h.Path, strings.ToLower(strings.TrimSuffix(typ, "OrCreate")))
-	}
-	return nil
 }
 
 // volumeFile is one file of a configMap, secret, downwardAPI or projected
@@ -373,43 +321,56 @@ func writeVolumeFiles(dir string, files []volumeFile) error {
 }
 
 // containerMounts maps a container's volumeMounts (and its termination
-// message file) onto engine mounts.
-func containerMounts(spec *manifest.Container, vols map[string]hostVolume, env map[string]string) ([]Mount, error) {
-	var out []Mount
+// message file) onto engine mounts. Bind sources are resolved so that they
+// stay inside their volume (hostpath.go); release undoes what that staged
+// and must be called once the container has started, or failed to.
+func (c *Controller) containerMounts(spec *manifest.Container, vols map[string]hostVolume, env map[string]string) (mounts []Mount, staged bool, release func(), err error) {
+	var releases []func()
+	release = func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	for _, vm := range spec.VolumeMounts {
 		hv, ok := vols[vm.Name]
 		if !ok {
-			return nil, &ConfigError{Msg: fmt.Sprintf("volumeMount %q: no volume of that name", vm.Name)}
+			return nil, false, release, &ConfigError{Msg: fmt.Sprintf("volumeMount %q: no volume of that name", vm.Name)}
 		}
 		sub := vm.SubPath
 		if vm.SubPathExpr != "" {
 			sub = expand(vm.SubPathExpr, env)
 		}
-		m := Mount{Target: vm.MountPath, ReadOnly: vm.ReadOnly || hv.readOnly}
+		m := Mount{Target: vm.MountPath, ReadOnly: vm.ReadOnly || hv.readOnly, Size: hv.size}
 		switch {
 		case hv.engine != "":
+			if _, err := splitBeneath(sub); err != nil {
+				return nil, false, release, &ConfigError{Msg: (&subPathError{volume: vm.Name, container: spec.Name, err: err}).Error()}
+			}
 			m.Volume, m.Tmpfs, m.SubPath = hv.engine, true, sub
 		case hv.tmpfs:
 			m.Tmpfs = true
 		default:
-			m.Source = hv.path
-			if sub != "" {
-				m.Source = filepath.Join(hv.path, filepath.FromSlash(sub))
-				if !strings.HasPrefix(m.Source, filepath.Clean(hv.path)+string(filepath.Separator)) {
-					return nil, &ConfigError{Msg: fmt.Sprintf("volumeMount %q: subPath %q escapes the volume", vm.Name, sub)}
-				}
-				if hv.emptyDir {
-					if _, err := os.Stat(m.Source); os.IsNotExist(err) {
-						if err := os.MkdirAll(m.Source, 0o777); err != nil {
-							return nil, &ConfigError{Msg: fmt.Sprintf("volumeMount %q: create subPath: %v", vm.Name, err)}
-						}
-						_ = os.Chmod(m.Source, 0o777)
-					}
-				}
+			src, unstage, err := c.bindSource(hv, sub)
+			if unstage != nil {
+				releases = append(releases, unstage)
+				staged = true
 			}
+			var se *subPathError
+			switch {
+			case errors.As(err, &se):
+				se.volume, se.container = vm.Name, spec.Name
+				return nil, false, release, &ConfigError{Msg: se.Error()}
+			case err != nil:
+				return nil, false, release, fmt.Errorf("volume %q of container %q: %w", vm.Name, spec.Name, err)
+			}
+			m.Source = src
 		}
-		m.Size = hv.size
-		out = append(out, m)
+		mounts = append(mounts, m)
 	}
-	return out, nil
+	return mounts, staged, release, nil
 }

@@ -62,6 +62,10 @@ type Runtime struct {
 
 	pauseMu  sync.Mutex
 	pauseRef string // imported pause image, once known
+
+	// sharesMounts: the engine resolves bind sources in our mount
+	// namespace (SharesMountNamespace).
+	sharesMounts bool
 }
 
 var _ runner.Runtime = (*Runtime)(nil)
@@ -79,8 +83,16 @@ func New(ctx context.Context) (*Runtime, error) {
 		cli.Close()
 		return nil, err
 	}
+	rt.sharesMounts = engineSharesMounts(dockerHost())
 	return rt, nil
 }
+
+var _ runner.HostMounts = (*Runtime)(nil)
+
+// SharesMountNamespace implements runner.HostMounts: whether the engine
+// sees the bind mounts this process makes, so that subPaths and hostPaths
+// can be staged (see runner's hostpath.go).
+func (r *Runtime) SharesMountNamespace() bool { return r.sharesMounts }
 
 func newRuntime(api dockerAPI) *Runtime {
 	return &Runtime{api: api, pulls: make(map[string]*pull)}
