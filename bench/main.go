@@ -51,7 +51,10 @@ type row struct {
 
 var rows = []row{
 	{"overhead", runOverhead},
+	{"throughput", throughput},
 	{"cron", cronLatency},
+	{"footprint", footprint},
+	{"logs", logCapture},
 }
 
 func main() {
@@ -138,4 +141,10 @@ func ratio(a, b time.Duration) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f", float64(a)/float64(b))
+}
+
+// commandContext is exec.CommandContext (one place to add the bench's
+// environment if ever needed).
+func commandContext(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, name, args...)
 }

@@ -51,42 +51,59 @@ func jobIndexKey(jobUID, ns, name string) []byte {
 // SavePod stores (creates or replaces) the pod record and keeps the
 // podsByJob index in step with its controller reference.
 func (db *DB) SavePod(ctx context.Context, p *runner.PodRecord) error {
+	return db.SavePods(ctx, []*runner.PodRecord{p})
+}
+
+// SavePods stores several pod records in one transaction (one sync to
+// disk): all of them, or none.
+func (db *DB) SavePods(ctx context.Context, recs []*runner.PodRecord) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	data := make([][]byte, len(recs))
+	for i, p := range recs {
+		if err := checkKey("pod", p.Pod.Namespace, p.Pod.Name); err != nil {
+			return fmt.Errorf("save pod: %w", err)
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("save pod %s/%s: %w", p.Pod.Namespace, p.Pod.Name, err)
+		}
+		data[i] = b
+	}
+	err := db.update(func(tx *bolt.Tx) error {
+		for i, p := range recs {
+			if err := putPod(tx, p, data[i]); err != nil {
+				return fmt.Errorf("save pod %s/%s: %w", p.Pod.Namespace, p.Pod.Name, err)
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// putPod writes one encoded pod record and its podsByJob index entry.
+func putPod(tx *bolt.Tx, p *runner.PodRecord, data []byte) error {
 	ns, name := p.Pod.Namespace, p.Pod.Name
-	if err := checkKey("pod", ns, name); err != nil {
-		return fmt.Errorf("save pod: %w", err)
-	}
-	data, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("save pod %s/%s: %w", ns, name, err)
-	}
 	newJob := controllerJobUID(&p.Pod)
-	err = db.update(func(tx *bolt.Tx) error {
-		pods, idx := tx.Bucket(bucketPods), tx.Bucket(bucketPodsByJob)
-		key := objectKey(ns, name)
-		if old := pods.Get(key); old != nil {
-			var prev runner.PodRecord
-			if err := json.Unmarshal(old, &prev); err == nil {
-				if oldJob := controllerJobUID(&prev.Pod); oldJob != "" && oldJob != newJob {
-					if err := idx.Delete(jobIndexKey(oldJob, ns, name)); err != nil {
-						return err
-					}
+	pods, idx := tx.Bucket(bucketPods), tx.Bucket(bucketPodsByJob)
+	key := objectKey(ns, name)
+	if old := pods.Get(key); old != nil {
+		var prev runner.PodRecord
+		if err := json.Unmarshal(old, &prev); err == nil {
+			if oldJob := controllerJobUID(&prev.Pod); oldJob != "" && oldJob != newJob {
+				if err := idx.Delete(jobIndexKey(oldJob, ns, name)); err != nil {
+					return err
 				}
 			}
 		}
-		if newJob != "" {
-			if err := idx.Put(jobIndexKey(newJob, ns, name), nil); err != nil {
-				return err
-			}
-		}
-		return pods.Put(key, data)
-	})
-	if err != nil {
-		return fmt.Errorf("save pod %s/%s: %w", ns, name, err)
 	}
-	return nil
+	if newJob != "" {
+		if err := idx.Put(jobIndexKey(newJob, ns, name), nil); err != nil {
+			return err
+		}
+	}
+	return pods.Put(key, data)
 }
 
 // Pod returns the pod ns/name, or an error wrapping runner.ErrObjectNotFound.
