@@ -18,6 +18,7 @@ var mayImport = map[string][]string{
 	"":                         {"cli", "daemon"}, // main: the composition root
 	"manifest":                 {},
 	"schedule":                 {"manifest"},
+	"crontab":                  {"manifest", "schedule"}, // a pure converter (no os/exec: the CLI reads the crontab)
 	"apply":                    {"manifest", "runner"},
 	"runner":                   {"manifest"},
 	"runner/runnertest":        {"manifest", "runner"},
@@ -28,7 +29,7 @@ var mayImport = map[string][]string{
 	"localapi":                 {"apply", "manifest", "runner"},
 	"daemon":                   {"apply", "localapi", "manifest", "runner", "runner/docker", "schedule", "state"},
 	// The CLI reaches daemons and state only through localapi.
-	"cli":   {"localapi", "manifest", "schedule"},
+	"cli": {"crontab", "localapi", "manifest", "schedule"},
 	// bench seeds a store through its API and runs the binary.
 	"bench": {"localapi", "manifest", "runner", "runner/docker", "runner/docker/dockertest", "schedule", "state"},
 }

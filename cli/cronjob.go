@@ -221,6 +221,9 @@ func nextScheduleNote(cj *manifest.CronJob, now time.Time, local *time.Location)
 	}
 	f := s.NextFire(after)
 	if f.Time.IsZero() {
+		if cj.Annotations[schedule.AnnotationRunOnStart] == "true" {
+			return "<none> (the schedule never fires: it runs only when the daemon starts)"
+		}
 		return "<none> (the schedule never fires)"
 	}
 	out := f.Time.In(loc).Format(time.RFC1123Z)

@@ -68,6 +68,7 @@ Usage:
   localjobs suspend|resume cronjob|job NAME                 stop or restart scheduling / a Job's pods
   localjobs validate PATH...                                check YAML as the apiserver would
   localjobs schedule "EXPR" [--time-zone TZ] [--from T] [-n N]   the schedule in English and its next fire times
+  localjobs import crontab [FILE|-] [--image IMG] [--system]     a crontab as CronJob YAML (default: crontab -l)
   localjobs version
 
 Global flags:
@@ -116,6 +117,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, start lo
 		err = e.scheduleCmd(rest)
 	case "validate":
 		err = e.validate(rest)
+	case "import":
+		err = e.importCmd(ctx, rest)
 	case "version":
 		err = e.version(ctx, rest)
 	case "help", "-h", "--help":

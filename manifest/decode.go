@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 	kjson "sigs.k8s.io/json"
@@ -123,6 +126,11 @@ type fieldErr struct {
 // positioned with the line of the field they name.
 func Decode(file string, data []byte) Result {
 	d := &decoder{file: file}
+	data, err := utf8Text(data)
+	if err != nil {
+		d.errorf(0, nil, "%v", err)
+		return d.res
+	}
 	for i, c := range splitDocuments(data) {
 		d.document(i, c)
 	}
@@ -132,6 +140,42 @@ func Decode(file string, data []byte) Result {
 	slices.SortStableFunc(d.res.Errors, byLine)
 	slices.SortStableFunc(d.res.Warnings, byLine)
 	return d.res
+}
+
+// utf8Text returns data as UTF-8. A YAML file may be UTF-16 with a byte
+// order mark (PowerShell's > writes one); split at --- and count lines in
+// the text, not in its bytes, or every document after the first would be
+// lost.
+func utf8Text(data []byte) ([]byte, error) {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		order = binary.BigEndian
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		order = binary.LittleEndian
+	default:
+		return data, nil
+	}
+	body := data[2:]
+	if len(body)%2 != 0 {
+		return nil, errors.New("invalid UTF-16 (the file starts with a UTF-16 byte order mark): an odd number of bytes")
+	}
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); i += 2 {
+		r := rune(order.Uint16(body[i:]))
+		if utf16.IsSurrogate(r) {
+			var r2 rune = -1
+			if i+3 < len(body) {
+				r2 = rune(order.Uint16(body[i+2:]))
+			}
+			if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
+				return nil, fmt.Errorf("invalid UTF-16 (the file starts with a UTF-16 byte order mark): unpaired surrogate at byte %d", i+2)
+			}
+			i += 2
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out, nil
 }
 
 type decoder struct {
@@ -511,7 +555,7 @@ func strictDecode(j []byte, v any) []fieldErr {
 		}
 		return errs
 	}
-	var errs []fieldErr
+	var errs, unknown []fieldErr
 	for _, se := range strict {
 		var fe kjson.FieldError
 		if !errors.As(se, &fe) {
@@ -525,12 +569,21 @@ func strictDecode(j []byte, v any) []fieldErr {
 		}
 		switch {
 		case strings.HasPrefix(se.Error(), "unknown field"):
-			errs = append(errs, fieldErr{p, unknownFieldMsg(reflect.TypeOf(v).Elem(), p)})
+			unknown = append(unknown, fieldErr{nil, se.Error()})
 		case strings.HasPrefix(se.Error(), "duplicate field"):
 			errs = append(errs, fieldErr{p, fmt.Sprintf("duplicate field %q", name)})
 		default:
 			errs = append(errs, fieldErr{p, se.Error()})
 		}
+	}
+	if len(unknown) > 0 {
+		// The decoder names a field by a dotted path, which is ambiguous
+		// when a key is empty or holds '.' or '[' (an empty key once made
+		// this panic); walk the document for each unknown field's path.
+		if walked := walkDecode(j, reflect.TypeOf(v).Elem(), nil, true); len(walked) > 0 {
+			unknown = walked
+		}
+		errs = append(errs, unknown...)
 	}
 	return errs
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 // lines joins YAML lines, so tests can count lines exactly.
@@ -579,5 +580,64 @@ func TestDecode_SubMinuteEveryWarns(t *testing.T) {
 	want := `cron.yaml:5: spec.schedule: "@every 10s" runs at most once a minute: each run's Job is named after its minute`
 	if len(res.Warnings) != 1 || res.Warnings[0].Error() != want {
 		t.Errorf("warnings = %v, want %q", res.Warnings, want)
+	}
+}
+
+// utf16Bytes encodes s as UTF-16 with a byte order mark.
+func utf16Bytes(s string, bigEndian bool) []byte {
+	b := []byte{0xff, 0xfe}
+	if bigEndian {
+		b = []byte{0xfe, 0xff}
+	}
+	for _, c := range utf16.Encode([]rune(s)) {
+		if bigEndian {
+			b = append(b, byte(c>>8), byte(c))
+		} else {
+			b = append(b, byte(c), byte(c>>8))
+		}
+	}
+	return b
+}
+
+// TestDecode_UTF16: a UTF-16 file (PowerShell's > writes them) decodes
+// like its UTF-8 text: every document, lines counted in the text. Found by
+// FuzzDecode: the bytes were split at --- lines, so every document after
+// the first was silently lost.
+func TestDecode_UTF16(t *testing.T) {
+	in := goodPod + "---\n" + strings.Replace(goodPod, "good", "😀", 1)
+	for _, big := range []bool{false, true} {
+		res := Decode("w.yaml", utf16Bytes(in, big))
+		want := []string{`w.yaml:14: metadata.name: Invalid value: "😀": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`}
+		if len(res.Objects) != 1 || len(res.Errors) != 1 || res.Errors[0].Error() != want[0] {
+			t.Errorf("big endian %v: %d objects, errors %v; want 1 and %v", big, len(res.Objects), res.Errors, want)
+		}
+	}
+	for _, bad := range [][]byte{{0xff, 0xfe, 'a'}, {0xff, 0xfe, 0x00, 0xd8, 'a', 0}} {
+		res := Decode("w.yaml", bad)
+		if len(res.Errors) != 1 || !strings.HasPrefix(res.Errors[0].Error(), "w.yaml: invalid UTF-16") {
+			t.Errorf("%q: errors %v", bad, res.Errors)
+		}
+	}
+}
+
+// TestDecode_OddUnknownKeys: unknown fields whose keys are empty or hold
+// '.' or '[' are named exactly. Found by FuzzDecode: an empty key at the
+// top made Decode panic.
+func TestDecode_OddUnknownKeys(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"apiVersion: v1\nkind: Pod\n\"\": 1\n", `p.yaml:3: unknown field ""`},
+		{"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  \"\": 1\n", `p.yaml:5: metadata.: unknown field ""`},
+		{"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  a.b: 1\n", `p.yaml:5: metadata.a.b: unknown field "a.b"`},
+		{"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  a[0]: 1\n", `p.yaml:5: metadata.a[0]: unknown field "a[0]"`},
+	}
+	for _, tt := range tests {
+		res := Decode("p.yaml", []byte(tt.in))
+		var got []string
+		for _, p := range res.Errors {
+			got = append(got, p.Error())
+		}
+		if len(got) == 0 || got[0] != tt.want {
+			t.Errorf("Decode(%q): errors %q, want first %q", tt.in, got, tt.want)
+		}
 	}
 }

@@ -249,6 +249,9 @@ func typeAt(t reflect.Type, p fieldPath) reflect.Type {
 // unknownFieldMsg is the message for the unknown field at p below root,
 // suggesting the field the user probably meant.
 func unknownFieldMsg(root reflect.Type, p fieldPath) string {
+	if len(p) == 0 {
+		return `unknown field ""`
+	}
 	name := p[len(p)-1].name
 	msg := fmt.Sprintf("unknown field %q", name)
 	parent := typeAt(root, p[:len(p)-1])

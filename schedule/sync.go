@@ -222,7 +222,12 @@ func Sync(in Input) (r Result) {
 		base = old.LastScheduleTime.Time
 	}
 	slot, missed, err := mostRecent(sched, base, now, cj.Spec.StartingDeadlineSeconds)
-	if err != nil {
+	switch {
+	case errors.Is(err, errNeverFires) && cj.Annotations[AnnotationRunOnStart] == "true":
+		// A CronJob that runs only at daemon start: a schedule that never
+		// fires with run-on-start is crontab's @reboot (`localjobs import
+		// crontab` writes "0 0 31 2 *"). It gets its start run below.
+	case err != nil:
 		event(EventWarning, ReasonInvalidSchedule, "invalid schedule: %s : %s", cj.Spec.Schedule, err)
 		return r
 	}

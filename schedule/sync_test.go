@@ -688,6 +688,29 @@ func TestSyncCatchUpTimeline66(t *testing.T) {
 	}
 }
 
+// TestSyncRunOnStartOnly: a schedule that never fires with run-on-start
+// runs at daemon start only (crontab's @reboot), without the
+// InvalidSchedule warning the schedule alone gets.
+func TestSyncRunOnStartOnly(t *testing.T) {
+	cj := newCronJob("0 0 31 2 *", at("09:00"))
+	r := Sync(Input{CronJob: cj, Now: at("10:00:30"), Local: time.UTC, RunOnStart: true})
+	if len(r.Actions) != 0 || !slices.Equal(eventReasons(r.Events, EventWarning), []string{ReasonInvalidSchedule}) {
+		t.Errorf("without the annotation: actions %+v events %+v", r.Actions, r.Events)
+	}
+	cj.Annotations = map[string]string{AnnotationRunOnStart: "true"}
+	r = Sync(Input{CronJob: cj, Now: at("10:00:30"), Local: time.UTC, RunOnStart: true})
+	if len(r.Actions) != 1 || r.Actions[0].Create == nil || r.Actions[0].Create.Annotations[AnnotationRunOnStart] != "true" {
+		t.Fatalf("at start: actions %+v", r.Actions)
+	}
+	if len(r.Events) != 0 || !r.NextRun.IsZero() {
+		t.Errorf("at start: events %+v, next run %v", r.Events, r.NextRun)
+	}
+	r = Sync(Input{CronJob: cj, Now: at("11:00:30"), Local: time.UTC})
+	if len(r.Actions) != 0 || len(r.Events) != 0 || !r.NextRun.IsZero() {
+		t.Errorf("later: actions %+v events %+v next run %v", r.Actions, r.Events, r.NextRun)
+	}
+}
+
 // TestSyncRunOnStart: one extra run at daemon start, unless the start's
 // sync already created a Job, and subject to Forbid.
 func TestSyncRunOnStart(t *testing.T) {
