@@ -50,7 +50,7 @@ func (db *DB) Applied(ctx context.Context, kind, ns, name string) (*Applied, err
 		return nil, err
 	}
 	var a *Applied
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(bucketApplied)
 		if bk == nil {
 			return nil
@@ -77,7 +77,7 @@ func (db *DB) AppliedObjects(ctx context.Context) ([]*Applied, error) {
 		return nil, err
 	}
 	var out []*Applied
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(bucketApplied)
 		if bk == nil {
 			return nil

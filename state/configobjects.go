@@ -76,7 +76,7 @@ func (db *DB) getObject(ctx context.Context, bucket []byte, kind, ns, name strin
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucket)
 		if b == nil { // a database from before the bucket existed, opened read-only
 			return runner.ErrObjectNotFound

@@ -37,7 +37,7 @@ func (db *DB) CronJobs(ctx context.Context, ns string) ([]*manifest.CronJob, err
 		return nil, err
 	}
 	var out []*manifest.CronJob
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCronJobs)
 		if b == nil { // a database from before the bucket existed, opened read-only
 			return nil

@@ -28,7 +28,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,7 +75,23 @@ var (
 	// ErrReadOnly is returned by methods that write when the DB was opened
 	// with Options.ReadOnly.
 	ErrReadOnly = errors.New("state opened read-only")
+
+	// ErrCorrupt is returned (wrapped, with what was found and what to do)
+	// by Open and every method when the database file is damaged: empty,
+	// truncated, or with pages bbolt cannot read. A damaged file is never
+	// written to.
+	ErrCorrupt = errors.New("corrupt state database")
 )
+
+// corruptHint says what to do with a damaged database.
+const corruptHint = "the file was left as it is; to start afresh, stop localjobs, move it aside (keep it to look at) and start again: " +
+	"a new state has a new instance id, so containers the old one started keep running until removed " +
+	"(docker ps -a --filter label=io.localjobs.instance)"
+
+// corrupt wraps what was found wrong with the file at path.
+func corrupt(path string, what any) error {
+	return fmt.Errorf("%w %s (%v); %s", ErrCorrupt, path, what, corruptHint)
+}
 
 var (
 	bucketMeta      = []byte("meta")
@@ -113,6 +131,7 @@ type Options struct {
 // DB is an open state dir. It implements runner.Store; all methods are safe
 // for concurrent use.
 type DB struct {
+	path     string // the database file
 	bolt     *bolt.DB
 	dir      string
 	instance string
@@ -149,25 +168,122 @@ func Open(dir string, opts Options) (*DB, error) {
 	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
-
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: opts.ReadOnly})
-	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
-		}
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	// Only an absent file is a new state: an empty one is damage (a disk
+	// that filled up, a copy that failed), and creating a database over it
+	// would lose every record without a word.
+	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+		return nil, corrupt(path, "the file is empty")
 	}
-	db := &DB{bolt: bdb, dir: dir, readOnly: opts.ReadOnly, logCap: logCap, openLogs: map[string]bool{}}
+
+	if !opts.ReadOnly {
+		// Check the whole file before the first write, read-only: a
+		// damaged database is never written to (and a read-write open
+		// would load its freelist, where damage panics beyond recovery).
+		if err := checkFile(path); err != nil {
+			return nil, err
+		}
+	}
+	bdb, err := openBolt(path, opts.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{bolt: bdb, path: path, dir: dir, readOnly: opts.ReadOnly, logCap: logCap, openLogs: map[string]bool{}}
 	if opts.ReadOnly {
-		err = bdb.View(db.checkSchema)
+		err = db.view(db.checkSchema)
 	} else {
-		err = bdb.Update(db.initSchema)
+		err = db.update(db.initSchema)
 	}
 	if err != nil {
 		_ = bdb.Close()
+		if errors.Is(err, ErrCorrupt) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// openBolt is bolt.Open of a file that may be damaged: bbolt's own damage
+// errors and any panic become ErrCorrupt (closing the file, so its lock
+// goes with it), and a file shorter than its own meta page says (a
+// truncated copy, a full disk) is refused before any page beyond its end
+// could be read.
+func openBolt(path string, readOnly bool) (bdb *bolt.DB, err error) {
+	var f *os.File
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true)) // a read past the file's end panics rather than kills
+	defer func() {
+		if r := recover(); r != nil {
+			if f != nil {
+				f.Close()
+			}
+			bdb, err = nil, corrupt(path, r)
+		}
+	}()
+	bdb, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: readOnly,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err = os.OpenFile(name, flag, perm)
+			return f, err
+		}})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch),
+		err != nil && strings.Contains(err.Error(), "file size too small"):
+		return nil, corrupt(path, err)
+	case err != nil:
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = bdb.View(func(tx *bolt.Tx) error {
+			if fi.Size() < tx.Size() {
+				return corrupt(path, fmt.Sprintf("truncated: %d bytes, the database needs %d", fi.Size(), tx.Size()))
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	return bdb, nil
+}
+
+// checkFile opens an existing database read-only and runs bbolt's
+// consistency check over every page (a damaged one panics rather than
+// kills, and the handle is closed whatever happens).
+func checkFile(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil // a new state
+	}
+	bdb, err := openBolt(path, true)
+	if err != nil {
+		return err
+	}
+	defer bdb.Close()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	db := &DB{bolt: bdb, path: path, readOnly: true}
+	if err := db.view(checkTx); err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			return err
+		}
+		return corrupt(path, err)
+	}
+	return nil
+}
+
+// checkTx runs bbolt's consistency check.
+func checkTx(tx *bolt.Tx) error {
+	var errs []error
+	for err := range tx.Check() { // drained whole: the checker stops when done
+		if len(errs) < 5 {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("consistency check: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
 // checkSchema reads the schema version and instance id of a read-only DB.
@@ -262,10 +378,25 @@ func (db *DB) InstanceID() string { return db.instance }
 // ReadOnly reports whether the DB was opened with Options.ReadOnly.
 func (db *DB) ReadOnly() bool { return db.readOnly }
 
-// update runs fn in a read-write transaction, failing early when read-only.
-func (db *DB) update(fn func(tx *bolt.Tx) error) error {
+// update runs fn in a read-write transaction, failing early when read-only;
+// a bbolt panic (a damaged page) is returned as ErrCorrupt.
+func (db *DB) update(fn func(tx *bolt.Tx) error) (err error) {
 	if db.readOnly {
 		return ErrReadOnly
 	}
+	defer db.recoverCorrupt(&err)
 	return db.bolt.Update(fn)
+}
+
+// view runs fn in a read-only transaction; a bbolt panic (a damaged page)
+// is returned as ErrCorrupt.
+func (db *DB) view(fn func(tx *bolt.Tx) error) (err error) {
+	defer db.recoverCorrupt(&err)
+	return db.bolt.View(fn)
+}
+
+func (db *DB) recoverCorrupt(err *error) {
+	if r := recover(); r != nil {
+		*err = corrupt(db.path, r)
+	}
 }

@@ -112,7 +112,7 @@ func (db *DB) Pod(ctx context.Context, ns, name string) (*runner.PodRecord, erro
 		return nil, err
 	}
 	var p *runner.PodRecord
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketPods).Get(objectKey(ns, name))
 		if v == nil {
 			return runner.ErrObjectNotFound
@@ -133,7 +133,7 @@ func (db *DB) Pods(ctx context.Context, ns string) ([]*runner.PodRecord, error) 
 		return nil, err
 	}
 	var pods []*runner.PodRecord
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return scanPrefix(tx.Bucket(bucketPods), nsPrefix(ns), func(k, v []byte) error {
 			p := new(runner.PodRecord)
 			if err := json.Unmarshal(v, p); err != nil {
@@ -160,7 +160,7 @@ func (db *DB) PodsOfJob(ctx context.Context, jobUID string) ([]*runner.PodRecord
 		return nil, nil
 	}
 	var pods []*runner.PodRecord
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		podsB := tx.Bucket(bucketPods)
 		prefix := []byte(jobUID + "/")
 		return scanPrefix(tx.Bucket(bucketPodsByJob), prefix, func(k, _ []byte) error {
@@ -251,7 +251,7 @@ func (db *DB) Job(ctx context.Context, ns, name string) (*manifest.Job, error) {
 		return nil, err
 	}
 	var j *manifest.Job
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketJobs).Get(objectKey(ns, name))
 		if v == nil {
 			return runner.ErrObjectNotFound
@@ -272,7 +272,7 @@ func (db *DB) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
 		return nil, err
 	}
 	var jobs []*manifest.Job
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return scanPrefix(tx.Bucket(bucketJobs), nsPrefix(ns), func(k, v []byte) error {
 			j := new(manifest.Job)
 			if err := json.Unmarshal(v, j); err != nil {
@@ -386,7 +386,7 @@ func (db *DB) Events(ctx context.Context, ns, uid string) ([]*manifest.Event, er
 	if uid != "" {
 		prefix = []byte(uid + "/")
 	}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return scanPrefix(tx.Bucket(bucketEvents), prefix, func(k, v []byte) error {
 			e := new(manifest.Event)
 			if err := json.Unmarshal(v, e); err != nil {
