@@ -8,7 +8,7 @@ DEMO_STATE := .localjobs-demo
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build test vet fmt check up examples clean bench
+.PHONY: help build test vet fmt check up examples clean bench image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,13 @@ examples: build ## run each example once with localjobs run -f and check its doc
 	sh scripts/ensure-docker.sh
 	sh scripts/ensure-images.sh $$(sed -n 's/^ *image: *"\{0,1\}\([^" ]*\)"\{0,1\}.*/\1/p' specs/*.yaml | sort -u)
 	LOCALJOBS_STATE_DIR=$(DEMO_STATE) sh scripts/run-examples.sh $(BIN) specs
+
+image: ## a FROM scratch image of localjobs (static binary; built offline from local files)
+	rm -rf .image && mkdir .image
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X github.com/localjobs/localjobs/cli.Version=$(VERSION)" -o .image/localjobs .
+	cp contrib/docker/Dockerfile .image/
+	docker build -t localjobs:$(VERSION) -t localjobs:latest .image
+	rm -rf .image
 
 clean: ## remove build output and the examples' state (stop make up first)
 	rm -f $(BIN)
