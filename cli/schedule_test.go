@@ -127,7 +127,7 @@ func TestDescribeCronJob(t *testing.T) {
 	evs := []*manifest.Event{{Type: "Normal", Reason: schedule.ReasonSuccessfulCreate, Message: "Created job backup-29548290",
 		Source: manifest.EventSource{Component: schedule.Component}, FirstTimestamp: manifest.Time{Time: now.Add(-4 * time.Hour)}, Count: 1}}
 	var buf bytes.Buffer
-	describeCronJob(&buf, cj, evs, now, time.UTC)
+	describeCronJob(&buf, cj, evs, nil, now, time.UTC)
 	got := buf.String()
 	for _, want := range []string{
 		"Name:                          backup\n",
