@@ -156,6 +156,7 @@ func (r *recorder) observe(ctx context.Context, ch *runner.Change) {
 		k := key(ch.Job.Namespace, ch.Job.Name)
 		j := r.jobs[k]
 		if j == nil {
+			r.forgetPodsOf(ch.Job.Namespace, ch.Job.Name)
 			return
 		}
 		// Deleted before it finished (replaced, concurrencyPolicy
@@ -200,6 +201,21 @@ func (r *recorder) forget(j *manifest.Job) {
 	}
 	r.trackMu.Unlock()
 	delete(r.pods, j.UID)
+}
+
+// forgetPodsOf drops the pods kept for a Job that the stream never showed
+// (one restored at start and deleted before it changed).
+func (r *recorder) forgetPodsOf(ns, name string) {
+	for uid, pods := range r.pods {
+		for _, p := range pods {
+			for _, o := range p.Pod.OwnerReferences {
+				if p.Pod.Namespace == ns && o.Kind == manifest.KindJob && o.Name == name && o.UID == uid {
+					r.forget(&manifest.Job{ObjectMeta: manifest.ObjectMeta{Namespace: ns, Name: name, UID: uid}})
+				}
+			}
+			break
+		}
+	}
 }
 
 // retry runs fn until it succeeds or ctx ends, backing off (capped) and

@@ -8,6 +8,7 @@ import (
 
 	"github.com/localjobs/localjobs/daemon"
 	"github.com/localjobs/localjobs/localapi"
+	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/runner/docker/dockertest"
 )
 
@@ -42,18 +43,7 @@ func TestMetricsScrapeReal(t *testing.T) {
 	job := strings.NewReplacer("image: busybox", "image: "+image+"\n        imagePullPolicy: IfNotPresent\n        command: [\"true\"]").
 		Replace(jobYAML("good", "", 0, "", 0))
 	mustApply(t, ctx, d, "good.yaml", job)
-	bootJob := ""
-	for bootJob == "" {
-		ch, err := sub.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ch.Job != nil && strings.HasPrefix(ch.Job.Name, "boot-") {
-			bootJob = ch.Job.Name
-		}
-	}
-	waitJobs(t, ctx, sub, deleted, bootJob)
-	waitJobs(t, ctx, sub, finished, "good")
+	waitBoot(t, ctx, sub, deleted, map[string]func(*runner.Change) bool{"good": finished})
 	waitScrape(t, ctx, d, url,
 		`localjobs_attempts_total{outcome="failed",reason="Error"} 1`,
 		`localjobs_attempts_total{outcome="succeeded",reason="Completed"} 1`,

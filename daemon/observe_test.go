@@ -85,6 +85,34 @@ func waitJobs(t *testing.T, ctx context.Context, sub *runner.Subscription, want 
 	}
 }
 
+// waitBoot reads sub until the boot CronJob's run-on-start Job (whose
+// name it learns and returns) and every other named Job have the change
+// their predicate asks for, in whatever order they come.
+func waitBoot(t *testing.T, ctx context.Context, sub *runner.Subscription, boot func(*runner.Change) bool, others map[string]func(*runner.Change) bool) string {
+	t.Helper()
+	bootJob, done := "", map[string]bool{}
+	for bootJob == "" || !done[bootJob] || len(done) < len(others)+1 {
+		ch, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("waiting for boot job %q and %d others (done: %v): %v", bootJob, len(others), done, err)
+		}
+		if ch.Job == nil {
+			continue
+		}
+		name := ch.Job.Name
+		if bootJob == "" && strings.HasPrefix(name, "boot-") {
+			bootJob = name
+		}
+		switch want := others[name]; {
+		case name == bootJob && boot(&ch):
+			done[name] = true
+		case want != nil && want(&ch):
+			done[name] = true
+		}
+	}
+	return bootJob
+}
+
 func deleted(ch *runner.Change) bool { return ch.Deleted }
 
 func finished(ch *runner.Change) bool {
@@ -129,17 +157,7 @@ func TestHistorySurvivesDeletion(t *testing.T) {
 	mustApply(t, ctx, d, "boot.yaml", bootCronJob)
 	d.StartCronJobs()
 	mustApply(t, ctx, d, "once.yaml", strings.Replace(jobYAML("once", "", 0, "boom", 3), "spec:\n  backoffLimit", "spec:\n  ttlSecondsAfterFinished: 0\n  backoffLimit", 1))
-	bootJob := ""
-	for bootJob == "" {
-		ch, err := sub.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ch.Job != nil && strings.HasPrefix(ch.Job.Name, "boot-") {
-			bootJob = ch.Job.Name
-		}
-	}
-	waitJobs(t, ctx, sub, deleted, bootJob, "once")
+	bootJob := waitBoot(t, ctx, sub, deleted, map[string]func(*runner.Change) bool{"once": deleted})
 	sub.Close()
 	if jobs, _ := d.DB.Jobs(ctx, ""); len(jobs) != 0 {
 		t.Fatalf("%d jobs left; want both deleted", len(jobs))

@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -391,6 +392,11 @@ func (w *Worker) send(ctx context.Context, n *history.Notification) error {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
+		// *url.Error repeats the whole URL, secret path included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("post to %s: %w", redact(n.Target.URL), err)
 	}
 	defer resp.Body.Close()

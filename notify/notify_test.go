@@ -249,7 +249,7 @@ func TestWorkerTimeout(t *testing.T) {
 		time.Sleep(time.Hour)
 		synctest.Wait()
 		n := out.get("uid-1")
-		if n.State != history.NotifyFailed || n.Attempts != 2 || !strings.Contains(n.LastError, "deadline exceeded") {
+		if n.State != history.NotifyFailed || n.Attempts != 2 || !strings.Contains(n.LastError, "deadline exceeded") || strings.Contains(n.LastError, "/x") {
 			t.Errorf("notification %+v", n)
 		}
 		if g := h.gaps(); len(g) != 1 || g[0] != 10*time.Second+time.Second {
