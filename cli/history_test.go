@@ -56,3 +56,45 @@ func TestHistoryInDescribeCronJob(t *testing.T) {
 		t.Errorf("no history:\n%s", buf.String())
 	}
 }
+
+// TestHistoryUpFlags: up's history, metrics and notify flags, their
+// defaults and their usage errors.
+func TestHistoryUpFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+		check   func(o localapi.DaemonOptions) bool
+	}{
+		{nil, "", func(o localapi.DaemonOptions) bool {
+			return o.HistoryLimit == 100 && o.HistoryMaxAge == 30*24*time.Hour && o.MetricsAddr == "" && o.NotifyOn == "failure"
+		}},
+		{[]string{"--history-age", "7d", "--history-limit", "5", "--metrics-addr", ":9464"}, "", func(o localapi.DaemonOptions) bool {
+			return o.HistoryMaxAge == 7*24*time.Hour && o.HistoryLimit == 5 && o.MetricsAddr == ":9464"
+		}},
+		{[]string{"--history-age", "36h", "--notify-url", "https://h.example/x", "--notify-format", "slack"}, "", func(o localapi.DaemonOptions) bool {
+			return o.HistoryMaxAge == 36*time.Hour && o.NotifyURL == "https://h.example/x" && o.NotifyFormat == "slack"
+		}},
+		{[]string{"--notify-url", "h.example/x"}, "must be an http or https URL", nil},
+		{[]string{"--notify-on", "sometimes"}, "want failure, always or never", nil},
+		{[]string{"--history-limit", "0"}, "at least 1", nil},
+		{[]string{"--history-age", "forever"}, "invalid argument", nil},
+	}
+	for _, tt := range tests {
+		e := &env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+		fs := e.flags("up", "up")
+		of := addObserveFlags(fs)
+		var o localapi.DaemonOptions
+		err := fs.Parse(tt.args)
+		if err == nil {
+			err = of.apply(&o)
+		}
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%v: error %v, want %q", tt.args, err, tt.wantErr)
+			}
+		case err != nil || !tt.check(o):
+			t.Errorf("%v: %+v %v", tt.args, o, err)
+		}
+	}
+}
