@@ -233,6 +233,12 @@ func FromJob(j *manifest.Job, pods []*runner.PodRecord, tail TailFunc, now time.
 			r.Started = a.Started
 		}
 	}
+	// Conditions keep whole seconds; the containers' own end is finer.
+	for _, a := range r.Attempts {
+		if r.Outcome != OutcomeDeleted && a.Finished.After(r.Finished) {
+			r.Finished = a.Finished
+		}
+	}
 	if r.Started.IsZero() && j.Status.StartTime != nil {
 		r.Started = j.Status.StartTime.Time
 	}
