@@ -158,6 +158,10 @@ type Outbox interface {
 	SaveNotification(ctx context.Context, n *history.Notification) error
 }
 
+// StopGrace is how long a delivery in flight may go on once the worker is
+// stopped.
+const StopGrace = 2 * time.Second
+
 // Defaults of the Worker.
 const (
 	DefaultTimeout     = 10 * time.Second
@@ -274,9 +278,13 @@ func (w *Worker) Run(ctx context.Context) {
 				continue
 			}
 			err := w.send(ctx, n)
-			if ctx.Err() != nil {
+			if err != nil && ctx.Err() != nil {
 				return // stopped mid-request: still pending, the next start sends it
 			}
+			// What happened is recorded even when the stop came meanwhile:
+			// an endpoint that took it must never get it again. (The
+			// daemon waits for this goroutine before it closes the store.)
+			octx := context.WithoutCancel(ctx)
 			n.Attempts++
 			now := time.Now()
 			switch {
@@ -292,7 +300,7 @@ func (w *Worker) Run(ctx context.Context) {
 				delete(waiting, n.UID)
 				w.log().Error("notification failed", "job", n.Run.Namespace+"/"+n.Run.Job, "url", redact(n.Target.URL), "attempts", n.Attempts, "error", err)
 				if w.OnFailed != nil {
-					w.OnFailed(ctx, n)
+					w.OnFailed(octx, n)
 				}
 			default:
 				n.LastError = err.Error()
@@ -303,7 +311,7 @@ func (w *Worker) Run(ctx context.Context) {
 				}
 				w.log().Warn("notification will be retried", "job", n.Run.Namespace+"/"+n.Run.Job, "url", redact(n.Target.URL), "attempts", n.Attempts, "in", at.Sub(now), "error", err)
 			}
-			if err := w.Outbox.SaveNotification(ctx, n); err != nil {
+			if err := w.Outbox.SaveNotification(octx, n); err != nil {
 				w.log().Error("save notification", "job", n.Run.Namespace+"/"+n.Run.Job, "error", err)
 				if n.State != history.NotifyPending {
 					done[n.UID] = n
@@ -377,8 +385,11 @@ func (w *Worker) send(ctx context.Context, n *history.Notification) error {
 	if err != nil {
 		return &permanentError{fmt.Errorf("encode notification: %w", err)}
 	}
-	rctx, cancel := context.WithTimeout(ctx, w.or(w.Timeout, DefaultTimeout))
+	// A stop lets a request in flight finish for StopGrace (within its
+	// timeout), so an endpoint that is answering is not left unrecorded.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.or(w.Timeout, DefaultTimeout))
 	defer cancel()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(StopGrace, cancel) })()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, n.Target.URL, bytes.NewReader(body))
 	if err != nil {
 		return &permanentError{fmt.Errorf("webhook URL %s: %w", redact(n.Target.URL), err)}
