@@ -25,9 +25,13 @@ var mayImport = map[string][]string{
 	"runner/docker":            {"runner", "runner/docker/pause"},
 	"runner/docker/pause":      {},
 	"runner/docker/dockertest": {"runner", "runner/docker", "state"},
-	"state":                    {"apply", "manifest", "runner"},
-	"localapi":                 {"apply", "manifest", "runner"},
-	"daemon":                   {"apply", "localapi", "manifest", "runner", "runner/docker", "schedule", "state"},
+	"history":                  {"manifest", "runner"},
+	"state":                    {"apply", "history", "manifest", "runner"},
+	"localapi":                 {"apply", "history", "manifest", "runner"},
+	// The optional servers and clients at the edge (issue #13).
+	"metrics": {"history", "manifest", "runner"},
+	"notify":  {"history", "manifest"},
+	"daemon":  {"apply", "history", "localapi", "manifest", "metrics", "notify", "runner", "runner/docker", "schedule", "state"},
 	// The CLI reaches daemons and state only through localapi.
 	"cli": {"crontab", "localapi", "manifest", "schedule"},
 	// bench seeds a store through its API and runs the binary.
@@ -43,7 +47,8 @@ var onlyIn = []struct {
 	// bench's anchor is its own loop on the engine API.
 	{"github.com/moby/", []string{"runner/docker", "runner/docker/dockertest", "bench"}},
 	{"go.etcd.io/bbolt", []string{"state"}},
-	{"net/http", []string{"localapi"}},
+	{"net/http", []string{"localapi", "metrics", "notify"}},
+	{"github.com/prometheus/", []string{"metrics"}},
 }
 
 // TestDependencyDirection checks every package of the module against the

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/schedule"
 )
@@ -88,7 +89,7 @@ func selectorString(s *manifest.LabelSelector) string {
 // order of reference §4.6), plus localjobs' Next Schedule Time line, which
 // shows the DST rule's adjustments. local is the zone of a CronJob without
 // timeZone.
-func describeCronJob(w io.Writer, cj *manifest.CronJob, evs []*manifest.Event, now time.Time, local *time.Location) {
+func describeCronJob(w io.Writer, cj *manifest.CronJob, evs []*manifest.Event, runs []*localapi.HistoryRun, now time.Time, local *time.Location) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	kv := func(k, format string, a ...any) { fmt.Fprintf(tw, k+":\t"+format+"\n", a...) }
 	unset := func(p *int32) string {
@@ -165,7 +166,9 @@ func describeCronJob(w io.Writer, cj *manifest.CronJob, evs []*manifest.Event, n
 		kv("Active Jobs", "%s", strings.Join(active, ", "))
 	}
 	kv("Next Schedule Time", "%s", nextScheduleNote(cj, now, local))
+	describeLastTimes(tw, cj, runs, now)
 	tw.Flush()
+	describeRunTable(w, runs, local)
 	describeEvents(w, evs, now)
 }
 

@@ -64,7 +64,11 @@ func (e *env) describe(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		describeCronJob(e.stdout, cj, evs, now, time.Local)
+		runs, err := src.History(ctx, localapi.HistoryQuery{Namespace: *ns, Kind: "cronjob", Name: name})
+		if err != nil {
+			return err
+		}
+		describeCronJob(e.stdout, cj, evs, runs, now, time.Local)
 	}
 	return nil
 }

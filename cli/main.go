@@ -58,6 +58,7 @@ Usage:
   localjobs apply -f FILE|DIR                               apply to the running daemon
   localjobs delete pod|job NAME | -f FILE [--grace-period N] [--force]   stop and delete
   localjobs events [--for KIND/NAME]                        events, oldest first
+  localjobs history [cronjob/NAME|job/NAME] [-n NS|-A] [-o json]   runs kept after their Jobs, newest first
   localjobs wait --for=condition=complete|failed|delete job/NAME [--timeout D]
   localjobs get pods|jobs|cronjobs|all [NAME] [-n NS|-A] [-l SEL] [--field-selector S]
                [-o wide|json|yaml|name|jsonpath=…|custom-columns=…] [-w]
@@ -99,6 +100,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, start lo
 		err = e.del(ctx, rest)
 	case "events":
 		err = e.events(ctx, rest)
+	case "history":
+		err = e.history(ctx, rest)
 	case "wait":
 		err = e.wait(ctx, rest)
 	case "get":

@@ -29,6 +29,7 @@ func (e *env) up(ctx context.Context, args []string) error {
 	group := fs.String("socket-group", "", "make the control socket 0660 owned by this group")
 	poll := fs.Duration("poll", 500*time.Millisecond, "how often to look for file changes")
 	df := addDaemonFlags(fs)
+	of := addObserveFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -48,6 +49,9 @@ func (e *env) up(ctx context.Context, args []string) error {
 	}
 	o, err := df.options(paths)
 	if err != nil {
+		return err
+	}
+	if err := of.apply(&o); err != nil {
 		return err
 	}
 	if o.StateDir, err = localapi.StateDir(e.stateDir); err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/localjobs/localjobs/apply"
+	"github.com/localjobs/localjobs/history"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/runner/docker"
@@ -43,6 +44,18 @@ type Config struct {
 	AllowHostPath []string
 	// MaxPods caps the pods that run at once (0 = the kubelet's 110).
 	MaxPods int
+	// History bounds the run history (zero fields: history.DefaultLimit
+	// runs per owner, history.DefaultMaxAge).
+	History history.Retention
+	// MetricsAddr, if set, serves Prometheus metrics there (":PORT" means
+	// 127.0.0.1:PORT); nothing listens on TCP otherwise (DESIGN §9).
+	MetricsAddr string
+	// Notify is the global webhook (--notify-url, --notify-format,
+	// --notify-on); per-object annotations override it.
+	Notify history.Target
+	// NotifyBackoff is the notifier's first retry delay (0 =
+	// notify.DefaultBackoff; tests shorten it).
+	NotifyBackoff time.Duration
 }
 
 // StateDir resolves the state dir (DESIGN §5); see localapi.StateDir.
@@ -75,6 +88,7 @@ type Daemon struct {
 	done     chan struct{}
 	ctrlDone chan struct{}
 	cron     *cronJobs // the CronJob controller and its JobStore
+	obs      observers // run history, notifications, metrics
 }
 
 // Start locks and opens the state dir, connects the runtime, resumes
@@ -82,6 +96,10 @@ type Daemon struct {
 // that is up; Stop ends it. A second daemon on the same state dir fails at
 // once naming the holder's PID.
 func Start(ctx context.Context, cfg Config) (*Daemon, error) {
+	var err error
+	if cfg.Notify, err = checkNotify(cfg.Notify); err != nil {
+		return nil, err
+	}
 	lock, err := acquireLock(cfg.StateDir)
 	if err != nil {
 		return nil, err
@@ -105,12 +123,24 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		}
 		d.Runtime = rt
 	}
+	if err := d.prepareMetrics(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if !ok && d.obs.metricsLn != nil {
+			d.obs.metricsLn.Close()
+		}
+	}()
+	rt := d.Runtime
+	if m := d.obs.metrics; m != nil {
+		rt = m.Runtime(rt) // engine errors by call
+	}
 	host, _ := os.Hostname()
 	if host == "" {
 		host = "localhost"
 	}
 	d.Controller = &runner.Controller{
-		Store: d.DB, Runtime: d.Runtime, Log: cfg.Log, NodeName: host,
+		Store: d.DB, Runtime: rt, Log: cfg.Log, NodeName: host,
 		PodSecurity: cfg.PodSecurity, AllowHostPath: cfg.AllowHostPath, MaxPods: cfg.MaxPods,
 		MountDir: filepath.Join(cfg.StateDir, "mounts"), ProtectedPaths: []string{cfg.StateDir},
 	}
@@ -125,6 +155,14 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	d.stop = stop
+	// The history, notifications and metrics follow the controllers from
+	// before their first step (and record what a crash left unrecorded).
+	if err := d.startObservers(runCtx); err != nil {
+		stop()
+		d.obs.wg.Wait()
+		ln.Close()
+		return nil, err
+	}
 	go func() { d.Controller.Run(runCtx); close(d.ctrlDone) }()
 	t0 := time.Now()
 	d.Restored, err = d.Controller.Restore(ctx)
@@ -132,6 +170,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		stop()
 		<-d.ctrlDone
+		d.obs.wg.Wait()
 		ln.Close()
 		return nil, fmt.Errorf("restore: %w", err)
 	}
@@ -141,6 +180,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := d.cron.load(ctx); err != nil {
 		stop()
 		<-d.ctrlDone
+		d.obs.wg.Wait()
 		ln.Close()
 		return nil, fmt.Errorf("load cronjobs: %w", err)
 	}
@@ -161,6 +201,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		<-served
 		<-d.ctrlDone
 		d.cron.wait()
+		d.stopObservers()
 	}()
 	ok = true
 	if d.client, err = localapi.DialFunc(ctx, pipe.Dial, cfg.Version); err != nil {
@@ -191,7 +232,7 @@ func (d *Daemon) SocketPath() string { return d.Socket }
 // whoever may use it controls the daemon), which host paths pods may
 // mount, and what the restart found.
 func (d *Daemon) Summary() []string {
-	out := []string{d.socketBanner(), d.hostPathBanner()}
+	out := append([]string{d.socketBanner(), d.hostPathBanner()}, d.observersBanner()...)
 	if st := d.Restored; st.Pods+st.Jobs > 0 {
 		out = append(out, fmt.Sprintf("resumed %d pods and %d jobs in %s (%d containers adopted, %d started, %d created, %d exited while down, %d vanished)",
 			st.Pods, st.Jobs, d.RestoreTime.Round(time.Millisecond), st.Adopted, st.Started, st.Recreated, st.ExitedWhileDown, st.Vanished))

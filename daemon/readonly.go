@@ -86,6 +86,9 @@ func (emptyState) CronJob(_ context.Context, ns, name string) (*manifest.CronJob
 }
 func (emptyState) Events(context.Context, string, string) ([]*manifest.Event, error) { return nil, nil }
 func (emptyState) AppliedObjects(context.Context) ([]*apply.Record, error)           { return nil, nil }
+func (emptyState) History(context.Context, localapi.HistoryQuery) ([]*localapi.HistoryRun, error) {
+	return nil, nil
+}
 func (emptyState) Logs(_ context.Context, _ io.Writer, req localapi.LogRequest) error {
 	return fmt.Errorf("pod %s/%s: %w", req.Namespace, req.Pod, runner.ErrObjectNotFound)
 }

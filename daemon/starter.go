@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/localjobs/localjobs/history"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/runner"
 )
@@ -28,6 +29,9 @@ func (s Starter) Start(ctx context.Context, o localapi.DaemonOptions) (localapi.
 	d, err := Start(ctx, Config{
 		StateDir: o.StateDir, SocketGroup: o.SocketGroup, Version: s.Version, Log: s.Log, Runtime: s.Runtime,
 		PodSecurity: o.PodSecurity, AllowHostPath: allow, MaxPods: o.MaxPods,
+		History:     history.Retention{Limit: o.HistoryLimit, MaxAge: o.HistoryMaxAge},
+		MetricsAddr: o.MetricsAddr,
+		Notify:      history.Target{URL: o.NotifyURL, Format: o.NotifyFormat, On: o.NotifyOn},
 	})
 	if err != nil {
 		return nil, err

@@ -71,6 +71,11 @@ func (v view) Events(ctx context.Context, ns, uid string) ([]*manifest.Event, er
 	return v.db.Events(ctx, ns, uid)
 }
 
+// History lists recorded runs, newest first.
+func (v view) History(ctx context.Context, q localapi.HistoryQuery) ([]*localapi.HistoryRun, error) {
+	return v.db.Runs(ctx, q)
+}
+
 func (v view) AppliedObjects(ctx context.Context) ([]*apply.Record, error) {
 	return v.db.AppliedObjects(ctx)
 }

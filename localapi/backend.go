@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/localjobs/localjobs/apply"
+	"github.com/localjobs/localjobs/history"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 )
@@ -31,6 +32,9 @@ type Reader interface {
 	// the container runs when req.Follow is set. Errors found before the
 	// first byte is written get a status code.
 	Logs(ctx context.Context, w io.Writer, req LogRequest) error
+	// History lists recorded Job runs, newest first (package history):
+	// kept after the Jobs and their pods are deleted.
+	History(ctx context.Context, q HistoryQuery) ([]*HistoryRun, error)
 }
 
 // Controller is what the writing verbs need: a running daemon.
@@ -77,6 +81,11 @@ type (
 	ContainerRecord = runner.ContainerRecord
 	// LogLine is one line of container output in a watch with logs.
 	LogLine = runner.LogLine
+	// HistoryRun is the record of one Job run, HistoryAttempt of one of
+	// its pods; HistoryQuery selects runs.
+	HistoryRun     = history.Run
+	HistoryAttempt = history.Attempt
+	HistoryQuery   = history.Query
 )
 
 // ErrNotFound matches the error of a request for an object that does not

@@ -354,6 +354,22 @@ func (c *Client) AppliedObjects(ctx context.Context) ([]*AppliedRecord, error) {
 	return l.Items, err
 }
 
+// History lists recorded Job runs, newest first.
+func (c *Client) History(ctx context.Context, q HistoryQuery) ([]*HistoryRun, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"namespace": q.Namespace, "kind": q.Kind, "name": q.Name} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var l struct{ Items []*HistoryRun }
+	err := c.get(ctx, "/localjobs/v1/history?"+v.Encode(), &l)
+	return l.Items, err
+}
+
 // CronJobs lists the CronJobs of ns ("" = all).
 func (c *Client) CronJobs(ctx context.Context, ns string) ([]*manifest.CronJob, error) {
 	var l struct{ Items []*manifest.CronJob }

@@ -1,6 +1,7 @@
 package localapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -172,6 +173,32 @@ func (s *Server) applied(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return listOf("localjobs/v1", "AppliedList", recs), nil
+}
+
+// history answers recorded runs: ?namespace=NS (none: all), and
+// optionally kind=cronjob|job with name=NAME, limit=N.
+func (s *Server) history(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	hq := HistoryQuery{Namespace: q.Get("namespace"), Kind: q.Get("kind"), Name: q.Get("name")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 {
+			return nil, &BadRequestError{Msg: "limit: want a number ≥ 0"}
+		}
+		hq.Limit = n
+	}
+	switch {
+	case hq.Kind == "" && hq.Name == "":
+	case hq.Kind != "cronjob" && hq.Kind != "job":
+		return nil, &BadRequestError{Msg: fmt.Sprintf("kind %q: want cronjob or job", hq.Kind)}
+	case hq.Name == "" || hq.Namespace == "":
+		return nil, &BadRequestError{Msg: "a history of one " + hq.Kind + " needs its name and namespace"}
+	}
+	runs, err := s.Read.History(r.Context(), hq)
+	if err != nil {
+		return nil, err
+	}
+	return listOf("localjobs/v1", "RunList", runs), nil
 }
 
 func (s *Server) apply(c Controller, r *http.Request) (any, error) {

@@ -77,6 +77,17 @@ func (f fakeReader) Events(context.Context, string, string) ([]*manifest.Event, 
 func (f fakeReader) AppliedObjects(context.Context) ([]*apply.Record, error) {
 	return []*apply.Record{{Kind: "Job", Namespace: "default", Name: "j", Source: apply.SourceUp, File: "/s/j.yaml"}}, f.fail
 }
+
+// History answers one run of cronjob/nightly, and records the query.
+func (f fakeReader) History(_ context.Context, q localapi.HistoryQuery) ([]*localapi.HistoryRun, error) {
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	code := int32(3)
+	return []*localapi.HistoryRun{{UID: "u1", Namespace: q.Namespace, Job: "nightly-1", CronJob: q.Name, Outcome: "Failed",
+		Reason: "BackoffLimitExceeded", ExitCode: &code, AttemptCount: q.Limit}}, nil
+}
+
 func (f fakeReader) Logs(_ context.Context, w io.Writer, req localapi.LogRequest) error {
 	if req.Pod != "a" {
 		return &localapi.BadRequestError{Msg: "container x is not valid for pod " + req.Pod}
@@ -200,6 +211,34 @@ func TestErrorMapping(t *testing.T) {
 	}
 	if pods, err := c2.Pods(ctx, "default"); err == nil || len(pods) != 0 {
 		t.Errorf("failing read: %v %v, want an error", pods, err)
+	}
+}
+
+// TestHistory: the history route passes the query through, refuses a bad
+// kind with 400, and a failed read is an error, never an empty list.
+func TestHistory(t *testing.T) {
+	ctx := context.Background()
+	c, err := serve(t, &localapi.Server{Read: fakeReader{}, Version: "v1"}, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := c.History(ctx, localapi.HistoryQuery{Namespace: "ops", Kind: "cronjob", Name: "nightly", Limit: 5})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("history: %v %v", runs, err)
+	}
+	if r := runs[0]; r.Namespace != "ops" || r.CronJob != "nightly" || r.AttemptCount != 5 || r.ExitCode == nil || *r.ExitCode != 3 {
+		t.Errorf("run %+v: the query did not arrive whole, or the run came back changed", r)
+	}
+	var se *localapi.StatusError
+	if _, err := c.History(ctx, localapi.HistoryQuery{Namespace: "ops", Kind: "pod", Name: "x"}); !errors.As(err, &se) || se.Status.Code != 400 {
+		t.Errorf("kind pod: %v, want a 400", err)
+	}
+	c2, err := serve(t, &localapi.Server{Read: fakeReader{fail: errors.New("store: corrupt")}, Version: "v1"}, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs, err := c2.History(ctx, localapi.HistoryQuery{}); err == nil || !strings.Contains(err.Error(), "store: corrupt") {
+		t.Errorf("failing read: %v %v, want the error", runs, err)
 	}
 }
 

@@ -82,6 +82,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET "+p, s.list(kindEvents, s.listEvents))
 	}
 	mux.HandleFunc("GET /localjobs/v1/applied", s.object(s.applied))
+	mux.HandleFunc("GET /localjobs/v1/history", s.object(s.history))
 	mux.HandleFunc("POST "+applyPath, s.control(s.apply))
 	mux.HandleFunc("GET /localjobs/v1/watch", s.watchAll)
 	if s.Ready == nil {

@@ -74,7 +74,8 @@ func (b *fakeBackend) CronJob(context.Context, string, string) (*manifest.CronJo
 func (b *fakeBackend) Events(context.Context, string, string) ([]*manifest.Event, error) {
 	return nil, nil
 }
-func (b *fakeBackend) AppliedObjects(context.Context) ([]*apply.Record, error) { return nil, nil }
+func (b *fakeBackend) AppliedObjects(context.Context) ([]*apply.Record, error)      { return nil, nil }
+func (b *fakeBackend) History(context.Context, HistoryQuery) ([]*HistoryRun, error) { return nil, nil }
 func (b *fakeBackend) Logs(ctx context.Context, w io.Writer, req LogRequest) error {
 	fmt.Fprintln(w, "first")
 	select {

@@ -1,6 +1,9 @@
 package localapi
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Starter starts daemons in the process of a client. main hands the
 // daemon's Starter to the CLI, so the CLI never imports the daemon: it only
@@ -27,6 +30,17 @@ type DaemonOptions struct {
 	ManifestDirs  []string
 	// MaxPods caps the pods that run at once (0 = the kubelet's 110).
 	MaxPods int
+	// HistoryLimit and HistoryMaxAge bound the run history: per CronJob or
+	// Job name the newest HistoryLimit runs, none older than HistoryMaxAge
+	// (0 = the defaults, 100 and 30 days).
+	HistoryLimit  int
+	HistoryMaxAge time.Duration
+	// MetricsAddr, if set, serves Prometheus metrics on /metrics there (a
+	// bare ":PORT" means 127.0.0.1:PORT).
+	MetricsAddr string
+	// NotifyURL, NotifyFormat and NotifyOn are the global webhook (the
+	// localjobs.io/notify-* annotations override them per object).
+	NotifyURL, NotifyFormat, NotifyOn string
 }
 
 // View is a server of a state dir in the client's process.

@@ -270,6 +270,7 @@ func validateMeta(e *errs, m *ObjectMeta, p fieldPath, top bool, maxName int) {
 	if size > 256*1024 {
 		e.add(p.child("annotations"), "Too long: may not be more than 262144 bytes")
 	}
+	validateNotify(e, m.Annotations, p.child("annotations"))
 }
 
 // ---- Pod ----

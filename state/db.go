@@ -16,6 +16,23 @@
 //	cronjobs   ns/name -> JSON manifest.CronJob (spec and status)
 //	events     uid/<8-byte big-endian sequence> -> JSON manifest.Event
 //
+// Run history and the webhook outbox (history.go; issue #13). <t> is a
+// finish time as 8 bytes of big-endian Unix nanoseconds, so prefix scans
+// list oldest first; every run is filed under job/<its name>, and a
+// CronJob's runs under cronjob/<its name> too:
+//
+//	runs           jobUID -> JSON history.Run (≤ 20 attempts, ≤ 2 KiB log tail each)
+//	runsByOwner    ns/job/name/<t>jobUID, ns/cronjob/name/<t>jobUID -> empty
+//	runsByTime     <t>jobUID -> empty (age pruning, newest-first listing)
+//	runsLast       ns/cronjob -> JSON history.Last (newest success and failure)
+//	notifications  jobUID -> JSON history.Notification (Pending, Sent, Failed)
+//
+// Retention (history.Retention): per owner the newest Limit runs, none older
+// than MaxAge; a run whose Job is still stored or whose notification is
+// pending is never pruned, which makes recording exactly-once. These buckets
+// came without a schema change: a read-write open creates them, and a
+// read-only open of an older database reads them as empty.
+//
 // Every Save commits (and fsyncs) before it returns, so the controllers can
 // record each step before they take it.
 package state
@@ -104,10 +121,17 @@ var (
 	bucketApplied   = []byte("applied")
 	bucketCronJobs  = []byte("cronjobs")
 
+	bucketRuns          = []byte("runs")
+	bucketRunsByOwner   = []byte("runsByOwner")
+	bucketRunsByTime    = []byte("runsByTime")
+	bucketRunsLast      = []byte("runsLast")
+	bucketNotifications = []byte("notifications")
+
 	keySchema   = []byte("schema")
 	keyInstance = []byte("instance")
 
-	allBuckets = [][]byte{bucketMeta, bucketPods, bucketPodsByJob, bucketJobs, bucketEvents, bucketApplied, bucketConfigMap, bucketSecrets, bucketCronJobs}
+	allBuckets = [][]byte{bucketMeta, bucketPods, bucketPodsByJob, bucketJobs, bucketEvents, bucketApplied, bucketConfigMap, bucketSecrets, bucketCronJobs,
+		bucketRuns, bucketRunsByOwner, bucketRunsByTime, bucketRunsLast, bucketNotifications}
 )
 
 // migrations[i] upgrades a database from schema i+1 to schema i+2, inside
