@@ -15,18 +15,24 @@ const module = "github.com/localjobs/localjobs"
 // package missing from the table fails the test, so a new one states its
 // place.
 var mayImport = map[string][]string{
-	"":                         {"cli", "daemon"}, // main: the composition root
-	"manifest":                 {},
-	"schedule":                 {"manifest"},
-	"apply":                    {"manifest", "runner"},
-	"runner":                   {"manifest"},
+	"":         {"cli", "daemon"}, // main: the composition root
+	"manifest": {},
+	"schedule": {"manifest"},
+	"apply":    {"manifest", "runner"},
+	"runner":   {"manifest"},
+	// The kubelet (one pod on this machine) and the Job controller know
+	// nothing of each other nor of the controller that ties them: each
+	// declares the small Host interface it needs.
+	"runner/kubelet":           {"manifest", "runner"},
+	"runner/jobcontroller":     {"manifest", "runner"},
+	"runner/controller":        {"manifest", "runner", "runner/jobcontroller", "runner/kubelet"},
 	"runner/runnertest":        {"manifest", "runner"},
 	"runner/docker":            {"runner", "runner/docker/pause"},
 	"runner/docker/pause":      {},
 	"runner/docker/dockertest": {"runner", "runner/docker", "state"},
 	"state":                    {"apply", "manifest", "runner"},
 	"localapi":                 {"apply", "manifest", "runner"},
-	"daemon":                   {"apply", "localapi", "manifest", "runner", "runner/docker", "schedule", "state"},
+	"daemon":                   {"apply", "localapi", "manifest", "runner", "runner/controller", "runner/docker", "runner/kubelet", "schedule", "state"},
 	// The CLI reaches daemons and state only through localapi.
 	"cli":   {"localapi", "manifest", "schedule"},
 	"bench": {"localapi", "manifest", "runner", "runner/docker", "runner/docker/dockertest", "schedule"},

@@ -1,9 +1,3 @@
-// Package runner holds localjobs' Pod and Job controllers. The decisions are
-// pure, level-based functions of the recorded state and the current time
-// (reconcilePod, reconcileJob); workers perform the actions they return
-// through a Runtime, record every step in a Store before taking it, and call
-// the functions again whenever anything may have changed or a requeue timer
-// fires, so a lost event cannot lose a transition.
 package runner
 
 import "time"

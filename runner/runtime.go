@@ -62,6 +62,15 @@ type AuthPuller interface {
 	EnsureImageAuth(ctx context.Context, image, policy string, auths []RegistryAuth) (ImageResult, error)
 }
 
+// HostMounts is implemented by runtimes that can tell whether their engine
+// resolves bind-mount sources in this process's mount namespace (a local
+// engine on Linux), so that a path staged with a bind mount here is the
+// path the engine mounts (runner/kubelet's hostpath.go). It is optional:
+// without it paths are checked, not staged.
+type HostMounts interface {
+	SharesMountNamespace() bool
+}
+
 // RegistryAuth is one entry of a docker config from an imagePullSecret.
 type RegistryAuth struct {
 	// Server is the entry's key: a registry host, host/path, or URL such as
