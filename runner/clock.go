@@ -29,3 +29,14 @@ type realTimer struct{ t *time.Timer }
 
 func (r realTimer) C() <-chan time.Time { return r.t.C }
 func (r realTimer) Stop() bool          { return r.t.Stop() }
+
+// After returns a channel that receives once d has passed on c, and the
+// function that stops its timer; for d <= 0 the channel is nil, which a
+// select never receives from (no timeout).
+func After(c Clock, d time.Duration) (ch <-chan time.Time, stop func()) {
+	if d <= 0 {
+		return nil, func() {}
+	}
+	t := c.NewTimer(d)
+	return t.C(), func() { t.Stop() }
+}

@@ -12,17 +12,12 @@ import (
 // ApplyJob starts a fresh run of a Job: a previous Job of the same name is
 // stopped and replaced with its pods.
 func (c *Controller) ApplyJob(ctx context.Context, j *manifest.Job) (*manifest.Job, error) {
-	runCtx, err := c.runCtx(ctx)
+	runCtx, err := c.admit(ctx, &j.Spec.Template.ObjectMeta, &j.Spec.Template.Spec)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.CheckPodSpec(&j.Spec.Template.ObjectMeta, &j.Spec.Template.Spec); err != nil {
-		return nil, err
-	}
 	job := runner.Clone(j)
-	if job.Name == "" && job.GenerateName != "" {
-		job.Name = runner.GenerateName(job.GenerateName)
-	}
+	generateName(&job.ObjectMeta)
 	if err := c.replaceJob(ctx, job.Namespace, job.Name); err != nil {
 		return nil, err
 	}

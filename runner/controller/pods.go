@@ -15,17 +15,12 @@ import (
 // ApplyPod starts a fresh run of a bare pod: a previous pod of the same name
 // is stopped and replaced. It returns the stored pod.
 func (c *Controller) ApplyPod(ctx context.Context, p *manifest.Pod) (*manifest.Pod, error) {
-	runCtx, err := c.runCtx(ctx)
+	runCtx, err := c.admit(ctx, &p.ObjectMeta, &p.Spec)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.CheckPodSpec(&p.ObjectMeta, &p.Spec); err != nil {
-		return nil, err
-	}
 	pod := runner.Clone(p)
-	if pod.Name == "" && pod.GenerateName != "" {
-		pod.Name = runner.GenerateName(pod.GenerateName)
-	}
+	generateName(&pod.ObjectMeta)
 	if err := c.replacePod(ctx, pod.Namespace, pod.Name); err != nil {
 		return nil, err
 	}
@@ -35,6 +30,24 @@ func (c *Controller) ApplyPod(ctx context.Context, p *manifest.Pod) (*manifest.P
 		return nil, err
 	}
 	return out, nil
+}
+
+// admit waits until Run has started and admits a pod spec (a pod's, or a
+// Job's template); it returns Run's context.
+func (c *Controller) admit(ctx context.Context, meta *manifest.ObjectMeta, spec *manifest.PodSpec) (context.Context, error) {
+	runCtx, err := c.runCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return runCtx, c.CheckPodSpec(meta, spec)
+}
+
+// generateName names an object from its generateName, as the apiserver
+// does, when it has no name.
+func generateName(m *manifest.ObjectMeta) {
+	if m.Name == "" && m.GenerateName != "" {
+		m.Name = runner.GenerateName(m.GenerateName)
+	}
 }
 
 // CheckPodSpec reports whether the controller would admit a pod with this
@@ -111,16 +124,10 @@ func (c *Controller) TerminateAll(reason, message string) {
 // KillAll stops every running container at once (grace 0), whatever
 // happens to the controller's context: a second Ctrl-C.
 func (c *Controller) KillAll(ctx context.Context) int {
-	recs, err := c.Store.Pods(ctx, "")
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, r := range recs {
-		k, _ := c.killRuns(ctx, r)
-		n += k
-	}
-	return n
+	return c.sumPods(ctx, func(r *runner.PodRecord) int {
+		n, _ := c.killRuns(ctx, r)
+		return n
+	})
 }
 
 // KillPod stops the pod's running containers (and sandbox) at once,
@@ -160,17 +167,26 @@ func (c *Controller) killRuns(ctx context.Context, r *runner.PodRecord) (int, er
 
 // RunningContainers counts the instances the controller is watching.
 func (c *Controller) RunningContainers(ctx context.Context) int {
+	return c.sumPods(ctx, func(r *runner.PodRecord) int {
+		n := 0
+		for _, cr := range r.Containers {
+			if cr.Current != nil && cr.Current.Step == runner.StepStarted {
+				n++
+			}
+		}
+		return n
+	})
+}
+
+// sumPods adds up f over every stored pod (0 if they cannot be read).
+func (c *Controller) sumPods(ctx context.Context, f func(*runner.PodRecord) int) int {
 	recs, err := c.Store.Pods(ctx, "")
 	if err != nil {
 		return 0
 	}
 	n := 0
 	for _, r := range recs {
-		for _, cr := range r.Containers {
-			if cr.Current != nil && cr.Current.Step == runner.StepStarted {
-				n++
-			}
-		}
+		n += f(r)
 	}
 	return n
 }

@@ -229,12 +229,8 @@ func (w *Worker) event(ctx context.Context, typ, reason, msg string) {
 // wait blocks until a kick, the requeue time (0 = none) or the end; it
 // reports whether to go on.
 func (w *Worker) wait(ctx context.Context, d time.Duration) bool {
-	var timerC <-chan time.Time
-	if d > 0 {
-		timer := w.c.Clock.NewTimer(d)
-		defer timer.Stop()
-		timerC = timer.C()
-	}
+	timerC, stop := runner.After(w.c.Clock, d)
+	defer stop()
 	select {
 	case <-ctx.Done():
 		return false

@@ -65,17 +65,17 @@ func openWalk(dir *os.File, parts []string) (*os.File, error) {
 		}
 		return os.NewFile(uintptr(fd), dir.Name()), nil
 	}
-	pfd, err := walkParent(dir, parts)
+	rel := filepath.Join(parts...)
+	f, err := openInParent(dir, parts, func(pfd int, name string) (int, error) {
+		fd, err := unix.Openat(pfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, &fs.PathError{Op: "open", Path: rel, Err: err}
+		}
+		return fd, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(pfd)
-	rel := filepath.Join(parts...)
-	fd, err := unix.Openat(pfd, parts[len(parts)-1], unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: rel, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), filepath.Join(dir.Name(), rel))
 	if fi, err := f.Stat(); err != nil || fi.Mode()&fs.ModeSymlink != 0 {
 		f.Close()
 		if err != nil {

@@ -130,16 +130,24 @@ func openDirBeneath(dir *os.File, rel string) (*os.File, error) {
 		}
 		return os.NewFile(uintptr(fd), dir.Name()), nil
 	}
+	return openInParent(dir, parts, func(pfd int, name string) (int, error) {
+		return openDir(pfd, name, rel, false)
+	})
+}
+
+// openInParent opens the last of parts (at least one) with open, from the
+// folder that holds it beneath dir, reached without following a link.
+func openInParent(dir *os.File, parts []string, open func(parent int, name string) (int, error)) (*os.File, error) {
 	pfd, err := walkParent(dir, parts)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(pfd)
-	fd, err := openDir(pfd, parts[len(parts)-1], rel, false)
+	fd, err := open(pfd, parts[len(parts)-1])
 	if err != nil {
 		return nil, err
 	}
-	return os.NewFile(uintptr(fd), filepath.Join(dir.Name(), rel)), nil
+	return os.NewFile(uintptr(fd), filepath.Join(dir.Name(), filepath.Join(parts...))), nil
 }
 
 // fileMode converts a stat result's mode.

@@ -35,31 +35,23 @@ func (k *Kubelet) containerEnv(ctx context.Context, rec *runner.PodRecord, spec 
 		var data map[string]string
 		switch {
 		case ef.ConfigMapRef != nil:
-			cm, err := k.Store.ConfigMap(ctx, pod.Namespace, ef.ConfigMapRef.Name)
-			if errors.Is(err, runner.ErrObjectNotFound) {
-				if isTrue(ef.ConfigMapRef.Optional) {
-					continue
-				}
-				return nil, &ConfigError{Msg: fmt.Sprintf("configmap %q not found", ef.ConfigMapRef.Name)}
-			}
+			cm, err := getRef(ctx, k.Store.ConfigMap, "configmap", pod.Namespace, ef.ConfigMapRef.Name, isTrue(ef.ConfigMapRef.Optional))
 			if err != nil {
 				return nil, err
 			}
-			data = cm.Data
-		case ef.SecretRef != nil:
-			s, err := k.Store.Secret(ctx, pod.Namespace, ef.SecretRef.Name)
-			if errors.Is(err, runner.ErrObjectNotFound) {
-				if isTrue(ef.SecretRef.Optional) {
-					continue
-				}
-				return nil, &ConfigError{Msg: fmt.Sprintf("secret %q not found", ef.SecretRef.Name)}
+			if cm != nil {
+				data = cm.Data
 			}
+		case ef.SecretRef != nil:
+			s, err := getRef(ctx, k.Store.Secret, "secret", pod.Namespace, ef.SecretRef.Name, isTrue(ef.SecretRef.Optional))
 			if err != nil {
 				return nil, err
 			}
 			data = map[string]string{}
-			for key, v := range SecretData(s) {
-				data[key] = string(v)
+			if s != nil {
+				for key, v := range SecretData(s) {
+					data[key] = string(v)
+				}
 			}
 		}
 		for _, key := range slices.Sorted(maps.Keys(data)) {
@@ -90,6 +82,41 @@ func (k *Kubelet) containerEnv(ctx context.Context, rec *runner.PodRecord, spec 
 
 func isTrue(b *bool) bool { return b != nil && *b }
 
+// getRef gets the ConfigMap or Secret (kind, as the kubelet words it) that
+// a pod references, with get. A missing one is nil when optional, else a
+// *ConfigError.
+func getRef[T any](ctx context.Context, get func(context.Context, string, string) (*T, error), kind, ns, name string, optional bool) (*T, error) {
+	obj, err := get(ctx, ns, name)
+	if errors.Is(err, runner.ErrObjectNotFound) {
+		if optional {
+			return nil, nil
+		}
+		return nil, &ConfigError{Msg: fmt.Sprintf("%s %q not found", kind, name)}
+	}
+	return obj, err
+}
+
+// keyRefValue resolves a configMapKeyRef or secretKeyRef: the value
+// lookup finds in the object (a kind, got with get), or skip for a missing
+// optional object or key, else a *ConfigError.
+func keyRefValue[T any](ctx context.Context, get func(context.Context, string, string) (*T, error), kind, ns, name, key string,
+	optional *bool, lookup func(*T) (string, bool)) (v string, skip bool, err error) {
+	obj, err := getRef(ctx, get, strings.ToLower(kind), ns, name, isTrue(optional))
+	switch {
+	case err != nil:
+		return "", false, err
+	case obj == nil:
+		return "", true, nil // missing and optional
+	}
+	if v, ok := lookup(obj); ok {
+		return v, false, nil
+	}
+	if isTrue(optional) {
+		return "", true, nil
+	}
+	return "", false, &ConfigError{Msg: fmt.Sprintf("couldn't find key %s in %s %s/%s", key, kind, ns, name)}
+}
+
 // envSource resolves one env valueFrom. skip is true for a missing
 // optional key (the variable is left out, as in Kubernetes).
 func (k *Kubelet) envSource(ctx context.Context, rec *runner.PodRecord, spec *manifest.Container, src *manifest.EnvVarSource) (v string, skip bool, err error) {
@@ -109,45 +136,21 @@ func (k *Kubelet) envSource(ctx context.Context, rec *runner.PodRecord, spec *ma
 		return v, false, nil
 	case src.ConfigMapKeyRef != nil:
 		ref := src.ConfigMapKeyRef
-		cm, err := k.Store.ConfigMap(ctx, pod.Namespace, ref.Name)
-		if errors.Is(err, runner.ErrObjectNotFound) {
-			if isTrue(ref.Optional) {
-				return "", true, nil
-			}
-			return "", false, &ConfigError{Msg: fmt.Sprintf("configmap %q not found", ref.Name)}
-		}
-		if err != nil {
-			return "", false, err
-		}
-		if v, ok := cm.Data[ref.Key]; ok {
-			return v, false, nil
-		}
-		if b, ok := cm.BinaryData[ref.Key]; ok {
-			return string(b), false, nil
-		}
-		if isTrue(ref.Optional) {
-			return "", true, nil
-		}
-		return "", false, &ConfigError{Msg: fmt.Sprintf("couldn't find key %s in ConfigMap %s/%s", ref.Key, pod.Namespace, ref.Name)}
+		return keyRefValue(ctx, k.Store.ConfigMap, "ConfigMap", pod.Namespace, ref.Name, ref.Key, ref.Optional,
+			func(cm *manifest.ConfigMap) (string, bool) {
+				if v, ok := cm.Data[ref.Key]; ok {
+					return v, true
+				}
+				b, ok := cm.BinaryData[ref.Key]
+				return string(b), ok
+			})
 	case src.SecretKeyRef != nil:
 		ref := src.SecretKeyRef
-		s, err := k.Store.Secret(ctx, pod.Namespace, ref.Name)
-		if errors.Is(err, runner.ErrObjectNotFound) {
-			if isTrue(ref.Optional) {
-				return "", true, nil
-			}
-			return "", false, &ConfigError{Msg: fmt.Sprintf("secret %q not found", ref.Name)}
-		}
-		if err != nil {
-			return "", false, err
-		}
-		if b, ok := SecretData(s)[ref.Key]; ok {
-			return string(b), false, nil
-		}
-		if isTrue(ref.Optional) {
-			return "", true, nil
-		}
-		return "", false, &ConfigError{Msg: fmt.Sprintf("couldn't find key %s in Secret %s/%s", ref.Key, pod.Namespace, ref.Name)}
+		return keyRefValue(ctx, k.Store.Secret, "Secret", pod.Namespace, ref.Name, ref.Key, ref.Optional,
+			func(s *manifest.Secret) (string, bool) {
+				b, ok := SecretData(s)[ref.Key]
+				return string(b), ok
+			})
 	}
 	return "", false, &ConfigError{Msg: "env source not supported by localjobs"}
 }

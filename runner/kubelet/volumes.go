@@ -221,14 +221,8 @@ func keyFiles(kind, ns, name string, data map[string][]byte, items []manifest.Ke
 
 func (k *Kubelet) configMapFiles(ctx context.Context, rec *runner.PodRecord, name string, items []manifest.KeyToPath, optional *bool, def os.FileMode) ([]volumeFile, error) {
 	ns := rec.Pod.Namespace
-	cm, err := k.Store.ConfigMap(ctx, ns, name)
-	if errors.Is(err, runner.ErrObjectNotFound) {
-		if optional != nil && *optional {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("configmap %q not found", name)
-	}
-	if err != nil {
+	cm, err := getRef(ctx, k.Store.ConfigMap, "configmap", ns, name, isTrue(optional))
+	if cm == nil || err != nil {
 		return nil, err
 	}
 	data := map[string][]byte{}
@@ -236,22 +230,16 @@ func (k *Kubelet) configMapFiles(ctx context.Context, rec *runner.PodRecord, nam
 		data[key] = []byte(v)
 	}
 	maps.Copy(data, cm.BinaryData)
-	return keyFiles("ConfigMap", ns, name, data, items, optional != nil && *optional, def)
+	return keyFiles("ConfigMap", ns, name, data, items, isTrue(optional), def)
 }
 
 func (k *Kubelet) secretFiles(ctx context.Context, rec *runner.PodRecord, name string, items []manifest.KeyToPath, optional *bool, def os.FileMode) ([]volumeFile, error) {
 	ns := rec.Pod.Namespace
-	s, err := k.Store.Secret(ctx, ns, name)
-	if errors.Is(err, runner.ErrObjectNotFound) {
-		if optional != nil && *optional {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("secret %q not found", name)
-	}
-	if err != nil {
+	s, err := getRef(ctx, k.Store.Secret, "secret", ns, name, isTrue(optional))
+	if s == nil || err != nil {
 		return nil, err
 	}
-	return keyFiles("Secret", ns, name, SecretData(s), items, optional != nil && *optional, def)
+	return keyFiles("Secret", ns, name, SecretData(s), items, isTrue(optional), def)
 }
 
 // SecretData is a Secret's data with stringData merged over it.

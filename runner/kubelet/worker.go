@@ -152,12 +152,8 @@ func (w *Worker) Run(ctx context.Context) {
 // termination was asked for, or the requeue time (0 = none) passed. It
 // reports false once ctx is done.
 func (w *Worker) wait(ctx context.Context, requeue time.Duration, inflight *int) bool {
-	var timerC <-chan time.Time
-	if requeue > 0 {
-		timer := w.k.Clock.NewTimer(requeue)
-		defer timer.Stop()
-		timerC = timer.C()
-	}
+	timerC, stop := runner.After(w.k.Clock, requeue)
+	defer stop()
 	select {
 	case <-ctx.Done():
 		return false
