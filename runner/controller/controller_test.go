@@ -39,6 +39,20 @@ func newHarness(t *testing.T, rt *runnertest.Runtime) *harness {
 	return h
 }
 
+// newBusybox is newHarness with a fake runtime that has the busybox image
+// and runs each container as script says.
+func newBusybox(t *testing.T, script func(runner.ContainerSpec) runnertest.Behavior) *harness {
+	t.Helper()
+	rt := runnertest.NewRuntime("busybox")
+	rt.Script = script
+	return newHarness(t, rt)
+}
+
+// always is a script under which every container behaves as b.
+func always(b runnertest.Behavior) func(runner.ContainerSpec) runnertest.Behavior {
+	return func(runner.ContainerSpec) runnertest.Behavior { return b }
+}
+
 func pod(name, image string, policy string, cmd ...string) *manifest.Pod {
 	p := &manifest.Pod{
 		ObjectMeta: manifest.ObjectMeta{Name: name, Namespace: "default"},
@@ -75,11 +89,7 @@ func phaseIs(phase string) func(*runner.PodRecord) bool {
 
 func TestPodCompletes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			return runnertest.Behavior{RunFor: 2 * time.Second, Lines: []string{"network-task"}}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, always(runnertest.Behavior{RunFor: 2 * time.Second, Lines: []string{"network-task"}}))
 		if _, err := h.ctrl.ApplyPod(context.Background(), pod("simple-task", "busybox", "Never", "echo", "network-task")); err != nil {
 			t.Fatal(err)
 		}
@@ -91,14 +101,14 @@ func TestPodCompletes(t *testing.T) {
 		if got := h.store.LogLines("default", "simple-task", r.Pod.UID, "main", 0); !slices.Equal(got, []string{"network-task"}) {
 			t.Errorf("log lines = %q, want [network-task]", got)
 		}
-		if got := rt.Created[0].Entrypoint; !slices.Equal(got, []string{"echo", "network-task"}) {
+		if got := h.rt.Created[0].Entrypoint; !slices.Equal(got, []string{"echo", "network-task"}) {
 			t.Errorf("entrypoint = %q", got)
 		}
-		if !strings.HasPrefix(rt.Created[0].Name, "lj_01234567_default_simple-task_") || !strings.HasSuffix(rt.Created[0].Name, "_main_0") {
-			t.Errorf("engine name = %q", rt.Created[0].Name)
+		if !strings.HasPrefix(h.rt.Created[0].Name, "lj_01234567_default_simple-task_") || !strings.HasSuffix(h.rt.Created[0].Name, "_main_0") {
+			t.Errorf("engine name = %q", h.rt.Created[0].Name)
 		}
-		if rt.Created[0].Labels[runner.LabelInstance] != "0123456789abcdef" {
-			t.Errorf("instance label = %q", rt.Created[0].Labels[runner.LabelInstance])
+		if h.rt.Created[0].Labels[runner.LabelInstance] != "0123456789abcdef" {
+			t.Errorf("instance label = %q", h.rt.Created[0].Labels[runner.LabelInstance])
 		}
 	})
 }
@@ -219,11 +229,7 @@ func TestPodOOMKilled(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				rt := runnertest.NewRuntime("busybox")
-				rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-					return runnertest.Behavior{RunFor: time.Second, OOM: true, ExitCode: tt.exit}
-				}
-				h := newHarness(t, rt)
+				h := newBusybox(t, always(runnertest.Behavior{RunFor: time.Second, OOM: true, ExitCode: tt.exit}))
 				if _, err := h.ctrl.ApplyPod(context.Background(), pod("oom", "busybox", "Never")); err != nil {
 					t.Fatal(err)
 				}
@@ -238,11 +244,7 @@ func TestPodOOMKilled(t *testing.T) {
 
 func TestJobBackoffLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			return runnertest.Behavior{RunFor: 3 * time.Second, ExitCode: 1}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, always(runnertest.Behavior{RunFor: 3 * time.Second, ExitCode: 1}))
 		two := int32(2)
 		job := &manifest.Job{
 			ObjectMeta: manifest.ObjectMeta{Name: "fails", Namespace: "default"},
@@ -269,8 +271,8 @@ func TestJobBackoffLimit(t *testing.T) {
 				final = ch.Job
 			}
 		}
-		if len(rt.Created) != 3 {
-			t.Fatalf("created %d containers, want 3 pods", len(rt.Created))
+		if len(h.rt.Created) != 3 {
+			t.Fatalf("created %d containers, want 3 pods", len(h.rt.Created))
 		}
 		pods, _ := h.store.PodsOfJob(ctx, j.UID)
 		if len(pods) != 3 {

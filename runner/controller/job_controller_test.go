@@ -56,6 +56,40 @@ func (h *harness) waitJob(name string, cond func(*manifest.Job) bool) *manifest.
 
 func finished(j *manifest.Job) bool { return runner.IsJobFinished(j) }
 
+// byIndex is a script for Indexed Jobs: the pods of the listed completion
+// indexes behave as listed, the others as other.
+func byIndex(other, listed runnertest.Behavior, indexes ...string) func(runner.ContainerSpec) runnertest.Behavior {
+	return func(s runner.ContainerSpec) runnertest.Behavior {
+		if slices.Contains(indexes, envOf(s, "JOB_COMPLETION_INDEX")) {
+			return listed
+		}
+		return other
+	}
+}
+
+// runFor is a script whose containers all run for d and exit 0.
+func runFor(d time.Duration) func(runner.ContainerSpec) runnertest.Behavior {
+	return always(runnertest.Behavior{RunFor: d})
+}
+
+// indexedJob makes the spec an Indexed Job of completions, parallelism at
+// a time.
+func indexedJob(s *manifest.JobSpec, completions, parallelism int32) {
+	s.Completions, s.Parallelism = p32(completions), p32(parallelism)
+	s.CompletionMode = ptrTo(manifest.IndexedCompletion)
+}
+
+// finishedWith waits until the Job has finished and checks its conditions
+// (type/reason, in order).
+func (h *harness) finishedWith(name string, conds ...string) *manifest.Job {
+	h.t.Helper()
+	final := h.waitJob(name, finished)
+	if got := condList(final); !slices.Equal(got, conds) {
+		h.t.Errorf("conditions = %v, want %v", got, conds)
+	}
+	return final
+}
+
 func condList(j *manifest.Job) []string {
 	var out []string
 	for _, c := range j.Status.Conditions {
@@ -124,11 +158,7 @@ func (c *concurrency) run(d time.Duration) {
 // 20 s apart, then FailureTarget and Failed BackoffLimitExceeded.
 func TestJobTimelineNeverBackoffLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			return runnertest.Behavior{RunFor: time.Second, ExitCode: 1}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, always(runnertest.Behavior{RunFor: time.Second, ExitCode: 1}))
 		j := h.apply(newJob("j", func(s *manifest.JobSpec) { s.BackoffLimit = p32(2) }))
 		final := h.waitJob("j", finished)
 		if got, want := condList(final), []string{"FailureTarget/BackoffLimitExceeded", "Failed/BackoffLimitExceeded"}; !slices.Equal(got, want) {
@@ -166,11 +196,7 @@ func TestJobTimelineNeverBackoffLimit(t *testing.T) {
 // at two restarts the Job fails and the pod is stopped and counted.
 func TestJobTimelineOnFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			return runnertest.Behavior{RunFor: time.Second, ExitCode: 1}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, always(runnertest.Behavior{RunFor: time.Second, ExitCode: 1}))
 		j := h.apply(newJob("j", func(s *manifest.JobSpec) {
 			s.BackoffLimit = p32(2)
 			s.Template.Spec.RestartPolicy = manifest.RestartPolicyOnFailure
@@ -185,13 +211,10 @@ func TestJobTimelineOnFailure(t *testing.T) {
 		if got := condList(ft); !slices.Equal(got, []string{"FailureTarget/BackoffLimitExceeded"}) {
 			t.Errorf("conditions = %v", got)
 		}
-		final := h.waitJob("j", finished)
-		if got := condList(final); !slices.Equal(got, []string{"FailureTarget/BackoffLimitExceeded", "Failed/BackoffLimitExceeded"}) {
-			t.Errorf("conditions = %v", got)
-		}
+		final := h.finishedWith("j", "FailureTarget/BackoffLimitExceeded", "Failed/BackoffLimitExceeded")
 		pods := h.podsOf(j)
-		if len(pods) != 1 || len(rt.Created) != 3 {
-			t.Fatalf("%d pods and %d containers, want 1 pod with 3 containers", len(pods), len(rt.Created))
+		if len(pods) != 1 || len(h.rt.Created) != 3 {
+			t.Fatalf("%d pods and %d containers, want 1 pod with 3 containers", len(pods), len(h.rt.Created))
 		}
 		if final.Status.Failed != 1 || pods[0].Pod.Status.Phase != manifest.PodFailed {
 			t.Errorf("failed = %d, pod phase %s; want the stopped pod counted and kept as Failed", final.Status.Failed, pods[0].Pod.Status.Phase)
@@ -213,10 +236,7 @@ func TestJobTimelineCompletionsParallelism(t *testing.T) {
 		}
 		h := newHarness(t, rt)
 		h.apply(newJob("j", func(s *manifest.JobSpec) { s.Completions, s.Parallelism = p32(5), p32(2) }))
-		final := h.waitJob("j", finished)
-		if got := condList(final); !slices.Equal(got, []string{"SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached"}) {
-			t.Errorf("conditions = %v", got)
-		}
+		final := h.finishedWith("j", "SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached")
 		if final.Status.Succeeded != 5 || final.Status.Failed != 0 || final.Status.CompletionTime == nil {
 			t.Errorf("status = %+v", final.Status)
 		}
@@ -257,10 +277,7 @@ func TestJobTimelineWorkQueue(t *testing.T) {
 		if mid.Status.Active != 2 || len(mid.Status.Conditions) != 0 {
 			t.Errorf("after the first success: %+v", mid.Status)
 		}
-		final := h.waitJob("j", finished)
-		if got := condList(final); !slices.Equal(got, []string{"SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached"}) {
-			t.Errorf("conditions = %v", got)
-		}
+		final := h.finishedWith("j", "SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached")
 		if final.Status.Succeeded != 2 || final.Status.Failed != 1 || len(rt.Created) != 3 {
 			t.Errorf("succeeded %d failed %d pods %d; want 2, 1, 3", final.Status.Succeeded, final.Status.Failed, len(rt.Created))
 		}
@@ -272,14 +289,11 @@ func TestJobTimelineWorkQueue(t *testing.T) {
 
 func TestJobIndexed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(s runner.ContainerSpec) runnertest.Behavior {
+		h := newBusybox(t, func(s runner.ContainerSpec) runnertest.Behavior {
 			return runnertest.Behavior{RunFor: time.Second, Lines: []string{"item " + envOf(s, "JOB_COMPLETION_INDEX")}}
-		}
-		h := newHarness(t, rt)
+		})
 		j := h.apply(newJob("indexed-job", func(s *manifest.JobSpec) {
-			s.Completions, s.Parallelism = p32(5), p32(3)
-			s.CompletionMode = ptrTo(manifest.IndexedCompletion)
+			indexedJob(s, 5, 3)
 			s.Template.Spec.InitContainers = []manifest.Container{{Name: "input", Image: "busybox", ImagePullPolicy: manifest.PullIfNotPresent}}
 		}))
 		final := h.waitJob("indexed-job", finished)
@@ -347,15 +361,11 @@ func TestJobBackoffLimitPerIndex(t *testing.T) {
 		}
 		h := newHarness(t, rt)
 		j := h.apply(newJob("job-backoff-limit-per-index-example", func(s *manifest.JobSpec) {
-			s.Completions, s.Parallelism = p32(6), p32(3)
-			s.CompletionMode = ptrTo(manifest.IndexedCompletion)
+			indexedJob(s, 6, 3)
 			s.BackoffLimitPerIndex = p32(1)
 			s.MaxFailedIndexes = p32(5)
 		}))
-		final := h.waitJob(j.Name, finished)
-		if got := condList(final); !slices.Equal(got, []string{"FailureTarget/FailedIndexes", "Failed/FailedIndexes"}) {
-			t.Errorf("conditions = %v", got)
-		}
+		final := h.finishedWith(j.Name, "FailureTarget/FailedIndexes", "Failed/FailedIndexes")
 		if *final.Status.FailedIndexes != "0,2,4" || final.Status.CompletedIndexes != "1,3,5" ||
 			final.Status.Succeeded != 3 || final.Status.Failed != 6 {
 			t.Errorf("failedIndexes %q completedIndexes %q succeeded %d failed %d", *final.Status.FailedIndexes,
@@ -381,24 +391,13 @@ func TestJobBackoffLimitPerIndex(t *testing.T) {
 
 func TestJobMaxFailedIndexes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(s runner.ContainerSpec) runnertest.Behavior {
-			if idx := envOf(s, "JOB_COMPLETION_INDEX"); idx == "0" || idx == "1" {
-				return runnertest.Behavior{RunFor: time.Second, ExitCode: 1}
-			}
-			return runnertest.Behavior{RunFor: time.Minute}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, byIndex(runnertest.Behavior{RunFor: time.Minute}, runnertest.Behavior{RunFor: time.Second, ExitCode: 1}, "0", "1"))
 		h.apply(newJob("j", func(s *manifest.JobSpec) {
-			s.Completions, s.Parallelism = p32(4), p32(4)
-			s.CompletionMode = ptrTo(manifest.IndexedCompletion)
+			indexedJob(s, 4, 4)
 			s.BackoffLimitPerIndex = p32(0)
 			s.MaxFailedIndexes = p32(1)
 		}))
-		final := h.waitJob("j", finished)
-		if got := condList(final); !slices.Equal(got, []string{"FailureTarget/MaxFailedIndexesExceeded", "Failed/MaxFailedIndexesExceeded"}) {
-			t.Errorf("conditions = %v", got)
-		}
+		final := h.finishedWith("j", "FailureTarget/MaxFailedIndexesExceeded", "Failed/MaxFailedIndexesExceeded")
 		// The two running pods were stopped and count as failed; at
 		// backoffLimitPerIndex 0 their indexes fail too (isIndexFailed).
 		if *final.Status.FailedIndexes != "0-3" || final.Status.Failed != 4 {

@@ -23,6 +23,19 @@ func TestJobPodFailurePolicy(t *testing.T) {
 	t.Run("IgnoreDisruptionTarget", testPodFailurePolicyIgnoreDisruptionTarget)
 }
 
+// firstThen is a script under which the first container behaves as first
+// and every later one as then.
+func firstThen(first, then runnertest.Behavior) func(runner.ContainerSpec) runnertest.Behavior {
+	n := 0
+	return func(runner.ContainerSpec) runnertest.Behavior {
+		n++
+		if n == 1 {
+			return first
+		}
+		return then
+	}
+}
+
 // pfpRule is a podFailurePolicy rule on the exit codes of container main.
 func pfpRule(action string, codes ...int32) manifest.PodFailurePolicyRule {
 	return manifest.PodFailurePolicyRule{Action: action, OnExitCodes: &manifest.PodFailurePolicyOnExitCodes{
@@ -31,11 +44,7 @@ func pfpRule(action string, codes ...int32) manifest.PodFailurePolicyRule {
 
 func testPodFailurePolicyFailJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			return runnertest.Behavior{RunFor: time.Second, ExitCode: 42}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, always(runnertest.Behavior{RunFor: time.Second, ExitCode: 42}))
 		j := h.apply(newJob("job-pod-failure-policy-failjob", func(s *manifest.JobSpec) {
 			s.Completions, s.Parallelism = p32(8), p32(2)
 			s.PodFailurePolicy = &manifest.PodFailurePolicy{Rules: []manifest.PodFailurePolicyRule{pfpRule("FailJob", 42)}}
@@ -62,25 +71,13 @@ func testPodFailurePolicyFailJob(t *testing.T) {
 
 func testPodFailurePolicyIgnore(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		n := 0
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			n++
-			if n == 1 {
-				return runnertest.Behavior{RunFor: time.Second, ExitCode: 3}
-			}
-			return runnertest.Behavior{RunFor: time.Second}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, firstThen(runnertest.Behavior{RunFor: time.Second, ExitCode: 3}, runnertest.Behavior{RunFor: time.Second}))
 		h.apply(newJob("j", func(s *manifest.JobSpec) {
 			s.BackoffLimit = p32(0)
 			s.PodFailurePolicy = &manifest.PodFailurePolicy{Rules: []manifest.PodFailurePolicyRule{pfpRule("Ignore", 3)}}
 		}))
 		start := time.Now()
-		final := h.waitJob("j", finished)
-		if got := condList(final); !slices.Equal(got, []string{"SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached"}) {
-			t.Errorf("conditions = %v", got)
-		}
+		final := h.finishedWith("j", "SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached")
 		if final.Status.Failed != 0 || final.Status.Succeeded != 1 {
 			t.Errorf("failed %d succeeded %d; the ignored failure must not count", final.Status.Failed, final.Status.Succeeded)
 		}
@@ -92,61 +89,37 @@ func testPodFailurePolicyIgnore(t *testing.T) {
 
 func testPodFailurePolicyCount(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			return runnertest.Behavior{RunFor: time.Second, ExitCode: 5}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, always(runnertest.Behavior{RunFor: time.Second, ExitCode: 5}))
 		h.apply(newJob("j", func(s *manifest.JobSpec) {
 			s.BackoffLimit = p32(1)
 			s.PodFailurePolicy = &manifest.PodFailurePolicy{Rules: []manifest.PodFailurePolicyRule{pfpRule("FailJob", 42), pfpRule("Count", 5)}}
 		}))
-		final := h.waitJob("j", finished)
-		if got := condList(final); !slices.Equal(got, []string{"FailureTarget/BackoffLimitExceeded", "Failed/BackoffLimitExceeded"}) || final.Status.Failed != 2 {
-			t.Errorf("conditions = %v, failed %d", got, final.Status.Failed)
+		final := h.finishedWith("j", "FailureTarget/BackoffLimitExceeded", "Failed/BackoffLimitExceeded")
+		if final.Status.Failed != 2 {
+			t.Errorf("failed %d, want 2", final.Status.Failed)
 		}
 	})
 }
 
 func testPodFailurePolicyFailIndex(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(s runner.ContainerSpec) runnertest.Behavior {
-			if envOf(s, "JOB_COMPLETION_INDEX") == "1" {
-				return runnertest.Behavior{RunFor: time.Second, ExitCode: 42}
-			}
-			return runnertest.Behavior{RunFor: time.Second}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, byIndex(runnertest.Behavior{RunFor: time.Second}, runnertest.Behavior{RunFor: time.Second, ExitCode: 42}, "1"))
 		h.apply(newJob("j", func(s *manifest.JobSpec) {
-			s.Completions, s.Parallelism = p32(3), p32(3)
-			s.CompletionMode = ptrTo(manifest.IndexedCompletion)
+			indexedJob(s, 3, 3)
 			s.BackoffLimitPerIndex = p32(6)
 			s.PodFailurePolicy = &manifest.PodFailurePolicy{Rules: []manifest.PodFailurePolicyRule{pfpRule("FailIndex", 42)}}
 		}))
-		final := h.waitJob("j", finished)
-		if got := condList(final); !slices.Equal(got, []string{"FailureTarget/FailedIndexes", "Failed/FailedIndexes"}) {
-			t.Errorf("conditions = %v", got)
-		}
-		if *final.Status.FailedIndexes != "1" || final.Status.CompletedIndexes != "0,2" || final.Status.Failed != 1 || len(rt.Created) != 3 {
+		final := h.finishedWith("j", "FailureTarget/FailedIndexes", "Failed/FailedIndexes")
+		if *final.Status.FailedIndexes != "1" || final.Status.CompletedIndexes != "0,2" || final.Status.Failed != 1 || len(h.rt.Created) != 3 {
 			t.Errorf("failedIndexes %q completedIndexes %q failed %d pods %d; want no retry of index 1",
-				*final.Status.FailedIndexes, final.Status.CompletedIndexes, final.Status.Failed, len(rt.Created))
+				*final.Status.FailedIndexes, final.Status.CompletedIndexes, final.Status.Failed, len(h.rt.Created))
 		}
 	})
 }
 
 func testPodFailurePolicyIgnoreDisruptionTarget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		n := 0
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			n++
-			if n == 1 {
-				return runnertest.Behavior{RunFor: time.Hour}
-			}
-			return runnertest.Behavior{RunFor: time.Second}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, firstThen(runnertest.Behavior{RunFor: time.Hour}, runnertest.Behavior{RunFor: time.Second}))
 		j := h.apply(newJob("j", func(s *manifest.JobSpec) {
 			s.BackoffLimit = p32(0)
 			s.PodFailurePolicy = &manifest.PodFailurePolicy{Rules: []manifest.PodFailurePolicyRule{
@@ -166,26 +139,18 @@ func testPodFailurePolicyIgnoreDisruptionTarget(t *testing.T) {
 		if !found {
 			t.Errorf("killed pod conditions %+v, want DisruptionTarget", killed.Pod.Status.Conditions)
 		}
-		final := h.waitJob("j", finished)
-		if got := condList(final); !slices.Equal(got, []string{"SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached"}) || final.Status.Failed != 0 {
-			t.Errorf("conditions = %v failed %d", got, final.Status.Failed)
+		final := h.finishedWith("j", "SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached")
+		if final.Status.Failed != 0 {
+			t.Errorf("failed %d, want 0", final.Status.Failed)
 		}
 	})
 }
 
 func TestJobSuccessPolicy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(s runner.ContainerSpec) runnertest.Behavior {
-			if envOf(s, "JOB_COMPLETION_INDEX") == "0" {
-				return runnertest.Behavior{RunFor: time.Second}
-			}
-			return runnertest.Behavior{RunFor: time.Hour}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, byIndex(runnertest.Behavior{RunFor: time.Hour}, runnertest.Behavior{RunFor: time.Second}, "0"))
 		j := h.apply(newJob("j", func(s *manifest.JobSpec) {
-			s.Completions, s.Parallelism = p32(3), p32(3)
-			s.CompletionMode = ptrTo(manifest.IndexedCompletion)
+			indexedJob(s, 3, 3)
 			s.SuccessPolicy = &manifest.SuccessPolicy{Rules: []manifest.SuccessPolicyRule{{SucceededIndexes: ptrTo("0")}}}
 		}))
 		final := h.waitJob("j", finished)
@@ -209,9 +174,7 @@ func TestJobSuccessPolicy(t *testing.T) {
 
 func TestJobActiveDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: time.Hour} }
-		h := newHarness(t, rt)
+		h := newBusybox(t, runFor(time.Hour))
 		start := time.Now()
 		j := h.apply(newJob("j", func(s *manifest.JobSpec) { s.ActiveDeadlineSeconds = p64(5) }))
 		ft := h.waitJob("j", func(j *manifest.Job) bool { return len(j.Status.Conditions) > 0 })
@@ -221,9 +184,9 @@ func TestJobActiveDeadline(t *testing.T) {
 		if c := ft.Status.Conditions[0]; c.Type != "FailureTarget" || c.Reason != "DeadlineExceeded" || c.Message != "Job was active longer than specified deadline" {
 			t.Errorf("condition %+v", c)
 		}
-		final := h.waitJob("j", finished)
-		if got := condList(final); !slices.Equal(got, []string{"FailureTarget/DeadlineExceeded", "Failed/DeadlineExceeded"}) || final.Status.Failed != 1 {
-			t.Errorf("conditions = %v failed %d", got, final.Status.Failed)
+		final := h.finishedWith("j", "FailureTarget/DeadlineExceeded", "Failed/DeadlineExceeded")
+		if final.Status.Failed != 1 {
+			t.Errorf("failed %d, want 1", final.Status.Failed)
 		}
 		pods := h.podsOf(j)
 		if len(pods) != 1 || pods[0].Pod.Status.Phase != manifest.PodFailed {
@@ -240,11 +203,7 @@ func TestJobActiveDeadline(t *testing.T) {
 
 func TestPodActiveDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			return runnertest.Behavior{RunFor: time.Hour, IgnoreTerm: true}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, always(runnertest.Behavior{RunFor: time.Hour, IgnoreTerm: true}))
 		p := pod("dl", "busybox", "Never")
 		p.Spec.ActiveDeadlineSeconds = p64(3)
 		p.Spec.TerminationGracePeriodSeconds = p64(4)
@@ -286,9 +245,7 @@ func TestPodActiveDeadline(t *testing.T) {
 
 func TestJobSuspendResume(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: 10 * time.Second} }
-		h := newHarness(t, rt)
+		h := newBusybox(t, runFor(10*time.Second))
 		j := h.apply(newJob("j", func(s *manifest.JobSpec) {
 			s.Completions, s.Parallelism = p32(2), p32(2)
 			s.ActiveDeadlineSeconds = p64(15)
@@ -308,23 +265,20 @@ func TestJobSuspendResume(t *testing.T) {
 		}
 		// While suspended the deadline does not run.
 		time.Sleep(time.Minute)
-		if j2, _ := h.store.Job(context.Background(), "default", "j"); len(j2.Status.Conditions) != 1 || len(rt.Created) != 2 {
-			t.Errorf("while suspended: conditions %v, %d pods created", condList(j2), len(rt.Created))
+		if j2, _ := h.store.Job(context.Background(), "default", "j"); len(j2.Status.Conditions) != 1 || len(h.rt.Created) != 2 {
+			t.Errorf("while suspended: conditions %v, %d pods created", condList(j2), len(h.rt.Created))
 		}
 		resumeAt := time.Now()
 		upd.Spec.Suspend = ptrTo(false)
 		if err := h.ctrl.UpdateJob(context.Background(), upd); err != nil {
 			t.Fatal(err)
 		}
-		final := h.waitJob("j", finished)
-		if got := condList(final); !slices.Equal(got, []string{"Suspended/JobResumed", "SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached"}) {
-			t.Errorf("conditions = %v", got)
-		}
+		final := h.finishedWith("j", "Suspended/JobResumed", "SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached")
 		if final.Status.Conditions[0].Status != "False" || !final.Status.StartTime.Equal(resumeAt.Truncate(time.Second)) && !final.Status.StartTime.Equal(resumeAt) {
 			t.Errorf("Suspended %s, startTime %v want %v", final.Status.Conditions[0].Status, final.Status.StartTime, resumeAt)
 		}
-		if final.Status.Succeeded != 2 || final.Status.Failed != 0 || len(rt.Created) != 4 {
-			t.Errorf("succeeded %d failed %d pods %d; want 2, 0, 4", final.Status.Succeeded, final.Status.Failed, len(rt.Created))
+		if final.Status.Succeeded != 2 || final.Status.Failed != 0 || len(h.rt.Created) != 4 {
+			t.Errorf("succeeded %d failed %d pods %d; want 2, 0, 4", final.Status.Succeeded, final.Status.Failed, len(h.rt.Created))
 		}
 		evs := h.jobEvents(final)
 		for _, want := range []string{"Normal Suspended Job suspended", "Normal Resumed Job resumed", "Normal SuccessfulDelete Deleted pod: "} {
@@ -354,9 +308,7 @@ func TestJobCreatedSuspended(t *testing.T) {
 
 func TestJobParallelismUpdate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: time.Minute} }
-		h := newHarness(t, rt)
+		h := newBusybox(t, runFor(time.Minute))
 		j := h.apply(newJob("j", func(s *manifest.JobSpec) { s.Completions, s.Parallelism = p32(4), p32(1) }))
 		h.waitJob("j", func(j *manifest.Job) bool { return j.Status.Active == 1 })
 		upd := cloneJob(j)
@@ -374,11 +326,7 @@ func TestJobParallelismUpdate(t *testing.T) {
 
 func TestJobTTLAfterFinished(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			return runnertest.Behavior{RunFor: 1500 * time.Millisecond, Lines: []string{"done"}}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, always(runnertest.Behavior{RunFor: 1500 * time.Millisecond, Lines: []string{"done"}}))
 		j := h.apply(newJob("j", func(s *manifest.JobSpec) { s.TTLSecondsAfterFinished = p32(5) }))
 		h.waitJob("j", finished)
 		pod := h.podsOf(j)[0]

@@ -44,8 +44,7 @@ func (h *harness) podEvents(r *runner.PodRecord) []string {
 // container, and it counts in readiness while it runs.
 func TestPodNativeSidecar(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(cs runner.ContainerSpec) runnertest.Behavior {
+		h := newBusybox(t, func(cs runner.ContainerSpec) runnertest.Behavior {
 			switch containerOf(cs) {
 			case "logger":
 				return runnertest.Behavior{RunFor: time.Hour}
@@ -53,8 +52,7 @@ func TestPodNativeSidecar(t *testing.T) {
 				return runnertest.Behavior{RunFor: 5 * time.Second}
 			}
 			return runnertest.Behavior{RunFor: time.Second}
-		}
-		h := newHarness(t, rt)
+		})
 		p := pod("side", "busybox", "Never")
 		p.Spec.InitContainers = []manifest.Container{
 			{Name: "logger", Image: "busybox", RestartPolicy: ptr("Always")},
@@ -76,7 +74,7 @@ func TestPodNativeSidecar(t *testing.T) {
 		if r.Pod.Status.Phase != manifest.PodSucceeded {
 			t.Fatalf("phase %s, want Succeeded", r.Pod.Status.Phase)
 		}
-		if got, want := createdNames(rt), []string{"POD", "logger", "setup", "main"}; !slices.Equal(got, want) {
+		if got, want := createdNames(h.rt), []string{"POD", "logger", "setup", "main"}; !slices.Equal(got, want) {
 			t.Errorf("created %v, want %v", got, want)
 		}
 		side := r.Pod.Status.InitContainerStatuses[0].State.Terminated
@@ -87,8 +85,8 @@ func TestPodNativeSidecar(t *testing.T) {
 		if main == nil || side == nil || side.FinishedAt.Before(main.FinishedAt.Time) {
 			t.Errorf("sidecar finished %v before main %v", side, main)
 		}
-		if len(rt.Running()) != 0 {
-			t.Errorf("still running: %v", rt.Running())
+		if len(h.rt.Running()) != 0 {
+			t.Errorf("still running: %v", h.rt.Running())
 		}
 	})
 }
@@ -97,14 +95,12 @@ func TestPodNativeSidecar(t *testing.T) {
 // with restartPolicy Never, and its failures do not fail the pod.
 func TestPodSidecarRestartsUnderNever(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(cs runner.ContainerSpec) runnertest.Behavior {
+		h := newBusybox(t, func(cs runner.ContainerSpec) runnertest.Behavior {
 			if containerOf(cs) == "flaky" {
 				return runnertest.Behavior{RunFor: 3 * time.Second, ExitCode: 1}
 			}
 			return runnertest.Behavior{RunFor: 30 * time.Second}
-		}
-		h := newHarness(t, rt)
+		})
 		p := pod("flaky", "busybox", "Never")
 		p.Spec.InitContainers = []manifest.Container{{Name: "flaky", Image: "busybox", RestartPolicy: ptr("Always")}}
 		if _, err := h.ctrl.ApplyPod(context.Background(), p); err != nil {
@@ -174,9 +170,7 @@ func TestPodConfigMapEnv(t *testing.T) {
 // directory are removed when the pod ends.
 func TestPodSandboxAndVolumes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: 10 * time.Second} }
-		h := newHarness(t, rt)
+		h := newBusybox(t, runFor(10*time.Second))
 		h.store.Dir = t.TempDir()
 		ctx := context.Background()
 		h.store.SaveConfigMap(ctx, &manifest.ConfigMap{ObjectMeta: manifest.ObjectMeta{Name: "cfg", Namespace: "default"}, Data: map[string]string{"a": "1", "b": "2"}})
@@ -193,12 +187,12 @@ func TestPodSandboxAndVolumes(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.waitPod("two", phaseIs(manifest.PodRunning))
-		sb := rt.Created[0]
+		sb := h.rt.Created[0]
 		if sb.Image != runnertest.PauseImage || sb.IPC != "shareable" || sb.Hostname != "two" {
 			t.Fatalf("first container %+v, want the pause sandbox", sb)
 		}
 		var sandboxID string
-		for _, c := range rt.Running() {
+		for _, c := range h.rt.Running() {
 			if containerOf(c) == "main" {
 				if !strings.HasPrefix(c.Network, "container:") || c.Hostname != "" {
 					t.Errorf("main network %q hostname %q; want to join the sandbox", c.Network, c.Hostname)
@@ -228,8 +222,8 @@ func TestPodSandboxAndVolumes(t *testing.T) {
 		}
 		r := h.waitPod("two", phaseIs(manifest.PodSucceeded))
 		synctest.Wait()
-		if !slices.Contains(rt.Removed, sandboxID) {
-			t.Errorf("sandbox %s not removed (removed %v)", sandboxID, rt.Removed)
+		if !slices.Contains(h.rt.Removed, sandboxID) {
+			t.Errorf("sandbox %s not removed (removed %v)", sandboxID, h.rt.Removed)
 		}
 		if _, err := os.Stat(h.store.PodDir("default", "two", r.Pod.UID)); !os.IsNotExist(err) {
 			t.Errorf("pod dir remains: %v", err)
@@ -261,9 +255,7 @@ func TestPodSingleContainerNoSandbox(t *testing.T) {
 // once a slot frees.
 func TestPodMaxPods(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: 5 * time.Second} }
-		h := newHarness(t, rt)
+		h := newBusybox(t, runFor(5*time.Second))
 		h.ctrl.MaxPods = 1
 		ctx := context.Background()
 		h.ctrl.ApplyPod(ctx, pod("first", "busybox", "Never"))
@@ -273,8 +265,8 @@ func TestPodMaxPods(t *testing.T) {
 			c := r.Pod.Status.Conditions
 			return len(c) == 1 && c[0].Type == "PodScheduled" && c[0].Status == "False" && c[0].Reason == "Unschedulable"
 		})
-		if r.Pod.Status.Phase != manifest.PodPending || len(rt.Created) != 1 {
-			t.Errorf("phase %s, %d containers created", r.Pod.Status.Phase, len(rt.Created))
+		if r.Pod.Status.Phase != manifest.PodPending || len(h.rt.Created) != 1 {
+			t.Errorf("phase %s, %d containers created", r.Pod.Status.Phase, len(h.rt.Created))
 		}
 		if evs := h.podEvents(r); !slices.ContainsFunc(evs, func(e string) bool {
 			return strings.HasPrefix(e, "Warning FailedScheduling 0/1 nodes are available: 1 Too many pods.")
@@ -368,8 +360,7 @@ func TestPodSecurityLevels(t *testing.T) {
 // falls back to the log tail on error with FallbackToLogsOnError.
 func TestPodTerminationMessage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(cs runner.ContainerSpec) runnertest.Behavior {
+		h := newBusybox(t, func(cs runner.ContainerSpec) runnertest.Behavior {
 			for _, m := range cs.Mounts {
 				if m.Target == "/dev/termination-log" && containerOf(cs) == "main" {
 					os.WriteFile(m.Source, []byte("all good"), 0o666)
@@ -379,8 +370,7 @@ func TestPodTerminationMessage(t *testing.T) {
 				return runnertest.Behavior{ExitCode: 2, Lines: []string{"first", "boom"}}
 			}
 			return runnertest.Behavior{}
-		}
-		h := newHarness(t, rt)
+		})
 		h.store.Dir = t.TempDir()
 		p := pod("msg", "busybox", "Never")
 		p.Spec.Containers[0].TerminationMessagePath = "/dev/termination-log"

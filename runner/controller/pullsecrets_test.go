@@ -15,22 +15,32 @@ import (
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
+// privatePod starts a harness whose runtime has the image
+// registry.example.com/app:1 and whose store has the secret regcred of
+// type dockerconfigjson with this .dockerconfigjson; it returns a pod of
+// that image with these imagePullSecrets.
+func privatePod(t *testing.T, dockerconfig string, secrets ...string) (*harness, *manifest.Pod) {
+	const image = "registry.example.com/app:1"
+	h := newHarness(t, runnertest.NewRuntime(image))
+	h.store.SaveSecret(context.Background(), &manifest.Secret{
+		ObjectMeta: manifest.ObjectMeta{Name: "regcred", Namespace: "default"},
+		Type:       kubelet.SecretTypeDockerConfigJSON,
+		Data:       map[string][]byte{".dockerconfigjson": []byte(dockerconfig)},
+	})
+	p := pod("private", image, "Never")
+	for _, name := range secrets {
+		p.Spec.ImagePullSecrets = append(p.Spec.ImagePullSecrets, manifest.LocalObjectRef{Name: name})
+	}
+	return h, p
+}
+
 // TestPodImagePullSecrets: the credentials of a pod's imagePullSecrets
 // reach the runtime; a secret that does not exist is named in a
 // FailedToRetrieveImagePullSecret warning and the image is pulled anyway.
 func TestPodImagePullSecrets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("registry.example.com/app:1")
-		h := newHarness(t, rt)
-		ctx := context.Background()
-		h.store.SaveSecret(ctx, &manifest.Secret{
-			ObjectMeta: manifest.ObjectMeta{Name: "regcred", Namespace: "default"},
-			Type:       kubelet.SecretTypeDockerConfigJSON,
-			Data: map[string][]byte{".dockerconfigjson": []byte(
-				`{"auths":{"registry.example.com":{"username":"alice","password":"s3cret"}}}`)},
-		})
-		p := pod("private", "registry.example.com/app:1", "Never")
-		p.Spec.ImagePullSecrets = []manifest.LocalObjectRef{{Name: "regcred"}, {Name: "absent"}, {Name: "gone"}}
+		h, p := privatePod(t, `{"auths":{"registry.example.com":{"username":"alice","password":"s3cret"}}}`, "regcred", "absent", "gone")
+		rt, ctx := h.rt, context.Background()
 		if _, err := h.ctrl.ApplyPod(ctx, p); err != nil {
 			t.Fatal(err)
 		}
@@ -57,17 +67,8 @@ func TestPodImagePullSecrets(t *testing.T) {
 
 	t.Run("MalformedSecret", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			rt := runnertest.NewRuntime("registry.example.com/app:1")
-			h := newHarness(t, rt)
-			ctx := context.Background()
-			h.store.SaveSecret(ctx, &manifest.Secret{
-				ObjectMeta: manifest.ObjectMeta{Name: "regcred", Namespace: "default"},
-				Type:       kubelet.SecretTypeDockerConfigJSON,
-				Data:       map[string][]byte{".dockerconfigjson": []byte(`{"auths":`)},
-			})
-			p := pod("private", "registry.example.com/app:1", "Never")
-			p.Spec.ImagePullSecrets = []manifest.LocalObjectRef{{Name: "regcred"}}
-			if _, err := h.ctrl.ApplyPod(ctx, p); err != nil {
+			h, p := privatePod(t, `{"auths":`, "regcred")
+			if _, err := h.ctrl.ApplyPod(context.Background(), p); err != nil {
 				t.Fatal(err)
 			}
 			r := h.waitPod("private", func(r *runner.PodRecord) bool {

@@ -23,45 +23,62 @@ func failingJob() *manifest.Job {
 	}
 }
 
+// startDaemon runs a Controller over store and rt (which outlive it, as
+// the state dir and the engine outlive a daemon), with the failpoint if
+// not nil. sub sees everything it publishes; stop ends Run and waits for
+// it.
+func startDaemon(store runner.Store, rt *runnertest.Runtime, failpoint func(string)) (c *controller.Controller, sub *runner.Subscription, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c = &controller.Controller{Store: store, Runtime: rt, NodeName: "n", Failpoint: failpoint}
+	sub = c.Subscribe()
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	return c, sub, func() { cancel(); <-done }
+}
+
+// crashingDaemon starts a daemon over a new store and engine (busybox
+// containers that run for a second) whose workers end at the failpoint
+// step, as a crash of the daemon there would end them. crashed waits
+// until n have, then stops the daemon.
+func crashingDaemon(step string, n int) (store *runnertest.Store, rt *runnertest.Runtime, c *controller.Controller, crashed func()) {
+	store = runnertest.NewStore()
+	rt = runnertest.NewRuntime("busybox")
+	rt.Script = runFor(time.Second)
+	ends := make(chan struct{}, n)
+	c, _, stop := startDaemon(store, rt, func(s string) {
+		if s == step {
+			ends <- struct{}{}
+			runtime.Goexit()
+		}
+	})
+	return store, rt, c, func() {
+		for range n {
+			<-ends
+		}
+		stop()
+	}
+}
+
 // TestRestoreAfterIntent: the daemon dies between recording a pod's
 // container intent and creating the container; the restarted daemon
 // creates that container (nothing ran, so it is not a failure) and the Job
 // completes with no failure counted.
 func TestRestoreAfterIntent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := runnertest.NewStore()
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: time.Second} }
-
 		// First daemon: crashes (its worker goroutine ends) right after the intent.
-		ctx1, stop1 := context.WithCancel(context.Background())
-		crashed := make(chan struct{})
-		c1 := &controller.Controller{Store: store, Runtime: rt, NodeName: "n", Failpoint: func(step string) {
-			if step == "after-intent" {
-				close(crashed)
-				runtime.Goexit()
-			}
-		}}
-		done1 := make(chan struct{})
-		go func() { c1.Run(ctx1); close(done1) }()
+		store, rt, c1, crashed := crashingDaemon("after-intent", 1)
 		job, err := c1.ApplyJob(context.Background(), failingJob())
 		if err != nil {
 			t.Fatal(err)
 		}
-		<-crashed
-		stop1()
-		<-done1
+		crashed()
 		if len(rt.Created) != 0 {
 			t.Fatalf("%d containers created before the crash, want 0", len(rt.Created))
 		}
 
 		// Second daemon on the same store and engine.
-		ctx2, stop2 := context.WithCancel(context.Background())
+		c2, sub, stop2 := startDaemon(store, rt, nil)
 		defer stop2()
-		c2 := &controller.Controller{Store: store, Runtime: rt, NodeName: "n"}
-		sub := c2.Subscribe()
-		done2 := make(chan struct{})
-		go func() { c2.Run(ctx2); close(done2) }()
 		st, err := c2.Restore(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -89,7 +106,6 @@ func TestRestoreAfterIntent(t *testing.T) {
 			t.Errorf("restart count %d, want 0 (the intent was not a failure)", r.RestartCount)
 		}
 		stop2()
-		<-done2
 		rt.KillAll()
 	})
 }
@@ -107,11 +123,7 @@ func TestRestoreAdoptsAndRecordsExits(t *testing.T) {
 			}
 			return runnertest.Behavior{RunFor: 60 * time.Second, Lines: []string{"long"}}
 		}
-		ctx1, stop1 := context.WithCancel(context.Background())
-		c1 := &controller.Controller{Store: store, Runtime: rt, NodeName: "n"}
-		sub1 := c1.Subscribe()
-		done1 := make(chan struct{})
-		go func() { c1.Run(ctx1); close(done1) }()
+		c1, sub1, stop1 := startDaemon(store, rt, nil)
 		for _, name := range []string{"short", "long"} {
 			if _, err := c1.ApplyPod(context.Background(), pod(name, "busybox", "Never")); err != nil {
 				t.Fatal(err)
@@ -125,14 +137,10 @@ func TestRestoreAdoptsAndRecordsExits(t *testing.T) {
 			}
 		}
 		stop1()
-		<-done1
 		time.Sleep(10 * time.Second) // fake time: the daemon is down while "short" exits
 		synctest.Wait()
 
-		ctx2, stop2 := context.WithCancel(context.Background())
-		c2 := &controller.Controller{Store: store, Runtime: rt, NodeName: "n"}
-		done2 := make(chan struct{})
-		go func() { c2.Run(ctx2); close(done2) }()
+		c2, _, stop2 := startDaemon(store, rt, nil)
 		st, err := c2.Restore(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -158,7 +166,6 @@ func TestRestoreAdoptsAndRecordsExits(t *testing.T) {
 			t.Errorf("long's log %q, want its one line exactly once", got)
 		}
 		stop2()
-		<-done2
 	})
 }
 
@@ -168,19 +175,7 @@ func TestRestoreAdoptsAndRecordsExits(t *testing.T) {
 // without is started as it is.
 func TestRestoreRecreatesStagedContainer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := runnertest.NewStore()
-		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: time.Second} }
-		ctx1, stop1 := context.WithCancel(context.Background())
-		crashed := make(chan struct{}, 2)
-		c1 := &controller.Controller{Store: store, Runtime: rt, NodeName: "n", Failpoint: func(step string) {
-			if step == "after-created" {
-				crashed <- struct{}{}
-				runtime.Goexit()
-			}
-		}}
-		done1 := make(chan struct{})
-		go func() { c1.Run(ctx1); close(done1) }()
+		store, rt, c1, crashed := crashingDaemon("after-created", 2)
 		// The staged label stands in for real staged mounts, which the
 		// fake runtime cannot have.
 		staged := pod("staged", "busybox", "Never")
@@ -190,16 +185,9 @@ func TestRestoreRecreatesStagedContainer(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		<-crashed
-		<-crashed
-		stop1()
-		<-done1
+		crashed()
 
-		ctx2, stop2 := context.WithCancel(context.Background())
-		c2 := &controller.Controller{Store: store, Runtime: rt, NodeName: "n"}
-		sub := c2.Subscribe()
-		done2 := make(chan struct{})
-		go func() { c2.Run(ctx2); close(done2) }()
+		c2, sub, stop2 := startDaemon(store, rt, nil)
 		st, err := c2.Restore(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -228,7 +216,6 @@ func TestRestoreRecreatesStagedContainer(t *testing.T) {
 			t.Errorf("containers created per pod %v, want staged twice and plain once", created)
 		}
 		stop2()
-		<-done2
 		rt.KillAll()
 	})
 }
@@ -240,7 +227,7 @@ func TestRestoreRecreatesStagedContainer(t *testing.T) {
 func TestRunReturnsWithActiveJob(t *testing.T) {
 	store := ctxStore{runnertest.NewStore()}
 	rt := runnertest.NewRuntime("busybox")
-	rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: time.Hour} }
+	rt.Script = runFor(time.Hour)
 	defer rt.KillAll()
 	ctx, stop := context.WithCancel(context.Background())
 	c := &controller.Controller{Store: store, Runtime: rt, NodeName: "n"}

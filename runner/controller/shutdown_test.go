@@ -45,7 +45,7 @@ func TestStopWhileCreatingPods(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		store := &cancelOnPod{Store: runnertest.NewStore(), n: n, seen: map[string]bool{}, cancel: cancel}
 		rt := runnertest.NewRuntime("busybox")
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior { return runnertest.Behavior{RunFor: time.Hour} }
+		rt.Script = runFor(time.Hour)
 		ctrl := &controller.Controller{Store: store, Runtime: rt, NodeName: "testnode"}
 		done := make(chan struct{})
 		go func() { ctrl.Run(ctx); close(done) }()
