@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Runtime is what the pod controller needs from a container engine. Package
+// Runtime is what runner/kubelet needs from a container engine. Package
 // runner/docker implements it over the Docker Engine API; runner/runnertest
 // has a scripted fake. Every method must be safe for concurrent use.
 type Runtime interface {
