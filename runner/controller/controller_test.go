@@ -48,6 +48,19 @@ func newBusybox(t *testing.T, script func(runner.ContainerSpec) runnertest.Behav
 	return newHarness(t, rt)
 }
 
+// inTurn is a script under which the n-th container created behaves as
+// the n-th behaviour, and those after the last as the last.
+func inTurn(bs ...runnertest.Behavior) func(runner.ContainerSpec) runnertest.Behavior {
+	var mu sync.Mutex
+	n := 0
+	return func(runner.ContainerSpec) runnertest.Behavior {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return bs[min(n, len(bs))-1]
+	}
+}
+
 // always is a script under which every container behaves as b.
 func always(b runnertest.Behavior) func(runner.ContainerSpec) runnertest.Behavior {
 	return func(runner.ContainerSpec) runnertest.Behavior { return b }
@@ -67,18 +80,30 @@ func pod(name, image string, policy string, cmd ...string) *manifest.Pod {
 // waitPod waits (in fake time) until the pod satisfies cond.
 func (h *harness) waitPod(name string, cond func(*runner.PodRecord) bool) *runner.PodRecord {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	return waitFor(h, "pod "+name, time.Hour,
+		func(ctx context.Context) (*runner.PodRecord, error) { return h.store.Pod(ctx, "default", name) },
+		func(ch runner.Change) (*runner.PodRecord, bool) {
+			return ch.Record, ch.Record != nil && ch.Record.Pod.Name == name
+		}, cond)
+}
+
+// waitFor waits, up to limit in fake time, until the object (what) as
+// stored, or as a change carries it, satisfies cond.
+func waitFor[T any](h *harness, what string, limit time.Duration,
+	stored func(context.Context) (T, error), changed func(runner.Change) (T, bool), cond func(T) bool) T {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	if r, err := h.store.Pod(ctx, "default", name); err == nil && cond(r) {
-		return r
+	if v, err := stored(ctx); err == nil && cond(v) {
+		return v
 	}
 	for {
 		ch, err := h.sub.Next(ctx)
 		if err != nil {
-			h.t.Fatalf("pod %s: condition not reached within an hour of fake time", name)
+			h.t.Fatalf("%s: condition not reached within %v of fake time", what, limit)
 		}
-		if ch.Record != nil && ch.Record.Pod.Name == name && cond(ch.Record) {
-			return ch.Record
+		if v, ok := changed(ch); ok && cond(v) {
+			return v
 		}
 	}
 }
@@ -302,19 +327,7 @@ func TestJobBackoffLimit(t *testing.T) {
 
 func TestJobCompletes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		var mu sync.Mutex
-		n := 0
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			mu.Lock()
-			defer mu.Unlock()
-			n++
-			if n == 1 {
-				return runnertest.Behavior{RunFor: time.Second, ExitCode: 2}
-			}
-			return runnertest.Behavior{RunFor: time.Second}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, inTurn(runnertest.Behavior{RunFor: time.Second, ExitCode: 2}, runnertest.Behavior{RunFor: time.Second}))
 		job := &manifest.Job{
 			ObjectMeta: manifest.ObjectMeta{Name: "ok", Namespace: "default"},
 			Spec: manifest.JobSpec{Template: manifest.PodTemplateSpec{Spec: manifest.PodSpec{

@@ -38,20 +38,11 @@ func p64(v int64) *int64 { return &v }
 // waitJob waits (in fake time) until the job satisfies cond.
 func (h *harness) waitJob(name string, cond func(*manifest.Job) bool) *manifest.Job {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
-	defer cancel()
-	if j, err := h.store.Job(ctx, "default", name); err == nil && cond(j) {
-		return j
-	}
-	for {
-		ch, err := h.sub.Next(ctx)
-		if err != nil {
-			h.t.Fatalf("job %s: condition not reached within two hours of fake time", name)
-		}
-		if ch.Job != nil && !ch.Deleted && ch.Job.Name == name && cond(ch.Job) {
-			return ch.Job
-		}
-	}
+	return waitFor(h, "job "+name, 2*time.Hour,
+		func(ctx context.Context) (*manifest.Job, error) { return h.store.Job(ctx, "default", name) },
+		func(ch runner.Change) (*manifest.Job, bool) {
+			return ch.Job, ch.Job != nil && !ch.Deleted && ch.Job.Name == name
+		}, cond)
 }
 
 func finished(j *manifest.Job) bool { return runner.IsJobFinished(j) }
@@ -256,30 +247,16 @@ func TestJobTimelineCompletionsParallelism(t *testing.T) {
 // Complete once all three ended, a later failure still counted.
 func TestJobTimelineWorkQueue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := runnertest.NewRuntime("busybox")
-		var mu sync.Mutex
-		n := 0
-		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
-			mu.Lock()
-			defer mu.Unlock()
-			n++
-			switch n {
-			case 1:
-				return runnertest.Behavior{RunFor: time.Second}
-			case 2:
-				return runnertest.Behavior{RunFor: 5 * time.Second, ExitCode: 1}
-			}
-			return runnertest.Behavior{RunFor: 8 * time.Second}
-		}
-		h := newHarness(t, rt)
+		h := newBusybox(t, inTurn(runnertest.Behavior{RunFor: time.Second}, runnertest.Behavior{RunFor: 5 * time.Second, ExitCode: 1},
+			runnertest.Behavior{RunFor: 8 * time.Second}))
 		h.apply(newJob("j", func(s *manifest.JobSpec) { s.Parallelism = p32(3) }))
 		mid := h.waitJob("j", func(j *manifest.Job) bool { return j.Status.Succeeded == 1 })
 		if mid.Status.Active != 2 || len(mid.Status.Conditions) != 0 {
 			t.Errorf("after the first success: %+v", mid.Status)
 		}
 		final := h.finishedWith("j", "SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached")
-		if final.Status.Succeeded != 2 || final.Status.Failed != 1 || len(rt.Created) != 3 {
-			t.Errorf("succeeded %d failed %d pods %d; want 2, 1, 3", final.Status.Succeeded, final.Status.Failed, len(rt.Created))
+		if final.Status.Succeeded != 2 || final.Status.Failed != 1 || len(h.rt.Created) != 3 {
+			t.Errorf("succeeded %d failed %d pods %d; want 2, 1, 3", final.Status.Succeeded, final.Status.Failed, len(h.rt.Created))
 		}
 		if d := final.Status.CompletionTime.Sub(final.Status.StartTime.Time); d != 8*time.Second {
 			t.Errorf("complete after %v, want 8s (when the last pod ended)", d)

@@ -23,19 +23,6 @@ func TestJobPodFailurePolicy(t *testing.T) {
 	t.Run("IgnoreDisruptionTarget", testPodFailurePolicyIgnoreDisruptionTarget)
 }
 
-// firstThen is a script under which the first container behaves as first
-// and every later one as then.
-func firstThen(first, then runnertest.Behavior) func(runner.ContainerSpec) runnertest.Behavior {
-	n := 0
-	return func(runner.ContainerSpec) runnertest.Behavior {
-		n++
-		if n == 1 {
-			return first
-		}
-		return then
-	}
-}
-
 // pfpRule is a podFailurePolicy rule on the exit codes of container main.
 func pfpRule(action string, codes ...int32) manifest.PodFailurePolicyRule {
 	return manifest.PodFailurePolicyRule{Action: action, OnExitCodes: &manifest.PodFailurePolicyOnExitCodes{
@@ -71,7 +58,7 @@ func testPodFailurePolicyFailJob(t *testing.T) {
 
 func testPodFailurePolicyIgnore(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newBusybox(t, firstThen(runnertest.Behavior{RunFor: time.Second, ExitCode: 3}, runnertest.Behavior{RunFor: time.Second}))
+		h := newBusybox(t, inTurn(runnertest.Behavior{RunFor: time.Second, ExitCode: 3}, runnertest.Behavior{RunFor: time.Second}))
 		h.apply(newJob("j", func(s *manifest.JobSpec) {
 			s.BackoffLimit = p32(0)
 			s.PodFailurePolicy = &manifest.PodFailurePolicy{Rules: []manifest.PodFailurePolicyRule{pfpRule("Ignore", 3)}}
@@ -119,7 +106,7 @@ func testPodFailurePolicyFailIndex(t *testing.T) {
 
 func testPodFailurePolicyIgnoreDisruptionTarget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newBusybox(t, firstThen(runnertest.Behavior{RunFor: time.Hour}, runnertest.Behavior{RunFor: time.Second}))
+		h := newBusybox(t, inTurn(runnertest.Behavior{RunFor: time.Hour}, runnertest.Behavior{RunFor: time.Second}))
 		j := h.apply(newJob("j", func(s *manifest.JobSpec) {
 			s.BackoffLimit = p32(0)
 			s.PodFailurePolicy = &manifest.PodFailurePolicy{Rules: []manifest.PodFailurePolicyRule{
