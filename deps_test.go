@@ -15,12 +15,18 @@ const module = "github.com/localjobs/localjobs"
 // package missing from the table fails the test, so a new one states its
 // place.
 var mayImport = map[string][]string{
-	"":                         {"cli", "daemon"}, // main: the composition root
-	"manifest":                 {},
-	"schedule":                 {"manifest"},
-	"crontab":                  {"manifest", "schedule"}, // a pure converter (no os/exec: the CLI reads the crontab)
-	"apply":                    {"manifest", "runner"},
-	"runner":                   {"manifest"},
+	"":         {"cli", "daemon"}, // main: the composition root
+	"manifest": {},
+	"schedule": {"manifest"},
+	"crontab":  {"manifest", "schedule"}, // a pure converter (no os/exec: the CLI reads the crontab)
+	"apply":    {"manifest", "runner"},
+	"runner":   {"manifest"},
+	// The kubelet (one pod on this machine) and the Job controller know
+	// nothing of each other nor of the controller that ties them: each
+	// declares the small Host interface it needs.
+	"runner/kubelet":           {"manifest", "runner"},
+	"runner/jobcontroller":     {"manifest", "runner"},
+	"runner/controller":        {"manifest", "runner", "runner/jobcontroller", "runner/kubelet"},
 	"runner/runnertest":        {"manifest", "runner"},
 	"runner/docker":            {"runner", "runner/docker/pause"},
 	"runner/docker/pause":      {},
@@ -31,7 +37,7 @@ var mayImport = map[string][]string{
 	// The optional servers and clients at the edge (issue #13).
 	"metrics": {"history", "manifest", "runner"},
 	"notify":  {"history", "manifest"},
-	"daemon":  {"apply", "history", "localapi", "manifest", "metrics", "notify", "runner", "runner/docker", "schedule", "state"},
+	"daemon":  {"apply", "history", "localapi", "manifest", "metrics", "notify", "runner", "runner/controller", "runner/docker", "runner/kubelet", "schedule", "state"},
 	// The CLI reaches daemons and state only through localapi.
 	"cli": {"crontab", "localapi", "manifest", "schedule"},
 	// bench seeds a store through its API and runs the binary.

@@ -90,7 +90,7 @@ func (c *cronJobs) wait() {
 	}
 }
 
-// jobChanged is the runner.Controller's OnJobChange hook.
+// jobChanged is the controller.Controller's OnJobChange hook.
 func (c *cronJobs) jobChanged(j *manifest.Job, deleted bool) {
 	k := j.Namespace + "/" + j.Name
 	c.ownMu.Lock()

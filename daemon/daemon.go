@@ -21,7 +21,9 @@ import (
 	"github.com/localjobs/localjobs/history"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/runner"
+	"github.com/localjobs/localjobs/runner/controller"
 	"github.com/localjobs/localjobs/runner/docker"
+	"github.com/localjobs/localjobs/runner/kubelet"
 	"github.com/localjobs/localjobs/state"
 )
 
@@ -67,13 +69,13 @@ type Daemon struct {
 	cfg        Config
 	DB         *state.DB
 	Runtime    runner.Runtime
-	Controller *runner.Controller
+	Controller *controller.Controller
 	Socket     string
 	// SocketGroup is the group whose members may use the socket ("" = only
 	// this user); they reach it through the state dir (mode 0750).
 	SocketGroup string
 	// Restored is what the restart reconcile found.
-	Restored runner.RestoreStats
+	Restored controller.RestoreStats
 	// RestoreTime is how long the restart reconcile took.
 	RestoreTime time.Duration
 
@@ -139,7 +141,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if host == "" {
 		host = "localhost"
 	}
-	d.Controller = &runner.Controller{
+	d.Controller = &controller.Controller{
 		Store: d.DB, Runtime: rt, Log: cfg.Log, NodeName: host,
 		PodSecurity: cfg.PodSecurity, AllowHostPath: cfg.AllowHostPath, MaxPods: cfg.MaxPods,
 		MountDir: filepath.Join(cfg.StateDir, "mounts"), ProtectedPaths: []string{cfg.StateDir},
@@ -323,7 +325,7 @@ func (d *Daemon) socketBanner() string {
 
 func (d *Daemon) hostPathBanner() string {
 	switch {
-	case d.cfg.PodSecurity == runner.PodSecurityPrivileged:
+	case d.cfg.PodSecurity == kubelet.PodSecurityPrivileged:
 		return "host paths pods may mount: any (--pod-security=privileged)"
 	case len(d.cfg.AllowHostPath) == 0:
 		return "host paths pods may mount: none (allow a folder with --allow-host-path DIR)"

@@ -7,6 +7,7 @@ import (
 	"github.com/localjobs/localjobs/history"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/runner"
+	"github.com/localjobs/localjobs/runner/kubelet"
 )
 
 // Starter is localapi.Starter: what main hands the CLI so that it can start
@@ -24,7 +25,7 @@ var _ localapi.Starter = Starter{}
 func (s Starter) Start(ctx context.Context, o localapi.DaemonOptions) (localapi.Daemon, error) {
 	allow := o.AllowHostPath
 	if len(allow) == 0 {
-		allow = runner.DefaultAllowHostPath(o.ManifestDirs...)
+		allow = kubelet.DefaultAllowHostPath(o.ManifestDirs...)
 	}
 	d, err := Start(ctx, Config{
 		StateDir: o.StateDir, SocketGroup: o.SocketGroup, Version: s.Version, Log: s.Log, Runtime: s.Runtime,

@@ -17,6 +17,7 @@ import (
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
+	"github.com/localjobs/localjobs/runner/controller"
 	"github.com/localjobs/localjobs/runner/runnertest"
 )
 
@@ -97,11 +98,11 @@ func (f fakeReader) Logs(_ context.Context, w io.Writer, req localapi.LogRequest
 }
 
 // fakeControl records what it was asked and publishes through a real
-// runner.Controller's subscriptions.
+// controller.Controller's subscriptions.
 type fakeControl struct {
 	mu    sync.Mutex
 	calls []string
-	ctrl  *runner.Controller
+	ctrl  *controller.Controller
 	err   error
 }
 
@@ -173,7 +174,7 @@ func serve(t *testing.T, srv *localapi.Server, clientVersion string) (*localapi.
 }
 
 func newControl() *fakeControl {
-	return &fakeControl{ctrl: &runner.Controller{Store: runnertest.NewStore(), Runtime: runnertest.NewRuntime()}}
+	return &fakeControl{ctrl: &controller.Controller{Store: runnertest.NewStore(), Runtime: runnertest.NewRuntime()}}
 }
 
 func TestErrorMapping(t *testing.T) {

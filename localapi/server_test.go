@@ -52,7 +52,7 @@ func (b *fakeBackend) CreateJob(_ context.Context, j *manifest.Job) (*manifest.J
 }
 func (b *fakeBackend) TerminatePod(context.Context, string, string, bool) error { return nil }
 func (b *fakeBackend) Subscribe(keep func(*runner.Change) bool) *runner.Subscription {
-	return (&runner.Controller{}).SubscribeFilter(keep)
+	return new(runner.Hub).Subscribe(keep)
 }
 
 // The Reader side: an empty state but for Logs.

@@ -1,9 +1,3 @@
-// Package runner holds localjobs' Pod and Job controllers. The decisions are
-// pure, level-based functions of the recorded state and the current time
-// (reconcilePod, reconcileJob); workers perform the actions they return
-// through a Runtime, record every step in a Store before taking it, and call
-// the functions again whenever anything may have changed or a requeue timer
-// fires, so a lost event cannot lose a transition.
 package runner
 
 import "time"
@@ -35,3 +29,14 @@ type realTimer struct{ t *time.Timer }
 
 func (r realTimer) C() <-chan time.Time { return r.t.C }
 func (r realTimer) Stop() bool          { return r.t.Stop() }
+
+// After returns a channel that receives once d has passed on c, and the
+// function that stops its timer; for d <= 0 the channel is nil, which a
+// select never receives from (no timeout).
+func After(c Clock, d time.Duration) (ch <-chan time.Time, stop func()) {
+	if d <= 0 {
+		return nil, func() {}
+	}
+	t := c.NewTimer(d)
+	return t.C(), func() { t.Stop() }
+}

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Runtime is what the pod controller needs from a container engine. Package
+// Runtime is what runner/kubelet needs from a container engine. Package
 // runner/docker implements it over the Docker Engine API; runner/runnertest
 // has a scripted fake. Every method must be safe for concurrent use.
 type Runtime interface {
@@ -60,6 +60,15 @@ type AuthPuller interface {
 	// engine's own configuration (as the kubelet puts pull secrets before
 	// the node's credentials).
 	EnsureImageAuth(ctx context.Context, image, policy string, auths []RegistryAuth) (ImageResult, error)
+}
+
+// HostMounts is implemented by runtimes that can tell whether their engine
+// resolves bind-mount sources in this process's mount namespace (a local
+// engine on Linux), so that a path staged with a bind mount here is the
+// path the engine mounts (runner/kubelet's hostpath.go). It is optional:
+// without it paths are checked, not staged.
+type HostMounts interface {
+	SharesMountNamespace() bool
 }
 
 // RegistryAuth is one entry of a docker config from an imagePullSecret.

@@ -91,7 +91,7 @@ var _ runner.HostMounts = (*Runtime)(nil)
 
 // SharesMountNamespace implements runner.HostMounts: whether the engine
 // sees the bind mounts this process makes, so that subPaths and hostPaths
-// can be staged (see runner's hostpath.go).
+// can be staged (see runner/kubelet's hostpath.go).
 func (r *Runtime) SharesMountNamespace() bool { return r.sharesMounts }
 
 func newRuntime(api dockerAPI) *Runtime {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
+	"github.com/localjobs/localjobs/runner/controller"
 	"github.com/localjobs/localjobs/runner/docker"
 	"github.com/localjobs/localjobs/runner/docker/dockertest"
 	"github.com/localjobs/localjobs/state"
@@ -19,7 +20,7 @@ type podEnv struct {
 	t     *testing.T
 	rt    *docker.Runtime
 	db    *state.DB
-	ctrl  *runner.Controller
+	ctrl  *controller.Controller
 	sub   *runner.Subscription
 	image string
 }
@@ -33,7 +34,7 @@ func newPodEnv(t *testing.T) *podEnv {
 		t.Fatal(err)
 	}
 	e := &podEnv{t: t, rt: rt, db: db, image: image}
-	e.ctrl = &runner.Controller{Store: db, Runtime: rt, NodeName: "testnode", AllowHostPath: []string{t.TempDir()}}
+	e.ctrl = &controller.Controller{Store: db, Runtime: rt, NodeName: "testnode", AllowHostPath: []string{t.TempDir()}}
 	e.sub = e.ctrl.Subscribe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -246,12 +246,17 @@ spec:
 // subPath directory must not follow a planted link (nor chmod 0777 what it
 // points to).
 func TestSubPathHostPathEscape(t *testing.T) {
-	t.Run("LinkInAllowedHostPath", func(t *testing.T) {
-		bothWays(t, func(t *testing.T, e *podEnv) {
-			outside := canary(t)
-			allowed := t.TempDir()
-			e.ctrl.AllowHostPath = []string{allowed}
-			e.ctrl.ApplyPod(context.Background(), e.decodePod(`apiVersion: v1
+	t.Run("LinkInAllowedHostPath", testSubPathHostPathEscapeLinkInAllowedHostPath)
+	t.Run("MkdirThroughLink", testSubPathHostPathEscapeMkdirThroughLink)
+	t.Run("SwappedAfterAdmission", testSubPathHostPathEscapeSwappedAfterAdmission)
+}
+
+func testSubPathHostPathEscapeLinkInAllowedHostPath(t *testing.T) {
+	bothWays(t, func(t *testing.T, e *podEnv) {
+		outside := canary(t)
+		allowed := t.TempDir()
+		e.ctrl.AllowHostPath = []string{allowed}
+		e.ctrl.ApplyPod(context.Background(), e.decodePod(`apiVersion: v1
 kind: Pod
 metadata: {name: esc-hostpath}
 spec:
@@ -268,19 +273,19 @@ spec:
     volumeMounts: [{name: h, mountPath: /x, subPath: esc}]
   volumes: [{name: h, hostPath: {path: '`+allowed+`', type: Directory}}]
 `, outside))
-			r := e.waitPod("esc-hostpath", waitingIn("main", "CreateContainerConfigError"))
-			e.wantConfigError(r, "main", "h")
-			nothingAt(t, filepath.Join(outside, "written"))
-		})
+		r := e.waitPod("esc-hostpath", waitingIn("main", "CreateContainerConfigError"))
+		e.wantConfigError(r, "main", "h")
+		nothingAt(t, filepath.Join(outside, "written"))
 	})
+}
 
-	t.Run("MkdirThroughLink", func(t *testing.T) {
-		bothWays(t, func(t *testing.T, e *podEnv) {
-			outside := canary(t)
-			if err := os.Chmod(outside, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			e.ctrl.ApplyPod(context.Background(), e.decodePod(`apiVersion: v1
+func testSubPathHostPathEscapeMkdirThroughLink(t *testing.T) {
+	bothWays(t, func(t *testing.T, e *podEnv) {
+		outside := canary(t)
+		if err := os.Chmod(outside, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		e.ctrl.ApplyPod(context.Background(), e.decodePod(`apiVersion: v1
 kind: Pod
 metadata: {name: esc-mkdir}
 spec:
@@ -297,31 +302,31 @@ spec:
     volumeMounts: [{name: data, mountPath: /x, subPath: a/b}]
   volumes: [{name: data, emptyDir: {}}]
 `, outside))
-			r := e.waitPod("esc-mkdir", waitingIn("main", "CreateContainerConfigError"))
-			e.wantConfigError(r, "main", "data")
-			nothingAt(t, filepath.Join(outside, "b"))
-			if fi, err := os.Stat(outside); err != nil || fi.Mode().Perm() != 0o700 {
-				t.Errorf("canary folder mode %v (%v), want 0700 untouched", fi.Mode(), err)
-			}
-		})
+		r := e.waitPod("esc-mkdir", waitingIn("main", "CreateContainerConfigError"))
+		e.wantConfigError(r, "main", "data")
+		nothingAt(t, filepath.Join(outside, "b"))
+		if fi, err := os.Stat(outside); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("canary folder mode %v (%v), want 0700 untouched", fi.Mode(), err)
+		}
 	})
+}
 
-	t.Run("SwappedAfterAdmission", func(t *testing.T) {
-		// The hostPath itself (and a DirectoryOrCreate below it) is checked
-		// when the pod is admitted; a pod that runs first swaps a checked
-		// folder for a link before the later pods mount theirs.
-		bothWays(t, func(t *testing.T, e *podEnv) {
-			outside := canary(t)
-			allowed := t.TempDir()
-			for _, d := range []string{"d", "e"} {
-				if err := os.Mkdir(filepath.Join(allowed, d), 0o755); err != nil {
-					t.Fatal(err)
-				}
+func testSubPathHostPathEscapeSwappedAfterAdmission(t *testing.T) {
+	// The hostPath itself (and a DirectoryOrCreate below it) is checked
+	// when the pod is admitted; a pod that runs first swaps a checked
+	// folder for a link before the later pods mount theirs.
+	bothWays(t, func(t *testing.T, e *podEnv) {
+		outside := canary(t)
+		allowed := t.TempDir()
+		for _, d := range []string{"d", "e"} {
+			if err := os.Mkdir(filepath.Join(allowed, d), 0o755); err != nil {
+				t.Fatal(err)
 			}
-			e.ctrl.AllowHostPath = []string{allowed}
-			e.ctrl.MaxPods = 1 // the later pods wait for the swapper's slot
-			ctx := context.Background()
-			swap := e.decodePod(`apiVersion: v1
+		}
+		e.ctrl.AllowHostPath = []string{allowed}
+		e.ctrl.MaxPods = 1 // the later pods wait for the swapper's slot
+		ctx := context.Background()
+		swap := e.decodePod(`apiVersion: v1
 kind: Pod
 metadata: {name: swapper}
 spec:
@@ -333,7 +338,7 @@ spec:
     volumeMounts: [{name: h, mountPath: /h}]
   volumes: [{name: h, hostPath: {path: '`+allowed+`'}}]
 `, outside)
-			mountD := e.decodePod(`apiVersion: v1
+		mountD := e.decodePod(`apiVersion: v1
 kind: Pod
 metadata: {name: mount-d}
 spec:
@@ -345,7 +350,7 @@ spec:
     volumeMounts: [{name: d, mountPath: /x}]
   volumes: [{name: d, hostPath: {path: '`+filepath.Join(allowed, "d")+`'}}]
 `+"%.0[2]s", "")
-			createE := e.decodePod(`apiVersion: v1
+		createE := e.decodePod(`apiVersion: v1
 kind: Pod
 metadata: {name: create-e}
 spec:
@@ -357,42 +362,41 @@ spec:
     volumeMounts: [{name: e, mountPath: /y}]
   volumes: [{name: e, hostPath: {path: '`+filepath.Join(allowed, "e", "new")+`', type: DirectoryOrCreate}}]
 `+"%.0[2]s", "")
-			for _, p := range []*manifest.Pod{swap, mountD, createE} {
-				if _, err := e.ctrl.ApplyPod(ctx, p); err != nil {
-					t.Fatalf("apply %s: %v", p.Name, err)
-				}
+		for _, p := range []*manifest.Pod{swap, mountD, createE} {
+			if _, err := e.ctrl.ApplyPod(ctx, p); err != nil {
+				t.Fatalf("apply %s: %v", p.Name, err)
 			}
-			if err := os.WriteFile(filepath.Join(allowed, "go"), nil, 0o644); err != nil {
+		}
+		if err := os.WriteFile(filepath.Join(allowed, "go"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.waitPod("swapper", func(r *runner.PodRecord) bool { return runner.IsTerminalPhase(r.Pod.Status.Phase) }); r.Pod.Status.Phase != manifest.PodSucceeded {
+			t.Fatalf("swapper: %s %s", r.Pod.Status.Phase, messages(&r.Pod))
+		}
+		// The slot goes to one of the two, which then holds it while it
+		// waits; it is deleted to let the other have the slot.
+		left := map[string]bool{"mount-d": true, "create-e": true}
+		for len(left) > 0 {
+			var r *runner.PodRecord
+			e.waitFor("FailedMount", func() bool {
+				for name := range left {
+					if rec, err := e.db.Pod(ctx, "default", name); err == nil && e.failedMount(rec) {
+						r = rec
+						return true
+					}
+				}
+				return false
+			})
+			t.Logf("%s events: %q", r.Pod.Name, e.events(r))
+			if runner.IsTerminalPhase(r.Pod.Status.Phase) {
+				t.Errorf("%s ran to %s: %s", r.Pod.Name, r.Pod.Status.Phase, messages(&r.Pod))
+			}
+			if err := e.ctrl.DeletePod(ctx, "default", r.Pod.Name); err != nil {
 				t.Fatal(err)
 			}
-			if r := e.waitPod("swapper", func(r *runner.PodRecord) bool { return runner.IsTerminalPhase(r.Pod.Status.Phase) }); r.Pod.Status.Phase != manifest.PodSucceeded {
-				t.Fatalf("swapper: %s %s", r.Pod.Status.Phase, messages(&r.Pod))
-			}
-			// The slot goes to one of the two, which then holds it while it
-			// waits; it is deleted to let the other have the slot.
-			left := map[string]bool{"mount-d": true, "create-e": true}
-			for len(left) > 0 {
-				var r *runner.PodRecord
-				e.waitFor("FailedMount", func() bool {
-					for name := range left {
-						if rec, err := e.db.Pod(ctx, "default", name); err == nil && e.failedMount(rec) {
-							r = rec
-							return true
-						}
-					}
-					return false
-				})
-				t.Logf("%s events: %q", r.Pod.Name, e.events(r))
-				if runner.IsTerminalPhase(r.Pod.Status.Phase) {
-					t.Errorf("%s ran to %s: %s", r.Pod.Name, r.Pod.Status.Phase, messages(&r.Pod))
-				}
-				if err := e.ctrl.DeletePod(ctx, "default", r.Pod.Name); err != nil {
-					t.Fatal(err)
-				}
-				delete(left, r.Pod.Name)
-			}
-			nothingAt(t, filepath.Join(outside, "written"), filepath.Join(outside, "new"))
-		})
+			delete(left, r.Pod.Name)
+		}
+		nothingAt(t, filepath.Join(outside, "written"), filepath.Join(outside, "new"))
 	})
 }
 

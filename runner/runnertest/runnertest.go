@@ -371,52 +371,22 @@ func NewStore() *Store {
 
 // SaveConfigMap implements runner.Store.
 func (s *Store) SaveConfigMap(ctx context.Context, cm *manifest.ConfigMap) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cms[cm.Namespace+"/"+cm.Name] = enc(cm)
-	return nil
+	return put(ctx, s, s.cms, cm.Namespace, cm.Name, cm)
 }
 
 // SaveSecret implements runner.Store.
 func (s *Store) SaveSecret(ctx context.Context, sec *manifest.Secret) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.secrets[sec.Namespace+"/"+sec.Name] = enc(sec)
-	return nil
+	return put(ctx, s, s.secrets, sec.Namespace, sec.Name, sec)
 }
 
 // ConfigMap implements runner.Store.
 func (s *Store) ConfigMap(ctx context.Context, ns, name string) (*manifest.ConfigMap, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.cms[ns+"/"+name]
-	if !ok {
-		return nil, fmt.Errorf("configmap %s/%s: %w", ns, name, runner.ErrObjectNotFound)
-	}
-	return dec[manifest.ConfigMap](b), nil
+	return get[manifest.ConfigMap](ctx, s, s.cms, "configmap", ns, name)
 }
 
 // Secret implements runner.Store.
 func (s *Store) Secret(ctx context.Context, ns, name string) (*manifest.Secret, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.secrets[ns+"/"+name]
-	if !ok {
-		return nil, fmt.Errorf("secret %s/%s: %w", ns, name, runner.ErrObjectNotFound)
-	}
-	return dec[manifest.Secret](b), nil
+	return get[manifest.Secret](ctx, s, s.secrets, "secret", ns, name)
 }
 
 // PodDir implements runner.Store.
@@ -448,43 +418,74 @@ func dec[T any](b []byte) *T {
 	return &v
 }
 
-// SavePod implements runner.Store.
-func (s *Store) SavePod(ctx context.Context, p *runner.PodRecord) error {
+// put, get, list and del are the Store's operations on one of its maps of
+// encoded objects by ns/name. Like state.DB, each fails with ctx.Err() once
+// ctx is done.
+
+func put(ctx context.Context, s *Store, m map[string][]byte, ns, name string, v any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pods[p.Pod.Namespace+"/"+p.Pod.Name] = enc(p)
+	m[ns+"/"+name] = enc(v)
 	return nil
+}
+
+func get[T any](ctx context.Context, s *Store, m map[string][]byte, kind, ns, name string) (*T, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := m[ns+"/"+name]
+	if !ok {
+		return nil, fmt.Errorf("%s %s/%s: %w", kind, ns, name, runner.ErrObjectNotFound)
+	}
+	return dec[T](b), nil
+}
+
+// list returns the objects of namespace ns ("" = all), in no order.
+func list[T any](ctx context.Context, s *Store, m map[string][]byte, ns string) ([]*T, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*T
+	for k, b := range m {
+		if ns == "" || strings.HasPrefix(k, ns+"/") {
+			out = append(out, dec[T](b))
+		}
+	}
+	return out, nil
+}
+
+func del(ctx context.Context, s *Store, m map[string][]byte, ns, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(m, ns+"/"+name)
+	return nil
+}
+
+// SavePod implements runner.Store.
+func (s *Store) SavePod(ctx context.Context, p *runner.PodRecord) error {
+	return put(ctx, s, s.pods, p.Pod.Namespace, p.Pod.Name, p)
 }
 
 // Pod implements runner.Store.
 func (s *Store) Pod(ctx context.Context, ns, name string) (*runner.PodRecord, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.pods[ns+"/"+name]
-	if !ok {
-		return nil, fmt.Errorf("pod %s/%s: %w", ns, name, runner.ErrObjectNotFound)
-	}
-	return dec[runner.PodRecord](b), nil
+	return get[runner.PodRecord](ctx, s, s.pods, "pod", ns, name)
 }
 
 // Pods implements runner.Store.
 func (s *Store) Pods(ctx context.Context, ns string) ([]*runner.PodRecord, error) {
-	if err := ctx.Err(); err != nil {
+	out, err := list[runner.PodRecord](ctx, s, s.pods, ns)
+	if err != nil {
 		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*runner.PodRecord
-	for k, b := range s.pods {
-		if ns == "" || strings.HasPrefix(k, ns+"/") {
-			out = append(out, dec[runner.PodRecord](b))
-		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Pod.CreationTimestamp.Time, out[j].Pod.CreationTimestamp.Time
@@ -515,52 +516,24 @@ func (s *Store) PodsOfJob(ctx context.Context, uid string) ([]*runner.PodRecord,
 
 // DeletePod implements runner.Store.
 func (s *Store) DeletePod(ctx context.Context, ns, name string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.pods, ns+"/"+name)
-	return nil
+	return del(ctx, s, s.pods, ns, name)
 }
 
 // SaveJob implements runner.Store.
 func (s *Store) SaveJob(ctx context.Context, j *manifest.Job) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.jobs[j.Namespace+"/"+j.Name] = enc(j)
-	return nil
+	return put(ctx, s, s.jobs, j.Namespace, j.Name, j)
 }
 
 // Job implements runner.Store.
 func (s *Store) Job(ctx context.Context, ns, name string) (*manifest.Job, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.jobs[ns+"/"+name]
-	if !ok {
-		return nil, fmt.Errorf("job %s/%s: %w", ns, name, runner.ErrObjectNotFound)
-	}
-	return dec[manifest.Job](b), nil
+	return get[manifest.Job](ctx, s, s.jobs, "job", ns, name)
 }
 
 // Jobs implements runner.Store.
 func (s *Store) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
-	if err := ctx.Err(); err != nil {
+	out, err := list[manifest.Job](ctx, s, s.jobs, ns)
+	if err != nil {
 		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*manifest.Job
-	for k, b := range s.jobs {
-		if ns == "" || strings.HasPrefix(k, ns+"/") {
-			out = append(out, dec[manifest.Job](b))
-		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -568,13 +541,7 @@ func (s *Store) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
 
 // DeleteJob implements runner.Store.
 func (s *Store) DeleteJob(ctx context.Context, ns, name string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.jobs, ns+"/"+name)
-	return nil
+	return del(ctx, s, s.jobs, ns, name)
 }
 
 // AddEvent implements runner.Store.

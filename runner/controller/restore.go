@@ -1,0 +1,62 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/localjobs/localjobs/runner"
+	"github.com/localjobs/localjobs/runner/kubelet"
+)
+
+// RestoreStats counts what Restore found.
+type RestoreStats struct {
+	Pods, Jobs int // unfinished objects resumed
+	// Adopted, Started, Recreated, ExitedWhileDown and Vanished count
+	// what reconciling the pods' containers with the engine found.
+	kubelet.RestoreStats
+}
+
+// Restore resumes every unfinished pod and job of the store after a daemon
+// (re)start, reconciling each recorded container instance with the engine
+// by its deterministic name (DESIGN §5; kubelet.Kubelet.Restore): an
+// intent without a container is created (nothing ran, so it is not a
+// failure); a created container is started; a running one is adopted,
+// with its wait and log capture resumed from the last line written; an
+// exit that happened while the daemon was down is recorded as it was; only
+// a container the engine no longer has becomes ContainerStatusUnknown
+// (exit 137). Call it after Run started.
+func (c *Controller) Restore(ctx context.Context) (RestoreStats, error) {
+	var st RestoreStats
+	runCtx, err := c.runCtx(ctx)
+	if err != nil {
+		return st, err
+	}
+	c.kubelet.CleanStaging()
+	recs, err := c.Store.Pods(ctx, "")
+	if err != nil {
+		return st, fmt.Errorf("list pods: %w", err)
+	}
+	for _, rec := range recs {
+		if runner.IsTerminalPhase(rec.Pod.Status.Phase) {
+			continue
+		}
+		w, err := c.kubelet.Restore(ctx, rec, &st.RestoreStats)
+		if err != nil {
+			return st, err
+		}
+		st.Pods++
+		c.runPodWorker(runCtx, rec.Pod.Namespace, rec.Pod.Name, w)
+	}
+	jobs, err := c.Store.Jobs(ctx, "")
+	if err != nil {
+		return st, fmt.Errorf("list jobs: %w", err)
+	}
+	for _, j := range jobs {
+		if runner.IsJobFinished(j) && j.Spec.TTLSecondsAfterFinished == nil {
+			continue // finished for good; a finished Job with a TTL waits for it
+		}
+		st.Jobs++
+		c.runJobWorker(runCtx, j)
+	}
+	return st, nil
+}

@@ -1,0 +1,218 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/localjobs/localjobs/manifest"
+	"github.com/localjobs/localjobs/runner"
+)
+
+// start pulls the image and creates and starts a new instance of container
+// i, recording each step first. It reports whether an instance is now
+// running (and a watcher will report its exit).
+func (w *Worker) start(ctx context.Context, i int) bool {
+	c := w.rec.Containers[i]
+	spec := containerSpec(&w.rec.Pod.Spec, c)
+	now := w.k.now()
+
+	if err := w.ensureSetup(ctx); err != nil {
+		if ctx.Err() == nil {
+			w.setupFailed(c, err)
+		}
+		return false
+	}
+	res, ok := w.pullImage(ctx, c, spec)
+	if !ok {
+		return false
+	}
+	undo := w.beginInstance(c, res)
+	run := c.Current
+	w.save(ctx) // intent recorded before the container exists
+	w.k.failpoint("after-intent")
+
+	cs, release, err := w.k.containerSpec(ctx, w.rec, c, spec, run, w.setup)
+	// Staged bind mounts must exist until the engine has started the
+	// container (it resolves them at create and again at start).
+	defer release()
+	if err == nil {
+		run.ID, err = w.create(ctx, cs)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			w.createFailed(c, undo, err, now)
+		}
+		return false
+	}
+	run.Step = runner.StepCreated
+	run.CreatedAt = w.k.now()
+	w.save(ctx)
+	w.k.failpoint("after-created")
+	w.event(c, "Normal", "Created", "Created container: "+c.Name)
+	return w.startCreated(ctx, i, c)
+}
+
+// pullImage makes the container's image available. On failure it leaves
+// the container waiting with the image back-off and reports false.
+func (w *Worker) pullImage(ctx context.Context, c *runner.ContainerRecord, spec *manifest.Container) (runner.ImageResult, bool) {
+	if spec.ImagePullPolicy == manifest.PullAlways {
+		w.event(c, "Normal", "Pulling", fmt.Sprintf("Pulling image %q", spec.Image))
+	}
+	t0 := time.Now()
+	res, err := w.ensureImage(ctx, spec)
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, false
+		}
+		var ie *runner.ImageError
+		if !errors.As(err, &ie) {
+			ie = &runner.ImageError{Reason: runner.ReasonErrImagePull, Message: err.Error()}
+		}
+		prevBackoff := time.Duration(0)
+		if c.Waiting != nil && (c.Waiting.Reason == runner.ReasonImagePullBackOff || c.Waiting.Reason == ie.Reason) {
+			prevBackoff = c.Backoff
+		}
+		c.Waiting = &manifest.StateWaiting{Reason: ie.Reason, Message: ie.Message}
+		c.Backoff = nextPullBackoff(prevBackoff)
+		c.BackoffUntil = w.k.now().Add(c.Backoff) // from the failure, as the kubelet's back-off
+		if ie.Reason == runner.ReasonErrImageNeverPull {
+			w.event(c, "Warning", "ErrImageNeverPull", ie.Message)
+		} else {
+			w.event(c, "Warning", "Failed", ie.Message)
+		}
+		w.event(c, "Warning", "Failed", "Error: "+ie.Reason)
+		return res, false
+	}
+	switch {
+	case res.Warning != "":
+		w.event(c, "Warning", "PullFailedUsingLocal", res.Warning)
+	case res.Pulled:
+		w.event(c, "Normal", "Pulled", fmt.Sprintf("Successfully pulled image %q in %s (%s including waiting). Image size: %d bytes.",
+			spec.Image, res.PullTime.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond), res.Size))
+	default:
+		w.event(c, "Normal", "Pulled", fmt.Sprintf("Container image %q already present on machine", spec.Image))
+	}
+	return res, true
+}
+
+// instanceUndo is what beginInstance changed, to put back when the
+// instance could not be created.
+type instanceUndo struct {
+	cur, last *runner.Run
+	count     int32
+	backoff   time.Duration
+}
+
+// beginInstance makes a new instance the container's current one, at the
+// intent step: a restart moves the current instance to Last, counts the
+// restart and advances the restart back-off.
+func (w *Worker) beginInstance(c *runner.ContainerRecord, res runner.ImageResult) instanceUndo {
+	undo := instanceUndo{c.Current, c.Last, c.RestartCount, c.Backoff}
+	if c.Current != nil {
+		c.Backoff = nextRestartBackoff(c)
+		c.Last = c.Current
+		c.RestartCount++
+	} else {
+		c.Backoff = 0
+	}
+	c.Waiting = nil
+	c.BackoffUntil = time.Time{}
+	c.ImageID = res.ImageID
+	c.Current = &runner.Run{
+		Restart:    c.RestartCount,
+		EngineName: w.k.engineName(&w.rec.Pod, c.Name, c.RestartCount),
+		Step:       runner.StepIntent,
+		ImageID:    res.ImageID,
+	}
+	return undo
+}
+
+// create creates the container; one that exists already under its
+// deterministic name (a lost reply, a restarted daemon) is adopted.
+func (w *Worker) create(ctx context.Context, cs runner.ContainerSpec) (string, error) {
+	id, err := w.k.Runtime.Create(ctx, cs)
+	var ee *runner.ExistsError
+	if errors.As(err, &ee) {
+		return ee.ID, nil
+	}
+	return id, err
+}
+
+// createFailed puts the container back as it was before the instance and
+// leaves it waiting in CreateContainerError or CreateContainerConfigError
+// with a back-off from now.
+func (w *Worker) createFailed(c *runner.ContainerRecord, undo instanceUndo, err error, now time.Time) {
+	reason := "CreateContainerError"
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		reason = "CreateContainerConfigError"
+	}
+	c.Current, c.Last, c.RestartCount = undo.cur, undo.last, undo.count
+	c.Waiting = &manifest.StateWaiting{Reason: reason, Message: err.Error()}
+	c.Backoff = nextPullBackoff(undo.backoff)
+	c.BackoffUntil = now.Add(c.Backoff)
+	w.event(c, "Warning", "Failed", "Error: "+err.Error())
+}
+
+// startCreated starts the created instance of container i and a watcher
+// for it. A start error ends the instance as ContainerCannotRun.
+func (w *Worker) startCreated(ctx context.Context, i int, c *runner.ContainerRecord) bool {
+	run := c.Current
+	logf, err := w.k.Store.OpenLog(w.rec.Pod.Namespace, w.rec.Pod.Name, w.rec.Pod.UID, c.Name, run.Restart)
+	if err != nil {
+		w.log().Error("open log", "container", c.Name, "error", err)
+	}
+	if err := w.k.Runtime.Start(ctx, run.ID); err != nil {
+		if logf != nil {
+			logf.Close()
+		}
+		if ctx.Err() == nil {
+			w.cannotRun(ctx, c, err)
+		}
+		return false
+	}
+	run.Step = runner.StepStarted
+	run.StartedAt = w.k.now()
+	if w.setup.sandboxID == "" && w.rec.Pod.Status.PodIP == "" {
+		if info, err := w.k.Runtime.Inspect(ctx, run.ID); err == nil && info.IP != "" {
+			w.rec.Pod.Status.PodIP, w.rec.Pod.Status.HostIP = info.IP, info.Gateway
+		}
+	}
+	w.event(c, "Normal", "Started", "Started container "+c.Name)
+	w.k.wg.Add(1)
+	go w.watch(ctx, i, runner.Clone(&w.rec.Pod), c.Name, run.Restart, run.ID, time.Time{}, logf)
+	return true
+}
+
+// cannotRun records a start failure: the instance ends ContainerCannotRun
+// with the engine's message (DESIGN §4).
+func (w *Worker) cannotRun(ctx context.Context, c *runner.ContainerRecord, err error) {
+	run := c.Current
+	msg := startErrorMessage(err)
+	info, ierr := w.k.Runtime.Inspect(ctx, run.ID)
+	run.Step = runner.StepExited
+	run.Reason = "ContainerCannotRun"
+	run.Message = msg
+	run.ExitCode = 128
+	run.StartedAt, run.FinishedAt = run.CreatedAt, run.CreatedAt
+	if ierr == nil {
+		if info.ExitCode != 0 {
+			run.ExitCode = int32(info.ExitCode)
+		}
+		if !info.CreatedAt.IsZero() {
+			run.StartedAt, run.FinishedAt = info.CreatedAt, info.CreatedAt
+		}
+	}
+	w.event(c, "Warning", "Failed", "Error: "+msg)
+}
+
+// startErrorMessage is the engine's message of a start error.
+func startErrorMessage(err error) string {
+	var se *runner.StartError
+	if errors.As(err, &se) {
+		return se.Message
+	}
+	return err.Error()
+}

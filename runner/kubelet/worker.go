@@ -1,0 +1,249 @@
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/localjobs/localjobs/runner"
+)
+
+// exitMsg reports that one container instance stopped (or that watching it
+// failed).
+type exitMsg struct {
+	index   int
+	restart int32
+	info    runner.ContainerInfo
+	err     error
+	message string // termination message (file, or logs on error)
+}
+
+// Worker drives one pod. It alone writes its record; everything else
+// talks to it through channels.
+type Worker struct {
+	k         *Kubelet
+	rec       *runner.PodRecord
+	exits     chan exitMsg
+	done      chan struct{} // closed when the worker returns
+	stopping  map[int]bool  // stop already requested per container index
+	terminate chan Termination
+	// adopted are instances found running when the daemon restarted
+	// (restore.go); Run resumes watching them before anything else.
+	adopted []adoptedRun
+	// setup is the pod's prepared volumes and sandbox; nil until the first
+	// container starts.
+	setup *podSetup
+	// grace overrides the pod's grace period once a delete asked for a
+	// shorter one.
+	grace *time.Duration
+}
+
+// reasonKilled marks a pod localjobs stopped without a more specific
+// reason (its Job finished or failed, run was interrupted or timed out).
+const reasonKilled = "Killed"
+
+// Termination asks a worker to stop its pod.
+type Termination struct {
+	// Reason becomes PodRecord.TerminateReason ("" = Killed); Message the
+	// pod's message.
+	Reason, Message string
+	// Grace, if set, overrides the pod's termination grace period
+	// (kubectl delete --grace-period; 0 with --force kills at once).
+	Grace *time.Duration
+}
+
+// NewWorker returns the worker of a stored pod record; Run runs it.
+func (k *Kubelet) NewWorker(rec *runner.PodRecord) *Worker {
+	return &Worker{
+		k:         k,
+		rec:       rec,
+		exits:     make(chan exitMsg, len(rec.Containers)+1),
+		done:      make(chan struct{}),
+		stopping:  map[int]bool{},
+		terminate: make(chan Termination, 4),
+	}
+}
+
+// Done is closed when Run has returned.
+func (w *Worker) Done() <-chan struct{} { return w.done }
+
+// Terminate hands the worker a request to stop the pod; it returns once
+// the worker has it or has ended, or when ctx is done. The worker stops the
+// containers with the grace period and the pod ends Failed (or Succeeded if
+// everything had succeeded).
+func (w *Worker) Terminate(ctx context.Context, t Termination) error {
+	select {
+	case w.terminate <- t:
+		return nil
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *Worker) log() *slog.Logger {
+	return w.k.Log.With("pod", w.rec.Pod.Namespace+"/"+w.rec.Pod.Name)
+}
+
+// Run is the worker loop: reconcile, act, wait for a change or the requeue
+// time, repeat until the pod is terminal. When ctx ends it returns and the
+// containers keep running.
+func (w *Worker) Run(ctx context.Context) {
+	defer close(w.done)
+	if !w.admit(ctx) {
+		return
+	}
+	defer w.k.release()
+	inflight := 0
+	for _, a := range w.adopted {
+		w.k.wg.Add(1)
+		go w.watch(ctx, a.index, runner.Clone(&w.rec.Pod), w.rec.Containers[a.index].Name, a.restart, a.id, a.since, a.logf)
+		inflight++
+	}
+	w.adopted = nil
+	for {
+		if ctx.Err() != nil {
+			return // the daemon is stopping; containers keep running
+		}
+		prev := w.snapshotWaiting()
+		prevTerminate := w.rec.TerminateReason
+		acts, requeue := reconcilePod(w.rec, w.k.now())
+		w.waitingEvents(prev)
+		if prevTerminate == "" && w.rec.TerminateReason == runner.ReasonPodDeadlineExceeded {
+			// The kubelet's active deadline handler records this as a
+			// Normal event (pkg/kubelet/active_deadline.go).
+			w.event(nil, "Normal", runner.ReasonPodDeadlineExceeded, msgPodDeadlineExceeded)
+		}
+		finished := runner.IsTerminalPhase(w.rec.Pod.Status.Phase) && inflight == 0
+		if finished {
+			// The sandbox and volumes go before the terminal state is
+			// published, so whoever sees it sees them gone.
+			w.teardown(ctx)
+		}
+		w.save(ctx) // publishing the terminal state wakes the pod's Job
+		if finished {
+			return
+		}
+		for _, a := range acts {
+			switch a.kind {
+			case actStart:
+				if w.start(ctx, a.index) {
+					inflight++
+				}
+				w.save(ctx)
+			case actStop:
+				w.stop(ctx, a.index)
+			}
+		}
+		if hasStart(acts) {
+			// Starting may have changed what to do next (a start error,
+			// the next init container…): reconcile again at once.
+			continue
+		}
+		if !w.wait(ctx, requeue, &inflight) {
+			return
+		}
+	}
+}
+
+// wait blocks until something may have changed: a container exited, a
+// termination was asked for, or the requeue time (0 = none) passed. It
+// reports false once ctx is done.
+func (w *Worker) wait(ctx context.Context, requeue time.Duration, inflight *int) bool {
+	timerC, stop := runner.After(w.k.Clock, requeue)
+	defer stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case m := <-w.exits:
+		*inflight--
+		w.recordExit(m)
+	case r := <-w.terminate:
+		w.terminated(r)
+	case <-timerC:
+	}
+	return true
+}
+
+// terminated records a termination request: the first reason stays, and a
+// shorter grace period replaces a longer one.
+func (w *Worker) terminated(r Termination) {
+	if w.rec.TerminateReason == "" {
+		w.rec.TerminateReason, w.rec.TerminateMessage = r.Reason, r.Message
+		if r.Reason == "" {
+			w.rec.TerminateReason = reasonKilled
+		}
+		w.rec.TerminateAt = w.k.now()
+	}
+	if r.Grace != nil && (w.grace == nil || *r.Grace < *w.grace) {
+		w.grace = r.Grace
+		// Containers already stopping are stopped again with the
+		// shorter grace, as a second kubectl delete does.
+		clear(w.stopping)
+	}
+}
+
+func hasStart(acts []podAction) bool {
+	for _, a := range acts {
+		if a.kind == actStart {
+			return true
+		}
+	}
+	return false
+}
+
+// save derives the pod status from the record and stores both, so every
+// stored version is consistent, then publishes it.
+func (w *Worker) save(ctx context.Context) {
+	if !runner.IsTerminalPhase(w.rec.Pod.Status.Phase) {
+		w.rec.Pod.Status = derivePodStatus(w.rec, w.k.now())
+	}
+	if err := w.k.Store.SavePod(ctx, w.rec); err != nil {
+		w.log().Error("save pod", "error", err)
+	}
+	w.k.Host.Publish(runner.Change{Pod: runner.Clone(&w.rec.Pod), Record: runner.Clone(w.rec)})
+}
+
+func (w *Worker) snapshotWaiting() []string {
+	out := make([]string, len(w.rec.Containers))
+	for i, c := range w.rec.Containers {
+		if c.Waiting != nil {
+			out[i] = c.Waiting.Reason
+		}
+	}
+	return out
+}
+
+// waitingEvents records the BackOff events the kubelet emits when a
+// container enters a back-off.
+func (w *Worker) waitingEvents(prev []string) {
+	for i, c := range w.rec.Containers {
+		if c.Waiting == nil || prev[i] == c.Waiting.Reason {
+			continue
+		}
+		spec := containerSpec(&w.rec.Pod.Spec, c)
+		switch c.Waiting.Reason {
+		case runner.ReasonImagePullBackOff:
+			w.event(c, "Normal", "BackOff", fmt.Sprintf("Back-off pulling image %q", spec.Image))
+			w.event(c, "Warning", "Failed", "Error: "+runner.ReasonImagePullBackOff)
+		case "CrashLoopBackOff":
+			w.event(c, "Warning", "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)",
+				c.Name, w.rec.Pod.Name, w.rec.Pod.Namespace, w.rec.Pod.UID))
+		}
+	}
+}
+
+// event records an event about the pod, or with c about one of its
+// containers, from the kubelet.
+func (w *Worker) event(c *runner.ContainerRecord, typ, reason, msg string) {
+	field := ""
+	if c != nil {
+		field = fmt.Sprintf("spec.containers{%s}", c.Name)
+		if c.Init {
+			field = fmt.Sprintf("spec.initContainers{%s}", c.Name)
+		}
+	}
+	w.k.Host.RecordEvent(context.Background(), runner.ObjectRef(&w.rec.Pod.TypeMeta, &w.rec.Pod.ObjectMeta, field), typ, reason, msg, "kubelet")
+}
