@@ -121,6 +121,7 @@ loop:
 // printUp prints what the daemon's watch shows: pod rows and output (as
 // run does, for every pod), Jobs that finish, and deletions.
 func printUp(stream *localapi.WatchStream, p *runPrinter, out, errw io.Writer) {
+	defer p.flush()
 	lastJob := map[string]string{}
 	for {
 		ev, err := stream.Next()

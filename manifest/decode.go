@@ -113,6 +113,11 @@ type fieldErr struct {
 	msg  string
 }
 
+// ifAbsent joins a field error's message with the one to give instead
+// when the field is not in the file (the value at fault is a default,
+// not the user's); Decode picks one.
+func ifAbsent(msg, absent string) string { return msg + "\x00" + absent }
+
 // Decode decodes every object in a YAML (multi-document, block or flow
 // style) or JSON file the way kubectl does: each document is converted to
 // untyped JSON with sigs.k8s.io/yaml and decoded strictly (unknown and
@@ -121,8 +126,13 @@ type fieldErr struct {
 // Unsupported kinds and invalid objects are reported in Errors and skipped;
 // fields accepted but not acted on are reported in Warnings. Problems are
 // positioned with the line of the field they name.
-func Decode(file string, data []byte) Result {
-	d := &decoder{file: file}
+func Decode(file string, data []byte) Result { return DecodeIn(file, data, "") }
+
+// DecodeIn is Decode for a namespace given on the command line, as kubectl
+// apply -n NS reads files: objects without a namespace are put in ns, and
+// an object that names another namespace is an error. ns "" is Decode.
+func DecodeIn(file string, data []byte, ns string) Result {
+	d := &decoder{file: file, namespace: ns}
 	for i, c := range splitDocuments(data) {
 		d.document(i, c)
 	}
@@ -135,8 +145,9 @@ func Decode(file string, data []byte) Result {
 }
 
 type decoder struct {
-	file string
-	res  Result
+	file      string
+	namespace string // DecodeIn's; "" = the objects' own, else default
+	res       Result
 }
 
 func (d *decoder) errorf(line int, p fieldPath, format string, args ...any) {
@@ -357,7 +368,12 @@ func (d *decoder) object(doc int, j []byte, root *yaml.Node, prefix fieldPath, t
 	fail := func(errs []fieldErr) {
 		for _, e := range errs {
 			p := append(prefix[:len(prefix):len(prefix)], e.path...)
-			d.errorf(lineOf(root, p), p, "%s", yamlHint(e.msg, nodeAt(root, p)))
+			n := nodeAt(root, p)
+			msg, absent, two := strings.Cut(e.msg, "\x00")
+			if two && n == nil {
+				msg = absent
+			}
+			d.errorf(lineOf(root, p), p, "%s", yamlHint(msg, n))
 		}
 	}
 	var fields map[string]json.RawMessage
@@ -436,6 +452,19 @@ func (d *decoder) object(doc int, j []byte, root *yaml.Node, prefix fieldPath, t
 		p := prefix.child("status")
 		d.res.Warnings = append(d.res.Warnings, Problem{File: d.file, Line: lineOf(root, p), Path: p.String(),
 			Msg: "ignored: status is set by localjobs, not read from files"})
+	}
+	if d.namespace != "" {
+		m := Object{Obj: obj}.Meta()
+		switch m.Namespace {
+		case "":
+			m.Namespace = d.namespace
+		case d.namespace:
+		default:
+			fail([]fieldErr{{fieldPath{}.child("metadata").child("namespace"), fmt.Sprintf(
+				"Invalid value: %q: the namespace from the provided object %q does not match the namespace %q. You must pass '--namespace=%s' to perform this operation.",
+				m.Namespace, m.Namespace, d.namespace, m.Namespace)}})
+			return
+		}
 	}
 	clearServerFields(obj)
 	Default(obj)

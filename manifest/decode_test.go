@@ -179,7 +179,18 @@ func TestDecode_Problems(t *testing.T) {
 				"      - name: c",
 				"        image: busybox",
 			),
-			wantErrs: []string{`job.yaml:8: spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"`},
+			wantErrs: []string{`job.yaml:8: spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never" (a Job's pods must finish, so the Pod default Always is not allowed)`},
+		},
+		{
+			name: "JobRestartPolicyAlways",
+			file: "job.yaml",
+			in: job(
+				"      restartPolicy: Always", // 9
+				"      containers:",
+				"      - name: c",
+				"        image: busybox",
+			),
+			wantErrs: []string{`job.yaml:9: spec.template.spec.restartPolicy: Unsupported value: "Always": Always is not allowed in a Job (its pods must finish); use OnFailure or Never`},
 		},
 		{
 			name: "JobRestartPolicyUnsupported",

@@ -23,7 +23,8 @@ import (
 func Validate(obj any) []Problem {
 	var out []Problem
 	for _, e := range validateObject(obj) {
-		out = append(out, Problem{Path: e.path.String(), Msg: e.msg})
+		msg, _, _ := strings.Cut(e.msg, "\x00") // no file: as if every field were in it
+		out = append(out, Problem{Path: e.path.String(), Msg: msg})
 	}
 	return out
 }
@@ -754,7 +755,12 @@ func validateJobSpec(e *errs, s *JobSpec, p fieldPath, jobName string, inCronJob
 	switch rp2 := s.Template.Spec.RestartPolicy; rp2 {
 	case RestartPolicyOnFailure, RestartPolicyNever:
 	case "", RestartPolicyAlways:
-		e.required(rp, `valid values: "OnFailure", "Never"`)
+		// Kubernetes says `Required value: valid values: "OnFailure",
+		// "Never"` whether restartPolicy is unset (Always by default) or
+		// Always; for an explicit Always, say what is wrong with it.
+		e.add(rp, "%s", ifAbsent(
+			fmt.Sprintf("Unsupported value: %q: Always is not allowed in a Job (its pods must finish); use OnFailure or Never", RestartPolicyAlways),
+			`Required value: valid values: "OnFailure", "Never" (a Job's pods must finish, so the Pod default Always is not allowed)`))
 	default:
 		e.notSupported(rp, rp2, RestartPolicyOnFailure, RestartPolicyNever)
 	}
