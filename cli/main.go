@@ -40,6 +40,9 @@ type env struct {
 	starter localapi.Starter
 	// verb is the command being run, for "See 'localjobs VERB --help'".
 	verb string
+	// probe, when set, receives the verb's FlagSet (completion asks a
+	// verb for its flags by running it with -h).
+	probe **pflag.FlagSet
 }
 
 // usageError is a command-line mistake: printed as kubectl prints one
@@ -90,8 +93,10 @@ Usage:
   localjobs exec POD [-c CONTAINER] -- COMMAND [ARG...]
                                              run a command in a running container
   localjobs validate PATH...                 check manifests as the API server would
+  localjobs explain KIND[.FIELD...]          the fields of Pod, Job, CronJob, ConfigMap, Secret, and what localjobs does with each
   localjobs schedule "EXPR" [--time-zone TZ] [--from T] [-n N]
                                              the schedule in English and its next fire times
+  localjobs completion bash|zsh|fish         shell completion script
   localjobs version [--client] [-o json|yaml]
 
 Global flags:
@@ -106,7 +111,7 @@ const globalFlagUsage = `      --state-dir DIR   state directory (default $LOCAL
 
 // verbs are the commands, for the unknown-command suggestion and
 // completion.
-var verbs = []string{"apply", "create", "delete", "describe", "events", "exec", "get", "logs",
+var verbs = []string{"apply", "completion", "create", "delete", "describe", "events", "exec", "explain", "get", "logs",
 	"resume", "run", "schedule", "suspend", "up", "validate", "version", "wait"}
 
 // Main runs the command line args (without the program name) and returns
@@ -128,6 +133,27 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, start lo
 		verb, rest = rest[0], []string{"--help"}
 	}
 	e.verb = verb
+	switch verb {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	case completeVerb:
+		err = e.complete(ctx, rest)
+	default:
+		var known bool
+		if known, err = e.dispatch(ctx, verb, rest); !known {
+			e.verb = ""
+			msg := fmt.Sprintf("unknown command %q for \"localjobs\"", verb)
+			if s := suggest(verb, verbs); s != "" {
+				msg += "\n\nDid you mean this?\n\t" + s + "\n"
+			}
+			err = &usageError{msg: msg}
+		}
+	}
+	return e.report(err)
+}
+
+// dispatch runs a verb; known is false for a verb there is none of.
+func (e *env) dispatch(ctx context.Context, verb string, rest []string) (known bool, err error) {
 	switch verb {
 	case "run":
 		err = e.run(ctx, rest)
@@ -157,19 +183,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, start lo
 		err = e.scheduleCmd(rest)
 	case "validate":
 		err = e.validate(rest)
+	case "explain":
+		err = e.explain(rest)
+	case "completion":
+		err = e.completion(rest)
 	case "version":
 		err = e.version(ctx, rest)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
 	default:
-		e.verb = ""
-		msg := fmt.Sprintf("unknown command %q for \"localjobs\"", verb)
-		if s := suggest(verb, verbs); s != "" {
-			msg += "\n\nDid you mean this?\n\t" + s + "\n"
-		}
-		err = &usageError{msg: msg}
+		return false, nil
 	}
-	return e.report(err)
+	return true, err
 }
 
 // suggest returns the verb closest to a mistyped one (edit distance at
@@ -289,6 +312,9 @@ func (e *env) flags(name, use string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = true
+	if e.probe != nil {
+		*e.probe = fs
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(e.stdout, "Usage:\n  localjobs %s\n", use)
 		if u := fs.FlagUsages(); u != "" {
