@@ -14,6 +14,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 build: ## build ./localjobs
+	@[ -x $(BIN) ] || echo "building $(BIN): the first build compiles every dependency and takes a minute or two"
 	$(GO) build -ldflags "-X github.com/localjobs/localjobs/cli.Version=$(VERSION)" -o $(BIN) .
 
 test: ## run every test, Docker ones included (starts/installs Docker and busybox-static if needed)

@@ -267,8 +267,35 @@ func (d *decoder) yamlError(c chunk, err error) {
 		n, _ := strconv.Atoi(m[1])
 		line = c.line + n - 1
 		msg = "yaml: " + m[2]
+		if p := problemLine(c.data, m[2]); p > n {
+			// go.yaml.in/yaml/v3 names the line where the block starts;
+			// the line at fault is the one that does not fit in it.
+			d.errorf(c.line+p-1, nil, "%s (this line is not indented like the block it is in, which starts at line %d)", msg, line)
+			return
+		}
 	}
 	d.errorf(line, nil, "%s", msg)
+}
+
+// problemLine finds the line (1-based, in data) of a YAML parser error
+// that go.yaml.in/yaml/v3 reports at the start of the enclosing block
+// ("did not find expected key"): the yaml.v2 parser inside
+// sigs.k8s.io/yaml reports the line of the token at fault, 0-based for
+// parser errors. It returns 0 when it cannot tell.
+func problemLine(data []byte, problem string) int {
+	if !strings.HasPrefix(problem, "did not find expected") {
+		return 0
+	}
+	_, err := sigsyaml.YAMLToJSON(data)
+	if err == nil {
+		return 0
+	}
+	m := yamlLineRE.FindStringSubmatch(err.Error())
+	if m == nil || m[2] != problem {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n + 1
 }
 
 func (d *decoder) document(doc int, c chunk) {
