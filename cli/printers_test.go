@@ -61,6 +61,11 @@ func TestPodRow(t *testing.T) {
 		{"init waiting", manifest.Pod{Spec: manifest.PodSpec{InitContainers: []manifest.Container{{Name: "a"}, {Name: "b"}}, Containers: one},
 			Status: manifest.PodStatus{Phase: "Pending", InitContainerStatuses: []manifest.ContainerStatus{
 				{Name: "a", State: term("Completed", 0)}, {Name: "b", State: manifest.ContainerState{Running: &manifest.StateRunning{}}}}}}, "Init:1/2", "0/1", "0"},
+		// Once the runner sets deletionTimestamp during a delete's grace
+		// period (issue #12), get -w shows Terminating as kubectl does.
+		{"terminating", manifest.Pod{ObjectMeta: manifest.ObjectMeta{DeletionTimestamp: &manifest.Time{Time: now.Add(30 * time.Second)}},
+			Spec: manifest.PodSpec{Containers: one}, Status: manifest.PodStatus{Phase: "Running",
+				ContainerStatuses: []manifest.ContainerStatus{{Name: "main", Ready: true, State: manifest.ContainerState{Running: &manifest.StateRunning{}}}}}}, "Terminating", "1/1", "0"},
 		{"init error", manifest.Pod{Spec: manifest.PodSpec{InitContainers: []manifest.Container{{Name: "a"}}, Containers: one},
 			Status: manifest.PodStatus{Phase: "Failed", InitContainerStatuses: []manifest.ContainerStatus{{Name: "a", State: term("Error", 1)}}}}, "Init:Error", "0/1", "0"},
 	}
