@@ -8,20 +8,24 @@ DEMO_STATE := .localjobs-demo
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build test vet fmt check up examples clean bench image
+.PHONY: help build deps test vet fmt check up examples clean bench image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 build: ## build ./localjobs
+	@[ -x $(BIN) ] || echo "building $(BIN): the first build compiles every dependency and takes a minute or two"
 	$(GO) build -ldflags "-X github.com/localjobs/localjobs/cli.Version=$(VERSION)" -o $(BIN) .
 
 test: ## run every test, Docker ones included (starts/installs Docker and busybox-static if needed)
 	sh scripts/ensure-docker.sh
 	GO=$(GO) sh scripts/test.sh
 
+deps: ## download every module the build and the tests need (once, online; then make check works offline)
+	$(GO) mod download
+
 vet: ## go vet
-	$(GO) vet ./...
+	@$(GO) vet ./... || { echo "go vet failed; if it could not download a module, run 'make deps' once while online (see README, Development)"; exit 1; }
 
 fmt: ## fail if gofmt would change anything
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -78,7 +78,7 @@ func (a *Applier) Apply(ctx context.Context, req Request) (Response, error) {
 	}
 	var objs []decoded
 	for _, f := range req.Files {
-		res := manifest.Decode(f.Name, f.Data)
+		res := manifest.DecodeIn(f.Name, f.Data, req.Namespace)
 		for _, w := range res.Warnings {
 			resp.Warnings = append(resp.Warnings, w.Error())
 		}
@@ -86,6 +86,11 @@ func (a *Applier) Apply(ctx context.Context, req Request) (Response, error) {
 			resp.Errors = append(resp.Errors, e.Error())
 		}
 		for _, o := range res.Objects {
+			if req.Fresh && o.Kind == manifest.KindCronJob {
+				// run -f runs Pods and Jobs; its client says that it
+				// skips the CronJob (up runs it).
+				continue
+			}
 			objs = append(objs, decoded{file: f, obj: o})
 		}
 		if len(objs) > MaxObjects { // List items count too
@@ -149,8 +154,6 @@ func (a *Applier) admit(o manifest.Object) error {
 		return a.Target.CheckPodSpec(&v.ObjectMeta, &v.Spec)
 	case *manifest.Job:
 		return a.Target.CheckPodSpec(&v.Spec.Template.ObjectMeta, &v.Spec.Template.Spec)
-	case *manifest.CronJob:
-		return errors.New("run only runs Pods and Jobs; a CronJob runs under up")
 	}
 	return nil
 }

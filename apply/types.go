@@ -82,12 +82,16 @@ type Request struct {
 	// Fresh makes every Pod and Job a fresh run, replacing one of the same
 	// name even if unchanged, without a record (run -f). Every object is
 	// admitted before any runs, so a refusal leaves nothing behind.
+	// CronJobs are skipped (the client warns that up runs them).
 	Fresh bool `json:"fresh,omitempty"`
 	// Sync (up) also prunes the up objects whose file has been gone for
 	// the settle time; Roots are up's watched paths, so objects from
 	// elsewhere can be announced (Response.Elsewhere).
 	Sync  bool     `json:"sync,omitempty"`
 	Roots []string `json:"roots,omitempty"`
+	// Namespace (apply -n) is the namespace of objects that name none;
+	// an object naming another is refused (manifest.DecodeIn).
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // Response says what happened to each object and what was wrong.

@@ -7,19 +7,62 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/localjobs/localjobs/localapi"
+	"github.com/localjobs/localjobs/manifest"
 )
+
+// dryRun checks kubectl's --dry-run value: "none" (the default), "client"
+// (also a bare --dry-run), or "server", which localjobs does not have; it
+// reports whether to only validate and print.
+func dryRun(v string) (bool, error) {
+	switch v {
+	case "none", "false", "":
+		return false, nil
+	case "client", "true":
+		return true, nil
+	case "server":
+		return false, &usageError{msg: "localjobs has no server-side dry run: --dry-run=client validates exactly as the daemon does, except for pod security (checked when the pod is applied)", hint: "--dry-run=client"}
+	}
+	return false, &usageError{msg: fmt.Sprintf(`Invalid dry-run value (%v). Must be "none", "server", or "client".`, v)}
+}
 
 // apply sends manifests to the running daemon, like kubectl apply -f.
 func (e *env) apply(ctx context.Context, args []string) error {
-	fs := e.flags("apply", "apply -f FILE|DIR")
+	fs := e.flags("apply", "apply -f FILE|DIR [-n NS] [--dry-run=client [-o yaml|json|name]]")
 	files := fs.StringArrayP("filename", "f", nil, "file or directory of manifests (repeatable; - for stdin)")
+	ns := fs.StringP("namespace", "n", "", "namespace of the objects that name none (default: default); an object naming another is refused")
+	dry := fs.String("dry-run", "none", `"client": validate and print what would be applied, sending nothing to the daemon`)
+	fs.Lookup("dry-run").NoOptDefVal = "client"
+	output := fs.StringP("output", "o", "", "with --dry-run: print the objects as yaml, json or name")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if len(*files) == 0 {
-		return &usageError{msg: "apply needs -f FILE|DIR", hint: "localjobs apply -f job.yaml"}
+		return &usageError{msg: "must specify one of -f and -k", hint: "localjobs apply -f job.yaml"}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{msg: fmt.Sprintf("unexpected argument %q; apply takes its files with -f", fs.Arg(0)), hint: "localjobs apply -f " + fs.Arg(0)}
+	}
+	isDry, err := dryRun(*dry)
+	if err != nil {
+		return err
+	}
+	out, err := parseOutput(*output)
+	if err != nil {
+		return err
+	}
+	switch {
+	case out.kind != "" && !isDry:
+		return &usageError{msg: "apply prints objects (-o) only with --dry-run=client", hint: "localjobs apply -f job.yaml --dry-run=client -o yaml"}
+	case out.kind == "wide" || out.kind == "custom-columns":
+		return &usageError{msg: fmt.Sprintf("apply --dry-run does not print -o %s", out.kind), hint: "-o yaml|json|name"}
+	}
+	if isDry {
+		return e.applyDryRun(ctx, *files, *ns, out)
 	}
 	c, err := e.dial(ctx)
 	if err != nil {
@@ -32,13 +75,13 @@ func (e *env) apply(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var req localapi.ApplyRequest
+	req := localapi.ApplyRequest{Namespace: *ns}
 	for _, p := range paths {
 		var data []byte
 		name, abs := p, ""
 		if p == "-" {
 			name = "<stdin>"
-			data, err = io.ReadAll(os.Stdin)
+			data, err = io.ReadAll(e.stdin)
 		} else {
 			data, err = os.ReadFile(p)
 			abs, _ = filepath.Abs(p)
@@ -59,46 +102,185 @@ func (e *env) apply(ctx context.Context, args []string) error {
 	return nil
 }
 
-// del deletes objects, like kubectl delete KIND NAME | -f FILE.
+// applyDryRun validates the files as the daemon would and prints what
+// apply would do, as kubectl apply --dry-run=client: "job.batch/x created
+// (dry run)" ("configured" when a running daemon has the object), or the
+// objects with -o. Nothing is sent to a daemon.
+func (e *env) applyDryRun(ctx context.Context, files []string, ns string, out outputFormat) error {
+	objs, bad, err := loadManifests(files, ns, e.stdin, e.stderr)
+	if err != nil {
+		return err
+	}
+	if out.structured() {
+		var all []any
+		for _, o := range objs {
+			all = append(all, o.Obj)
+		}
+		if err := printStructured(e.stdout, out, all, len(all) != 1, manifestName); err != nil {
+			return err
+		}
+	} else {
+		c, _ := e.dial(ctx) // only to say created or configured
+		for _, o := range objs {
+			action := "created"
+			if c != nil && exists(ctx, c, o) {
+				action = "configured"
+			}
+			fmt.Fprintf(e.stdout, "%s %s (dry run)\n", manifestName(o.Obj), action)
+		}
+	}
+	if bad {
+		return &exitError{code: exitFailed}
+	}
+	return nil
+}
+
+// exists reports whether the daemon has an object of o's kind and name.
+func exists(ctx context.Context, c *localapi.Client, o manifest.Object) bool {
+	m := o.Meta()
+	var err error
+	switch o.Kind {
+	case manifest.KindPod:
+		_, err = c.Pod(ctx, m.Namespace, m.Name)
+	case manifest.KindJob:
+		_, err = c.Job(ctx, m.Namespace, m.Name)
+	case manifest.KindCronJob:
+		_, err = c.CronJob(ctx, m.Namespace, m.Name)
+	default:
+		return false
+	}
+	return err == nil
+}
+
+// manifestName is an object as kubectl names it in -o name and in apply's
+// output: pod/x, job.batch/x, configmap/x.
+func manifestName(o any) string {
+	switch v := o.(type) {
+	case manifest.Object:
+		return manifestName(v.Obj)
+	case *manifest.ConfigMap:
+		return "configmap/" + v.Name
+	case *manifest.Secret:
+		return "secret/" + v.Name
+	}
+	m := metaOf(o)
+	name := m.Name
+	if name == "" {
+		name = m.GenerateName + "<generated>"
+	}
+	return resourceName(kindOf(o)) + "/" + name
+}
+
+// deleteTarget is one object delete removes.
+type deleteTarget struct {
+	kind            *resourceKind
+	namespace, name string
+}
+
+// del deletes objects, like kubectl delete KIND NAME... | KIND/NAME... |
+// KIND -l SEL | KIND --all | -f FILE. With no daemon running it starts one
+// in this process for the delete (taking the state's lock), so records
+// and containers left by run -f can be removed too.
 func (e *env) del(ctx context.Context, args []string) error {
-	fs := e.flags("delete", "delete pod|job|cronjob NAME... | -f FILE")
+	fs := e.flags("delete", "delete pod|job|cronjob NAME... | KIND/NAME... | KIND -l SEL | KIND --all | -f FILE [-n NS] [--grace-period N] [--force]")
 	ns := fs.StringP("namespace", "n", "default", "namespace")
 	files := fs.StringArrayP("filename", "f", nil, "delete the objects of these manifests")
+	sel := fs.StringP("selector", "l", "", "delete the objects of the kind matching this label selector")
+	all := fs.Bool("all", false, "delete every object of the kind in the namespace")
 	grace := fs.Int64("grace-period", -1, "seconds to let containers stop (-1 = the pod's own)")
 	force := fs.Bool("force", false, "stop containers immediately")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := e.dial(ctx)
+	selector, err := labels.Parse(*sel)
 	if err != nil {
-		return err
+		return &usageError{msg: fmt.Sprintf("invalid label selector %q: %v", *sel, err), hint: "-l app=web"}
 	}
-	if c == nil {
-		return &exitError{code: exitFailed, err: errors.New("no localjobs daemon is running: start one with `localjobs up`")}
+	// Check the arguments before touching the state.
+	var kind *resourceKind
+	var names []deleteTarget
+	byQuery := *sel != "" || *all
+	switch {
+	case len(*files) > 0:
+		if fs.NArg() > 0 || byQuery {
+			return &usageError{msg: "cannot delete by -f together with names, -l or --all", hint: "localjobs delete -f job.yaml"}
+		}
+	case fs.NArg() == 0:
+		return &usageError{msg: "you must provide one or more resources by argument or filename", hint: "localjobs delete job hello, localjobs delete pods -l app=web, localjobs delete -f job.yaml"}
+	case *sel != "" && *all:
+		return &usageError{msg: "cannot set --all and --selector at the same time", hint: "localjobs delete pods --all"}
+	case strings.Contains(fs.Arg(0), "/"):
+		if byQuery {
+			return &usageError{msg: "name cannot be provided when a selector or --all is specified", hint: "localjobs delete pods -l app=web"}
+		}
+		for _, a := range fs.Args() {
+			k, n, _ := strings.Cut(a, "/")
+			rk := kinds[resourceAliases[strings.ToLower(k)]]
+			if rk == nil || n == "" {
+				return &usageError{msg: fmt.Sprintf("the server doesn't have a resource type %q", k), hint: "localjobs delete pod|job|cronjob NAME"}
+			}
+			names = append(names, deleteTarget{rk, *ns, n})
+		}
+	default:
+		kind = kinds[resourceAliases[strings.ToLower(fs.Arg(0))]]
+		if kind == nil {
+			return &usageError{msg: fmt.Sprintf("the server doesn't have a resource type %q", fs.Arg(0)), hint: "localjobs delete pod|job|cronjob NAME"}
+		}
+		switch {
+		case byQuery && fs.NArg() > 1:
+			return &usageError{msg: "name cannot be provided when a selector or --all is specified", hint: "localjobs delete pods -l app=web"}
+		case !byQuery && fs.NArg() == 1:
+			return &usageError{msg: "resource(s) were provided, but no name was specified", hint: "localjobs delete " + fs.Arg(0) + " NAME, or -l SELECTOR, or --all"}
+		}
+		for _, n := range fs.Args()[1:] {
+			names = append(names, deleteTarget{kind, *ns, n})
+		}
 	}
-	type target struct{ res, ns, name string }
-	var targets []target
+	var fromFiles []manifest.Object
 	if len(*files) > 0 {
-		objs, bad, err := loadManifests(*files, os.Stdin, e.stderr)
+		nsFlag := ""
+		if fs.Changed("namespace") {
+			nsFlag = *ns
+		}
+		objs, bad, err := loadManifests(*files, nsFlag, e.stdin, e.stderr)
 		if err != nil {
 			return err
 		}
 		if bad {
 			return &exitError{code: exitFailed}
 		}
-		for _, o := range objs {
-			targets = append(targets, target{resourceAliases[lower(o.Kind)], o.Meta().Namespace, o.Meta().Name})
+		fromFiles = objs
+	}
+
+	c, stop, err := e.daemonFor(ctx, DaemonOptions{PodSecurity: podSecurityBaseline, MaxPods: defaultMaxPods})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stop(); err != nil {
+			fmt.Fprintf(e.stderr, "error: %v\n", err)
 		}
-	} else {
-		if fs.NArg() < 2 {
-			return &usageError{msg: "delete needs KIND NAME or -f FILE", hint: "localjobs delete job hello"}
+	}()
+	targets := names
+	for _, o := range fromFiles {
+		if k := kinds[resourceAliases[strings.ToLower(o.Kind)]]; k != nil {
+			targets = append(targets, deleteTarget{k, o.Meta().Namespace, o.Meta().Name})
 		}
-		res, ok := resourceAliases[fs.Arg(0)]
-		if !ok {
-			return &usageError{msg: fmt.Sprintf("the server doesn't have a resource type %q", fs.Arg(0)), hint: "localjobs delete pod|job NAME"}
+	}
+	if byQuery {
+		list, err := kind.list(ctx, source{c, func() error { return nil }}, *ns)
+		if err != nil {
+			return err
 		}
-		for _, n := range fs.Args()[1:] {
-			targets = append(targets, target{res, *ns, n})
+		sortByName(list)
+		for _, o := range list {
+			if m := metaOf(o); selector.Matches(labels.Set(m.Labels)) {
+				targets = append(targets, deleteTarget{kind, m.Namespace, m.Name})
+			}
+		}
+		if len(targets) == 0 {
+			fmt.Fprintf(e.stderr, "No resources found in %s namespace.\n", *ns)
+			return nil
 		}
 	}
 	// As kubectl: --grace-period=0 without --force means 1 (no accidental
@@ -114,47 +296,34 @@ func (e *env) del(ctx context.Context, args []string) error {
 		zero := int64(0)
 		g = &zero
 	}
-	failed := false
+	var missing []error
 	for _, t := range targets {
 		var err error
-		prefix := "pod"
-		switch t.res {
+		switch t.kind.resource {
 		case "pods":
-			err = c.DeletePod(ctx, t.ns, t.name, g)
+			err = c.DeletePod(ctx, t.namespace, t.name, g)
 		case "jobs":
-			prefix = "job.batch"
-			err = c.DeleteJob(ctx, t.ns, t.name)
+			err = c.DeleteJob(ctx, t.namespace, t.name)
 		case "cronjobs":
-			prefix = "cronjob.batch"
-			err = c.DeleteCronJob(ctx, t.ns, t.name)
-		default:
-			continue
+			err = c.DeleteCronJob(ctx, t.namespace, t.name)
 		}
 		if errors.Is(err, localapi.ErrNotFound) {
-			fmt.Fprintln(e.stderr, notFound(t.res, t.name))
-			failed = true
+			missing = append(missing, notFound(t.kind.notFound, t.name))
 			continue
 		} else if err != nil {
 			return err
 		}
+		verb := "deleted"
 		if *force {
-			fmt.Fprintf(e.stdout, "%s %q force deleted\n", prefix, t.name)
-		} else {
-			fmt.Fprintf(e.stdout, "%s %q deleted\n", prefix, t.name)
+			verb = "force deleted"
 		}
+		fmt.Fprintf(e.stdout, "%s %q %s\n", t.kind.prefix, t.name, verb)
 	}
-	if failed {
-		return &exitError{code: exitFailed}
+	if len(missing) > 0 {
+		for _, err := range missing[:len(missing)-1] {
+			fmt.Fprintln(e.stderr, err)
+		}
+		return missing[len(missing)-1]
 	}
 	return nil
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }

@@ -68,7 +68,7 @@ func (e *env) create(ctx context.Context, args []string) error {
 	if err != nil {
 		var se *localapi.StatusError
 		if errors.As(err, &se) && se.Status.Reason == "Conflict" {
-			return fmt.Errorf("Error from server (Conflict): %s", se.Status.Message)
+			return &apiError{reason: "Conflict", msg: se.Status.Message}
 		}
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/localjobs/localjobs/localapi"
@@ -89,8 +88,9 @@ func selectorString(s *manifest.LabelSelector) string {
 // order of reference §4.6), plus localjobs' Next Schedule Time line, which
 // shows the DST rule's adjustments. local is the zone of a CronJob without
 // timeZone.
-func describeCronJob(w io.Writer, cj *manifest.CronJob, evs []*manifest.Event, runs []*localapi.HistoryRun, now time.Time, local *time.Location) {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+func describeCronJob(w io.Writer, cj *manifest.CronJob, evs []*manifest.Event, runs []*localapi.HistoryRun, events bool, now time.Time, local *time.Location) {
+	d := newDescribeWriter(w)
+	tw := d.tw
 	kv := func(k, format string, a ...any) { fmt.Fprintf(tw, k+":\t"+format+"\n", a...) }
 	unset := func(p *int32) string {
 		if p == nil {
@@ -167,9 +167,12 @@ func describeCronJob(w io.Writer, cj *manifest.CronJob, evs []*manifest.Event, r
 	}
 	kv("Next Schedule Time", "%s", nextScheduleNote(cj, now, local))
 	describeLastTimes(tw, cj, runs, now)
-	tw.Flush()
+	d.flush()
 	describeRunTable(w, runs, local)
-	describeEvents(w, evs, now)
+	if events {
+		describeEvents(d, evs, now)
+	}
+	d.flush()
 }
 
 // tabMapLines prints a map as kubectl's printLabelsMultiline does, one

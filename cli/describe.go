@@ -7,75 +7,175 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
 
-// describe prints kubectl-describe-style details of a pod or job.
+// describe prints kubectl-describe-style details of pods, jobs or
+// cronjobs: `describe KIND NAME...`, `describe KIND/NAME`, every object of
+// the kind with no NAME (or those matching -l), and, as kubectl, the
+// objects whose names start with NAME when none is called NAME. Events are
+// shown for a single object (--show-events to force them on or off).
 func (e *env) describe(ctx context.Context, args []string) error {
-	fs := e.flags("describe", "describe pod|job|cronjob NAME")
+	fs := e.flags("describe", "describe pod|job|cronjob [NAME...] | KIND/NAME... [-n NS|-A] [-l SEL] [--show-events]")
 	ns := fs.StringP("namespace", "n", "default", "namespace")
+	all := fs.BoolP("all-namespaces", "A", false, "all namespaces")
+	sel := fs.StringP("selector", "l", "", "only objects matching this label selector")
+	showEvents := fs.Bool("show-events", true, "print the events of each object (on by default when one object is described)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	kind, name := fs.Arg(0), fs.Arg(1)
-	if k, n, ok := strings.Cut(kind, "/"); ok {
-		kind, name = k, n
+	if fs.NArg() == 0 {
+		return &usageError{msg: "describe needs a resource type: pod, job or cronjob", hint: "localjobs describe pod simple-task"}
 	}
-	res, ok := resourceAliases[kind]
-	if !ok || name == "" {
-		return &usageError{msg: "describe needs pod|job|cronjob NAME", hint: "localjobs describe pod simple-task"}
+	selector, err := labels.Parse(*sel)
+	if err != nil {
+		return &usageError{msg: fmt.Sprintf("invalid label selector %q: %v", *sel, err), hint: "-l app=web"}
+	}
+	// Targets: "pod a b", "pod/a job/b", or "pods" (all of them).
+	type target struct {
+		kind *resourceKind
+		name string // "" = every object of the kind
+	}
+	var targets []target
+	if strings.Contains(fs.Arg(0), "/") {
+		for _, a := range fs.Args() {
+			kind, name, _ := strings.Cut(a, "/")
+			k := kinds[resourceAliases[strings.ToLower(kind)]]
+			if k == nil || name == "" {
+				return &usageError{msg: fmt.Sprintf("describe supports pod/NAME, job/NAME and cronjob/NAME, not %q", a), hint: "localjobs describe pod/simple-task"}
+			}
+			targets = append(targets, target{k, name})
+		}
+	} else {
+		k := kinds[resourceAliases[strings.ToLower(fs.Arg(0))]]
+		if k == nil {
+			return &usageError{msg: fmt.Sprintf("the server doesn't have a resource type %q", fs.Arg(0)), hint: "localjobs describe pod|job|cronjob [NAME]"}
+		}
+		for _, n := range fs.Args()[1:] {
+			targets = append(targets, target{k, n})
+		}
+		if len(targets) == 0 {
+			targets = []target{{k, ""}}
+		}
+	}
+	namespace := *ns
+	if *all {
+		namespace = ""
 	}
 	src, err := e.openSource(ctx)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
+
+	var objs []any
+	var errs []error
+	for _, t := range targets {
+		if t.name != "" {
+			o, err := t.kind.get(ctx, src, *ns, t.name)
+			switch {
+			case err == nil:
+				objs = append(objs, o)
+				continue
+			case !errors.Is(err, localapi.ErrNotFound):
+				return err
+			case len(targets) > 1:
+				errs = append(errs, notFound(t.kind.notFound, t.name))
+				continue
+			}
+		}
+		// Every object of the kind, or (as kubectl) those whose name
+		// starts with the name that matched none.
+		list, err := t.kind.list(ctx, src, namespace)
+		if err != nil {
+			return err
+		}
+		sortByName(list)
+		found := false
+		for _, o := range list {
+			m := metaOf(o)
+			if strings.HasPrefix(m.Name, t.name) && selector.Matches(labels.Set(m.Labels)) {
+				objs = append(objs, o)
+				found = true
+			}
+		}
+		if !found && t.name != "" {
+			errs = append(errs, notFound(t.kind.notFound, t.name))
+		}
+	}
+	events := len(objs) == 1
+	if fs.Changed("show-events") {
+		events = *showEvents
+	}
 	now := time.Now()
-	switch res {
-	case "pods":
-		r, err := src.PodRecord(ctx, *ns, name)
-		if err != nil {
-			return lookupErr(err, "pods", name)
+	for i, o := range objs {
+		if i > 0 {
+			fmt.Fprint(e.stdout, "\n\n")
 		}
-		evs, err := src.Events(ctx, *ns, r.Pod.UID)
-		if err != nil {
-			return err
+		var evs []*manifest.Event
+		if events {
+			m := metaOf(o)
+			if evs, err = src.Events(ctx, m.Namespace, m.UID); err != nil {
+				return err
+			}
 		}
-		describePod(e.stdout, &r.Pod, evs, now)
-	case "jobs":
-		j, err := src.Job(ctx, *ns, name)
-		if err != nil {
-			return lookupErr(err, "jobs.batch", name)
+		switch v := o.(type) {
+		case *manifest.Pod:
+			describePod(e.stdout, v, evs, events, now)
+		case *manifest.Job:
+			describeJob(e.stdout, v, evs, events, now)
+		case *manifest.CronJob:
+			runs, err := src.History(ctx, localapi.HistoryQuery{Namespace: v.Namespace, Kind: "cronjob", Name: v.Name})
+			if err != nil {
+				return err
+			}
+			describeCronJob(e.stdout, v, evs, runs, events, now, time.Local)
 		}
-		evs, err := src.Events(ctx, *ns, j.UID)
-		if err != nil {
-			return err
+	}
+	if len(objs) == 0 && len(errs) == 0 {
+		if *all {
+			fmt.Fprintln(e.stderr, "No resources found")
+		} else {
+			fmt.Fprintf(e.stderr, "No resources found in %s namespace.\n", *ns)
 		}
-		describeJob(e.stdout, j, evs, now)
-	case "cronjobs":
-		cj, err := src.CronJob(ctx, *ns, name)
-		if err != nil {
-			return lookupErr(err, "cronjobs.batch", name)
+	}
+	if len(errs) > 0 {
+		for _, err := range errs[:len(errs)-1] {
+			fmt.Fprintln(e.stderr, err)
 		}
-		evs, err := src.Events(ctx, *ns, cj.UID)
-		if err != nil {
-			return err
-		}
-		runs, err := src.History(ctx, localapi.HistoryQuery{Namespace: *ns, Kind: "cronjob", Name: name})
-		if err != nil {
-			return err
-		}
-		describeCronJob(e.stdout, cj, evs, runs, now, time.Local)
+		return errs[len(errs)-1]
 	}
 	return nil
 }
 
-func mapLines(w io.Writer, title string, m map[string]string) {
+// describeWriter writes describe's lines through one tabwriter, as
+// kubectl's PrefixWriter does, so "Key:\tvalue" lines align in blocks.
+type describeWriter struct{ tw *tabwriter.Writer }
+
+func newDescribeWriter(w io.Writer) *describeWriter {
+	return &describeWriter{tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+}
+
+// line writes one line at an indentation level (two spaces a level).
+func (d *describeWriter) line(level int, format string, args ...any) {
+	fmt.Fprintf(d.tw, strings.Repeat("  ", level)+format, args...)
+}
+
+func (d *describeWriter) flush() { d.tw.Flush() }
+
+// mapLines writes a map as kubectl's printLabelsMultiline does: the first
+// key=value after the title, the others below it, sorted.
+func (d *describeWriter) mapLines(title string, m map[string]string) {
+	d.line(0, "%s:\t", title)
 	if len(m) == 0 {
-		fmt.Fprintf(w, "%-16s<none>\n", title+":")
+		d.line(0, "<none>\n")
 		return
 	}
 	keys := make([]string, 0, len(m))
@@ -84,60 +184,83 @@ func mapLines(w io.Writer, title string, m map[string]string) {
 	}
 	sort.Strings(keys)
 	for i, k := range keys {
-		t := ""
-		if i == 0 {
-			t = title + ":"
+		if i > 0 {
+			d.line(0, "\t")
 		}
-		fmt.Fprintf(w, "%-16s%s=%s\n", t, k, m[k])
+		d.line(0, "%s=%s\n", k, m[k])
 	}
 }
 
 const rfc1123z = time.RFC1123Z
 
-func describePod(w io.Writer, p *manifest.Pod, evs []*manifest.Event, now time.Time) {
-	fmt.Fprintf(w, "%-16s%s\n", "Name:", p.Name)
-	fmt.Fprintf(w, "%-16s%s\n", "Namespace:", p.Namespace)
-	fmt.Fprintf(w, "%-16s%d\n", "Priority:", 0)
-	fmt.Fprintf(w, "%-16s%s\n", "Service Account:", orDefault(p.Spec.ServiceAccountName, "default"))
-	fmt.Fprintf(w, "%-16s%s\n", "Node:", orNone(p.Spec.NodeName))
-	if p.Status.StartTime != nil {
-		fmt.Fprintf(w, "%-16s%s\n", "Start Time:", p.Status.StartTime.Format(rfc1123z))
+func describePod(w io.Writer, p *manifest.Pod, evs []*manifest.Event, events bool, now time.Time) {
+	d := newDescribeWriter(w)
+	d.line(0, "Name:\t%s\n", p.Name)
+	d.line(0, "Namespace:\t%s\n", p.Namespace)
+	d.line(0, "Priority:\t%d\n", derefInt32(p.Spec.Priority, 0))
+	d.line(0, "Service Account:\t%s\n", orDefault(p.Spec.ServiceAccountName, "default"))
+	node := orNone(p.Spec.NodeName)
+	if p.Spec.NodeName != "" && p.Status.HostIP != "" {
+		node += "/" + p.Status.HostIP
 	}
-	mapLines(w, "Labels", p.Labels)
-	mapLines(w, "Annotations", p.Annotations)
-	fmt.Fprintf(w, "%-16s%s\n", "Status:", p.Status.Phase)
+	d.line(0, "Node:\t%s\n", node)
+	if p.Status.StartTime != nil {
+		d.line(0, "Start Time:\t%s\n", p.Status.StartTime.Format(rfc1123z))
+	}
+	d.mapLines("Labels", p.Labels)
+	d.mapLines("Annotations", p.Annotations)
+	if p.DeletionTimestamp != nil && !podTerminal(p) {
+		d.line(0, "Status:\tTerminating (lasts %s)\n", HumanDuration(p.DeletionTimestamp.Sub(now)))
+		if g := p.DeletionGracePeriodSeconds; g != nil {
+			d.line(0, "Termination Grace Period:\t%ds\n", *g)
+		}
+	} else {
+		d.line(0, "Status:\t%s\n", p.Status.Phase)
+	}
 	if p.Status.Reason != "" {
-		fmt.Fprintf(w, "%-16s%s\n", "Reason:", p.Status.Reason)
+		d.line(0, "Reason:\t%s\n", p.Status.Reason)
 	}
 	if p.Status.Message != "" {
-		fmt.Fprintf(w, "%-16s%s\n", "Message:", p.Status.Message)
+		d.line(0, "Message:\t%s\n", p.Status.Message)
 	}
-	fmt.Fprintf(w, "%-16s%s\n", "IP:", p.Status.PodIP)
-	for _, o := range p.OwnerReferences {
-		if o.Controller != nil && *o.Controller {
-			fmt.Fprintf(w, "%-16s%s/%s\n", "Controlled By:", o.Kind, o.Name)
-		}
+	d.line(0, "IP:\t%s\n", p.Status.PodIP)
+	if p.Status.PodIP == "" {
+		d.line(0, "IPs:\t<none>\n")
+	} else {
+		d.line(0, "IPs:\n")
+		d.line(1, "IP:\t%s\n", p.Status.PodIP)
+	}
+	if c := controlledBy(p.OwnerReferences); c != "" {
+		d.line(0, "Controlled By:\t%s\n", c)
 	}
 	if len(p.Spec.InitContainers) > 0 {
-		fmt.Fprintln(w, "Init Containers:")
-		for i := range p.Spec.InitContainers {
-			describeContainer(w, &p.Spec.InitContainers[i], statusOf(p.Status.InitContainerStatuses, p.Spec.InitContainers[i].Name))
+		describeContainers(d, "", "Init Containers", p.Spec.InitContainers, p.Status.InitContainerStatuses, p)
+	}
+	describeContainers(d, "", "Containers", p.Spec.Containers, p.Status.ContainerStatuses, p)
+	if len(p.Status.Conditions) > 0 {
+		d.line(0, "Conditions:\n")
+		d.line(1, "Type\tStatus\n")
+		for _, c := range p.Status.Conditions {
+			d.line(1, "%v \t%v \n", c.Type, c.Status)
 		}
 	}
-	fmt.Fprintln(w, "Containers:")
-	for i := range p.Spec.Containers {
-		describeContainer(w, &p.Spec.Containers[i], statusOf(p.Status.ContainerStatuses, p.Spec.Containers[i].Name))
+	describeVolumes(d, "", p.Spec.Volumes)
+	d.line(0, "QoS Class:\t%s\n", p.Status.QOSClass)
+	d.mapLines("Node-Selectors", p.Spec.NodeSelector)
+	describeTolerations(d, "Tolerations", p.Spec.Tolerations)
+	if events {
+		describeEvents(d, evs, now)
 	}
-	fmt.Fprintln(w, "Conditions:")
-	fmt.Fprintln(w, "  Type                        Status")
-	for _, c := range p.Status.Conditions {
-		fmt.Fprintf(w, "  %-27s %s \n", c.Type, c.Status)
+	d.flush()
+}
+
+func controlledBy(refs []manifest.OwnerReference) string {
+	for _, o := range refs {
+		if o.Controller != nil && *o.Controller {
+			return o.Kind + "/" + o.Name
+		}
 	}
-	fmt.Fprintf(w, "%-16s<none>\n", "Volumes:")
-	fmt.Fprintf(w, "%-16s%s\n", "QoS Class:", p.Status.QOSClass)
-	fmt.Fprintf(w, "%-16s%s\n", "Node-Selectors:", "<none>")
-	fmt.Fprintf(w, "%-16s%s\n", "Tolerations:", "<none>")
-	describeEvents(w, evs, now)
+	return ""
 }
 
 func orDefault(s, def string) string {
@@ -156,143 +279,399 @@ func statusOf(list []manifest.ContainerStatus, name string) *manifest.ContainerS
 	return nil
 }
 
-func describeContainer(w io.Writer, c *manifest.Container, cs *manifest.ContainerStatus) {
-	fmt.Fprintf(w, "  %s:\n", c.Name)
-	if cs != nil && cs.ContainerID != "" {
-		fmt.Fprintf(w, "    Container ID:  %s\n", cs.ContainerID)
+// describeContainers writes a Containers (or Init Containers) section as
+// kubectl's describeContainers does; space is the indentation of a pod
+// template's section ("  "); pod is the pod of the statuses (nil for a
+// template).
+func describeContainers(d *describeWriter, space, label string, cs []manifest.Container, statuses []manifest.ContainerStatus, pod *manifest.Pod) {
+	none := ""
+	if len(cs) == 0 {
+		none = " <none>"
 	}
-	fmt.Fprintf(w, "    Image:         %s\n", c.Image)
-	if cs != nil {
-		fmt.Fprintf(w, "    Image ID:      %s\n", cs.ImageID)
+	d.line(0, "%s%s:%s\n", space, label, none)
+	nameIndent := ""
+	if space != "" {
+		nameIndent = " "
 	}
-	if len(c.Command) > 0 {
-		fmt.Fprintln(w, "    Command:")
-		for _, a := range c.Command {
-			fmt.Fprintf(w, "      %s\n", a)
+	for i := range cs {
+		c := &cs[i]
+		var st *manifest.ContainerStatus
+		if pod != nil {
+			st = statusOf(statuses, c.Name)
 		}
-	}
-	if len(c.Args) > 0 {
-		fmt.Fprintln(w, "    Args:")
-		for _, a := range c.Args {
-			fmt.Fprintf(w, "      %s\n", a)
+		d.line(1, "%s%s:\n", nameIndent, c.Name)
+		if st != nil {
+			d.line(2, "Container ID:\t%s\n", st.ContainerID)
 		}
-	}
-	if cs != nil {
-		describeState(w, "State", cs.State)
-		if cs.LastState.Terminated != nil {
-			describeState(w, "Last State", cs.LastState)
+		d.line(2, "Image:\t%s\n", c.Image)
+		if st != nil {
+			d.line(2, "Image ID:\t%s\n", st.ImageID)
 		}
-		fmt.Fprintf(w, "    Ready:          %s\n", map[bool]string{true: "True", false: "False"}[cs.Ready])
-		fmt.Fprintf(w, "    Restart Count:  %d\n", cs.RestartCount)
-	}
-	if lim := c.Resources.Limits; len(lim) > 0 {
-		fmt.Fprintln(w, "    Limits:")
-		for _, k := range []string{"cpu", "memory"} {
-			if q, ok := lim[k]; ok {
-				fmt.Fprintf(w, "      %s:  %s\n", k, q.String())
+		ports, hostPorts := containerPorts(c.Ports)
+		if len(c.Ports) > 1 {
+			d.line(2, "Ports:\t%s\n", ports)
+			d.line(2, "Host Ports:\t%s\n", hostPorts)
+		} else {
+			d.line(2, "Port:\t%s\n", ports)
+			d.line(2, "Host Port:\t%s\n", hostPorts)
+		}
+		for _, l := range []struct {
+			title string
+			items []string
+		}{{"Command", c.Command}, {"Args", c.Args}} {
+			if len(l.items) > 0 {
+				d.line(2, "%s:\n", l.title)
+				for _, a := range l.items {
+					for _, part := range strings.Split(a, "\n") {
+						d.line(3, "%s\n", part)
+					}
+				}
+			}
+		}
+		if st != nil {
+			describeState(d, "State", st.State)
+			if st.LastState.Terminated != nil {
+				describeState(d, "Last State", st.LastState)
+			}
+			d.line(2, "Ready:\t%s\n", map[bool]string{true: "True", false: "False"}[st.Ready])
+			d.line(2, "Restart Count:\t%d\n", st.RestartCount)
+		}
+		for _, r := range []struct {
+			title string
+			m     map[string]resourceQuantity
+		}{{"Limits", quantities(c.Resources.Limits)}, {"Requests", quantities(c.Resources.Requests)}} {
+			if len(r.m) == 0 {
+				continue
+			}
+			d.line(2, "%s:\n", r.title)
+			names := make([]string, 0, len(r.m))
+			for n := range r.m {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				d.line(3, "%s:\t%s\n", n, r.m[n])
+			}
+		}
+		if len(c.EnvFrom) > 0 {
+			d.line(2, "Environment Variables from:\n")
+			for _, ef := range c.EnvFrom {
+				from, ref := "ConfigMap", ef.ConfigMapRef
+				if ef.SecretRef != nil {
+					from, ref = "Secret", ef.SecretRef
+				}
+				if ref == nil {
+					continue
+				}
+				optional := ref.Optional != nil && *ref.Optional
+				if ef.Prefix != "" {
+					d.line(3, "%s\t%s with prefix '%s'\tOptional: %t\n", ref.Name, from, ef.Prefix, optional)
+				} else {
+					d.line(3, "%s\t%s\tOptional: %t\n", ref.Name, from, optional)
+				}
+			}
+		}
+		if len(c.Env) == 0 {
+			d.line(2, "Environment:\t<none>\n")
+		} else {
+			d.line(2, "Environment:\n")
+			for _, e := range c.Env {
+				d.line(3, "%s\n", envLine(e, pod))
+			}
+		}
+		if len(c.VolumeMounts) == 0 {
+			d.line(2, "Mounts:\t<none>\n")
+		} else {
+			d.line(2, "Mounts:\n")
+			for _, m := range c.VolumeMounts {
+				opts := "rw"
+				if m.ReadOnly {
+					opts = "ro"
+				}
+				if m.SubPath != "" {
+					opts += fmt.Sprintf(",path=%q", m.SubPath)
+				}
+				d.line(3, "%s from %s (%s)\n", m.MountPath, m.Name, opts)
 			}
 		}
 	}
-	if len(c.Env) == 0 {
-		fmt.Fprintln(w, "    Environment:    <none>")
-	} else {
-		fmt.Fprintln(w, "    Environment:")
-		for _, e := range c.Env {
-			v := e.Value
-			if e.ValueFrom != nil {
-				v = "<set from a reference>"
-			}
-			fmt.Fprintf(w, "      %s:  %s\n", e.Name, v)
-		}
-	}
-	fmt.Fprintln(w, "    Mounts:         <none>")
 }
 
-func describeState(w io.Writer, title string, s manifest.ContainerState) {
-	pad := fmt.Sprintf("    %-16s", title+":")
+// envLine is one Environment line of describe, as kubectl writes it; a
+// pod's own fields (fieldRef) are shown with their values.
+func envLine(e manifest.EnvVar, pod *manifest.Pod) string {
+	vf := e.ValueFrom
+	switch {
+	case vf == nil:
+		return fmt.Sprintf("%s:\t%s", e.Name, e.Value)
+	case vf.FieldRef != nil:
+		return fmt.Sprintf("%s:\t%s (%s:%s)", e.Name, podField(pod, vf.FieldRef.FieldPath), orDefault(vf.FieldRef.APIVersion, "v1"), vf.FieldRef.FieldPath)
+	case vf.ResourceFieldRef != nil:
+		return fmt.Sprintf("%s:\t (%s)", e.Name, vf.ResourceFieldRef.Resource)
+	case vf.SecretKeyRef != nil:
+		k := vf.SecretKeyRef
+		return fmt.Sprintf("%s:\t<set to the key '%s' in secret '%s'>\tOptional: %t", e.Name, k.Key, k.Name, k.Optional != nil && *k.Optional)
+	case vf.ConfigMapKeyRef != nil:
+		k := vf.ConfigMapKeyRef
+		return fmt.Sprintf("%s:\t<set to the key '%s' of config map '%s'>\tOptional: %t", e.Name, k.Key, k.Name, k.Optional != nil && *k.Optional)
+	}
+	return fmt.Sprintf("%s:\t<set from a reference>", e.Name)
+}
+
+// podField is the value of a fieldRef of a pod, as kubectl's describe
+// resolves it ("" for a template, or a field it does not resolve).
+func podField(p *manifest.Pod, path string) string {
+	if p == nil {
+		return ""
+	}
+	switch path {
+	case "metadata.name":
+		return p.Name
+	case "metadata.namespace":
+		return p.Namespace
+	case "metadata.uid":
+		return p.UID
+	case "spec.nodeName":
+		return p.Spec.NodeName
+	case "spec.serviceAccountName":
+		return p.Spec.ServiceAccountName
+	case "status.podIP":
+		return p.Status.PodIP
+	case "status.hostIP":
+		return p.Status.HostIP
+	}
+	return ""
+}
+
+// containerPorts are describe's Port and Host Port values.
+func containerPorts(ports []manifest.ContainerPort) (string, string) {
+	if len(ports) == 0 {
+		return "<none>", "<none>"
+	}
+	var p, h []string
+	for _, cp := range ports {
+		proto := orDefault(cp.Protocol, "TCP")
+		p = append(p, fmt.Sprintf("%d/%s", cp.ContainerPort, proto))
+		h = append(h, fmt.Sprintf("%d/%s", cp.HostPort, proto))
+	}
+	return strings.Join(p, ", "), strings.Join(h, ", ")
+}
+
+type resourceQuantity = string
+
+func quantities(m map[string]resource.Quantity) map[string]resourceQuantity {
+	out := map[string]resourceQuantity{}
+	for k, q := range m {
+		out[k] = q.String()
+	}
+	return out
+}
+
+// describeState writes a container state as kubectl's describeStatus does,
+// except that a container that never started has no "Started: Mon, 01 Jan
+// 0001" line.
+func describeState(d *describeWriter, title string, s manifest.ContainerState) {
 	switch {
 	case s.Running != nil:
-		fmt.Fprintf(w, "%sRunning\n", pad)
-		fmt.Fprintf(w, "      Started:      %s\n", s.Running.StartedAt.Format(rfc1123z))
+		d.line(2, "%s:\tRunning\n", title)
+		if !s.Running.StartedAt.IsZero() {
+			d.line(3, "Started:\t%s\n", s.Running.StartedAt.Format(rfc1123z))
+		}
 	case s.Waiting != nil:
-		fmt.Fprintf(w, "%sWaiting\n", pad)
-		fmt.Fprintf(w, "      Reason:       %s\n", s.Waiting.Reason)
+		d.line(2, "%s:\tWaiting\n", title)
+		if s.Waiting.Reason != "" {
+			d.line(3, "Reason:\t%s\n", s.Waiting.Reason)
+		}
 		if s.Waiting.Message != "" {
-			fmt.Fprintf(w, "      Message:      %s\n", s.Waiting.Message)
+			d.line(3, "Message:\t%s\n", s.Waiting.Message)
 		}
 	case s.Terminated != nil:
 		t := s.Terminated
-		fmt.Fprintf(w, "%sTerminated\n", pad)
-		fmt.Fprintf(w, "      Reason:       %s\n", t.Reason)
-		if t.Message != "" {
-			fmt.Fprintf(w, "      Message:      %s\n", t.Message)
+		d.line(2, "%s:\tTerminated\n", title)
+		if t.Reason != "" {
+			d.line(3, "Reason:\t%s\n", t.Reason)
 		}
-		fmt.Fprintf(w, "      Exit Code:    %d\n", t.ExitCode)
-		fmt.Fprintf(w, "      Started:      %s\n", t.StartedAt.Format(rfc1123z))
-		fmt.Fprintf(w, "      Finished:     %s\n", t.FinishedAt.Format(rfc1123z))
+		if t.Message != "" {
+			d.line(3, "Message:\t%s\n", t.Message)
+		}
+		d.line(3, "Exit Code:\t%d\n", t.ExitCode)
+		if t.Signal > 0 {
+			d.line(3, "Signal:\t%d\n", t.Signal)
+		}
+		if !t.StartedAt.IsZero() {
+			d.line(3, "Started:\t%s\n", t.StartedAt.Format(rfc1123z))
+		}
+		if !t.FinishedAt.IsZero() {
+			d.line(3, "Finished:\t%s\n", t.FinishedAt.Format(rfc1123z))
+		}
+	default:
+		d.line(2, "%s:\tWaiting\n", title)
 	}
 }
 
-func describeEvents(w io.Writer, evs []*manifest.Event, now time.Time) {
-	if len(evs) == 0 {
-		fmt.Fprintln(w, "Events:  <none>")
+// describeVolumes writes the Volumes section (kubectl describeVolumes) for
+// the volume types localjobs runs.
+func describeVolumes(d *describeWriter, space string, vols []manifest.Volume) {
+	if len(vols) == 0 {
+		d.line(0, "%sVolumes:\t<none>\n", space)
 		return
 	}
-	fmt.Fprintln(w, "Events:")
-	tw := newTable(w)
-	fmt.Fprintln(tw, "  Type\tReason\tAge\tFrom\tMessage")
-	fmt.Fprintln(tw, "  ----\t------\t----\t----\t-------")
-	for _, e := range evs {
-		msg := e.Message
-		if e.InvolvedObject.FieldPath != "" {
-			msg = e.InvolvedObject.FieldPath + ": " + msg
+	d.line(0, "%sVolumes:\n", space)
+	for _, v := range vols {
+		d.line(1, "%s%s:\n", space, v.Name)
+		kv := func(k, format string, a ...any) { d.line(2, k+":\t"+format+"\n", a...) }
+		switch {
+		case v.EmptyDir != nil:
+			kv("Type", "EmptyDir (a temporary directory that shares a pod's lifetime)")
+			kv("Medium", "%s", v.EmptyDir.Medium)
+			if v.EmptyDir.SizeLimit != nil {
+				kv("SizeLimit", "%s", v.EmptyDir.SizeLimit.String())
+			} else {
+				kv("SizeLimit", "<unset>")
+			}
+		case v.HostPath != nil:
+			kv("Type", "HostPath (bare host directory volume)")
+			kv("Path", "%s", v.HostPath.Path)
+			kv("HostPathType", "%s", derefS(v.HostPath.Type, ""))
+		case v.Secret != nil:
+			kv("Type", "Secret (a volume populated by a Secret)")
+			kv("SecretName", "%s", v.Secret.SecretName)
+			kv("Optional", "%t", v.Secret.Optional != nil && *v.Secret.Optional)
+		case v.ConfigMap != nil:
+			kv("Type", "ConfigMap (a volume populated by a ConfigMap)")
+			kv("Name", "%s", v.ConfigMap.Name)
+			kv("Optional", "%t", v.ConfigMap.Optional != nil && *v.ConfigMap.Optional)
+		case v.DownwardAPI != nil:
+			kv("Type", "DownwardAPI (a volume populated by information about the pod)")
+		case v.Projected != nil:
+			kv("Type", "Projected (a volume that contains injected data from multiple sources)")
+		default:
+			kv("Type", "<unknown>")
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", e.Type, e.Reason, eventAge(e, now), e.Source.Component, msg)
 	}
-	tw.Flush()
 }
 
-func describeJob(w io.Writer, j *manifest.Job, evs []*manifest.Event, now time.Time) {
-	fmt.Fprintf(w, "%-26s%s\n", "Name:", j.Name)
-	fmt.Fprintf(w, "%-26s%s\n", "Namespace:", j.Namespace)
-	if j.Spec.Selector != nil {
-		var kv []string
-		for k, v := range j.Spec.Selector.MatchLabels {
-			kv = append(kv, k+"="+v)
+// describeTolerations writes tolerations as kubectl's
+// printPodTolerationsMultiline does.
+func describeTolerations(d *describeWriter, title string, ts []manifest.Toleration) {
+	d.line(0, "%s:\t", title)
+	if len(ts) == 0 {
+		d.line(0, "<none>\n")
+		return
+	}
+	for i, t := range ts {
+		if i > 0 {
+			d.line(0, "\t")
 		}
-		sort.Strings(kv)
-		fmt.Fprintf(w, "%-26s%s\n", "Selector:", strings.Join(kv, ","))
+		s := t.Key
+		if t.Value != "" {
+			s += "=" + t.Value
+		}
+		if t.Effect != "" {
+			s += ":" + t.Effect
+		}
+		if t.Operator == "Exists" && t.Value == "" {
+			if t.Key != "" || t.Effect != "" {
+				s += " "
+			}
+			s += "op=Exists"
+		}
+		if t.TolerationSeconds != nil {
+			s += fmt.Sprintf(" for %ds", *t.TolerationSeconds)
+		}
+		d.line(0, "%s\n", s)
 	}
-	fmt.Fprintf(w, "%-26s%d\n", "Parallelism:", deref(j.Spec.Parallelism, 1))
+}
+
+// describeEvents writes the Events section of kubectl describe: repeated
+// events as "3m (x4 over 10m)", messages as they are (kubectl, like the
+// events verb, does not prefix the container's field path).
+func describeEvents(d *describeWriter, evs []*manifest.Event, now time.Time) {
+	if len(evs) == 0 {
+		d.line(0, "Events:\t<none>\n")
+		return
+	}
+	d.flush()
+	sorted := append([]*manifest.Event(nil), evs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return evTime(sorted[i]).Before(evTime(sorted[j])) })
+	d.line(0, "Events:\n")
+	d.line(1, "Type\tReason\tAge\tFrom\tMessage\n")
+	d.line(1, "----\t------\t----\t----\t-------\n")
+	for _, e := range sorted {
+		d.line(1, "%s\t%s\t%s\t%s\t%s\n", e.Type, e.Reason, eventInterval(e, now), e.Source.Component, strings.TrimSpace(e.Message))
+	}
+}
+
+func describeJob(w io.Writer, j *manifest.Job, evs []*manifest.Event, events bool, now time.Time) {
+	d := newDescribeWriter(w)
+	d.line(0, "Name:\t%s\n", j.Name)
+	d.line(0, "Namespace:\t%s\n", j.Namespace)
+	if j.Spec.Selector != nil {
+		d.line(0, "Selector:\t%s\n", selectorString(j.Spec.Selector))
+	}
+	d.mapLines("Labels", j.Labels)
+	d.mapLines("Annotations", j.Annotations)
+	if c := controlledBy(j.OwnerReferences); c != "" {
+		d.line(0, "Controlled By:\t%s\n", c)
+	}
+	d.line(0, "Parallelism:\t%d\n", deref(j.Spec.Parallelism, 1))
 	if j.Spec.Completions != nil {
-		fmt.Fprintf(w, "%-26s%d\n", "Completions:", *j.Spec.Completions)
+		d.line(0, "Completions:\t%d\n", *j.Spec.Completions)
 	} else {
-		fmt.Fprintf(w, "%-26s<unset>\n", "Completions:")
+		d.line(0, "Completions:\t<unset>\n")
 	}
-	fmt.Fprintf(w, "%-26s%s\n", "Completion Mode:", derefS(j.Spec.CompletionMode, "NonIndexed"))
-	fmt.Fprintf(w, "%-26s%s\n", "Suspend:", map[bool]string{true: "true", false: "false"}[j.Spec.Suspend != nil && *j.Spec.Suspend])
-	fmt.Fprintf(w, "%-26s%d\n", "Backoff Limit:", deref(j.Spec.BackoffLimit, 6))
+	d.line(0, "Completion Mode:\t%s\n", derefS(j.Spec.CompletionMode, "NonIndexed"))
+	d.line(0, "Suspend:\t%t\n", j.Spec.Suspend != nil && *j.Spec.Suspend)
+	d.line(0, "Backoff Limit:\t%d\n", deref(j.Spec.BackoffLimit, 6))
+	if t := j.Spec.TTLSecondsAfterFinished; t != nil {
+		d.line(0, "TTL Seconds After Finished:\t%d\n", *t)
+	}
 	if j.Status.StartTime != nil {
-		fmt.Fprintf(w, "%-26s%s\n", "Start Time:", j.Status.StartTime.Format(rfc1123z))
+		d.line(0, "Start Time:\t%s\n", j.Status.StartTime.Format(rfc1123z))
 	}
 	if j.Status.CompletionTime != nil {
-		fmt.Fprintf(w, "%-26s%s\n", "Completed At:", j.Status.CompletionTime.Format(rfc1123z))
-		fmt.Fprintf(w, "%-26s%s\n", "Duration:", jobDuration(j, now))
-	}
-	fmt.Fprintf(w, "%-26s%d Active (%d Ready) / %d Succeeded / %d Failed\n", "Pods Statuses:", j.Status.Active, deref(j.Status.Ready, 0), j.Status.Succeeded, j.Status.Failed)
-	if len(j.Status.Conditions) > 0 {
-		fmt.Fprintln(w, "Conditions:")
-		fmt.Fprintln(w, "  Type                Status  Reason")
-		for _, c := range j.Status.Conditions {
-			fmt.Fprintf(w, "  %-19s %-7s %s\n", c.Type, c.Status, c.Reason)
+		d.line(0, "Completed At:\t%s\n", j.Status.CompletionTime.Format(rfc1123z))
+		if j.Status.StartTime != nil {
+			d.line(0, "Duration:\t%s\n", jobDuration(j, now))
 		}
 	}
-	fmt.Fprintln(w, "Pod Template:")
-	fmt.Fprintln(w, "  Containers:")
-	for _, c := range j.Spec.Template.Spec.Containers {
-		fmt.Fprintf(w, "   %s:\n    Image:      %s\n", c.Name, c.Image)
+	if a := j.Spec.ActiveDeadlineSeconds; a != nil {
+		d.line(0, "Active Deadline Seconds:\t%ds\n", *a)
 	}
-	describeEvents(w, evs, now)
+	if j.Status.Ready == nil {
+		d.line(0, "Pods Statuses:\t%d Active / %d Succeeded / %d Failed\n", j.Status.Active, j.Status.Succeeded, j.Status.Failed)
+	} else {
+		d.line(0, "Pods Statuses:\t%d Active (%d Ready) / %d Succeeded / %d Failed\n", j.Status.Active, *j.Status.Ready, j.Status.Succeeded, j.Status.Failed)
+	}
+	if derefS(j.Spec.CompletionMode, "") == "Indexed" {
+		d.line(0, "Completed Indexes:\t%s\n", orNone(j.Status.CompletedIndexes))
+	}
+	// Not in kubectl's describe (which shows conditions only as events):
+	// why a Job ended, in one place.
+	if len(j.Status.Conditions) > 0 {
+		d.line(0, "Conditions:\n")
+		d.line(1, "Type\tStatus\tReason\n")
+		for _, c := range j.Status.Conditions {
+			d.line(1, "%s\t%s\t%s\n", c.Type, c.Status, c.Reason)
+		}
+	}
+	t := &j.Spec.Template
+	d.line(0, "Pod Template:\n")
+	d.mapLines("  Labels", t.Labels)
+	if len(t.Annotations) > 0 {
+		d.mapLines("  Annotations", t.Annotations)
+	}
+	if len(t.Spec.InitContainers) > 0 {
+		describeContainers(d, "  ", "Init Containers", t.Spec.InitContainers, nil, nil)
+	}
+	describeContainers(d, "  ", "Containers", t.Spec.Containers, nil, nil)
+	describeVolumes(d, "  ", t.Spec.Volumes)
+	d.mapLines("  Node-Selectors", t.Spec.NodeSelector)
+	describeTolerations(d, "  Tolerations", t.Spec.Tolerations)
+	if events {
+		describeEvents(d, evs, now)
+	}
+	d.flush()
 }
 
 func deref(p *int32, def int32) int32 {
@@ -301,6 +680,8 @@ func deref(p *int32, def int32) int32 {
 	}
 	return *p
 }
+
+func derefInt32(p *int32, def int32) int32 { return deref(p, def) }
 
 func derefS(p *string, def string) string {
 	if p == nil {
@@ -320,10 +701,18 @@ func lookupErr(err error, resource, name string) error {
 
 // notFound is kubectl's message for a missing object.
 func notFound(resource, name string) error {
-	return fmt.Errorf("Error from server (NotFound): %s %q not found", resource, name)
+	return &apiError{reason: "NotFound", msg: fmt.Sprintf("%s %q not found", resource, name)}
 }
 
 // podsOfJob lists a Job's pods.
 func podsOfJob(ctx context.Context, src source, j *manifest.Job) ([]*manifest.Pod, error) {
 	return src.PodsOfJob(ctx, j.Namespace, j.Name)
+}
+
+// plural picks the singular or plural form for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

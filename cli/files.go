@@ -72,10 +72,11 @@ func isManifestName(name string) bool {
 	return false
 }
 
-// loadManifests decodes every file; it returns all objects that decoded and
-// validated, and prints every warning and error to stderr. bad reports
-// whether any file had an error.
-func loadManifests(paths []string, stdin io.Reader, stderr io.Writer) (objs []manifest.Object, bad bool, err error) {
+// loadManifests decodes every file (objects naming no namespace are put in
+// ns, "" = default; see manifest.DecodeIn); it returns all objects that
+// decoded and validated, and prints every warning and error to stderr. bad
+// reports whether any file had an error.
+func loadManifests(paths []string, ns string, stdin io.Reader, stderr io.Writer) (objs []manifest.Object, bad bool, err error) {
 	files, err := manifestFiles(paths)
 	if err != nil {
 		return nil, false, err
@@ -94,7 +95,7 @@ func loadManifests(paths []string, stdin io.Reader, stderr io.Writer) (objs []ma
 			bad = true
 			continue
 		}
-		res := manifest.Decode(name, data)
+		res := manifest.DecodeIn(name, data, ns)
 		for _, w := range res.Warnings {
 			fmt.Fprintf(stderr, "Warning: %s\n", w.Error())
 		}

@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/jsonpath"
 
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
@@ -24,6 +25,10 @@ var resourceAliases = map[string]string{
 	"job": "jobs", "jobs": "jobs", "job.batch": "jobs", "jobs.batch": "jobs",
 	"cronjob": "cronjobs", "cronjobs": "cronjobs", "cj": "cronjobs", "cronjob.batch": "cronjobs", "cronjobs.batch": "cronjobs",
 }
+
+// eventAliases name events, which get lists (as kubectl get events) but
+// no other verb takes as a resource.
+var eventAliases = map[string]bool{"event": true, "events": true, "ev": true}
 
 // resourceKind is what get knows about one resource type: how to read it
 // from a source, how kubectl names it, its field selectors and its table.
@@ -140,6 +145,11 @@ type getOptions struct {
 	watch         bool
 	watchOnly     bool
 	showKind      bool // name prefixes, as get all prints them
+	noHeaders     bool
+	showLabels    bool
+	// sortBy is --sort-by's parsed path (nil: by namespace and name).
+	sortBy   *jsonpath.JSONPath
+	sortExpr string
 	// sources maps kind/namespace/name to the file an object was applied
 	// from (-o wide's SOURCE column).
 	sources map[string]string
@@ -147,7 +157,7 @@ type getOptions struct {
 
 // get lists pods, jobs and cronjobs like kubectl get.
 func (e *env) get(ctx context.Context, args []string) error {
-	fs := e.flags("get", "get pods|jobs|cronjobs|all [NAME...] [-o wide|json|yaml|name|jsonpath=…|custom-columns=…] [-n NS|-A] [-l SEL] [--field-selector SEL] [-w]")
+	fs := e.flags("get", "get pods|jobs|cronjobs|events|all [NAME...] [-o wide|json|yaml|name|jsonpath=…|custom-columns=…] [-n NS|-A] [-l SEL] [--field-selector SEL] [-w] [--no-headers] [--show-labels] [--sort-by PATH]")
 	output := fs.StringP("output", "o", "", "output format: wide, json, yaml, name, jsonpath=TEMPLATE or custom-columns=HEADER:PATH,…")
 	ns := fs.StringP("namespace", "n", "default", "namespace")
 	all := fs.BoolP("all-namespaces", "A", false, "all namespaces")
@@ -155,13 +165,17 @@ func (e *env) get(ctx context.Context, args []string) error {
 	fieldSel := fs.String("field-selector", "", "field selector, e.g. status.phase=Running,metadata.name!=x")
 	watch := fs.BoolP("watch", "w", false, "after listing, print a row for every change")
 	watchOnly := fs.Bool("watch-only", false, "print only changes, not the current list")
+	noHeaders := fs.Bool("no-headers", false, "print no header line (tables and custom-columns)")
+	showLabels := fs.Bool("show-labels", false, "add a LABELS column")
+	sortBy := fs.String("sort-by", "", "sort by this field, a JSONPath such as .metadata.creationTimestamp or {.status.phase}")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return &usageError{msg: "get needs a resource type", hint: "localjobs get pods|jobs|cronjobs|all"}
+		return &usageError{msg: "get needs a resource type", hint: "localjobs get pods|jobs|cronjobs|events|all"}
 	}
-	opts := getOptions{allNamespaces: *all, namespace: *ns, watch: *watch || *watchOnly, watchOnly: *watchOnly}
+	opts := getOptions{allNamespaces: *all, namespace: *ns, watch: *watch || *watchOnly, watchOnly: *watchOnly,
+		noHeaders: *noHeaders, showLabels: *showLabels}
 	if *all {
 		opts.namespace = ""
 	}
@@ -174,6 +188,32 @@ func (e *env) get(ctx context.Context, args []string) error {
 	}
 	if opts.fields, err = fields.ParseSelector(*fieldSel); err != nil {
 		return &usageError{msg: fmt.Sprintf("invalid field selector %q: %v", *fieldSel, err), hint: "--field-selector status.phase=Running"}
+	}
+	if *sortBy != "" {
+		expr, err := relaxedJSONPath(*sortBy)
+		if err == nil {
+			opts.sortBy, opts.sortExpr = jsonpath.New("sort-by").AllowMissingKeys(true), expr
+			err = opts.sortBy.Parse(expr)
+		}
+		if err != nil {
+			return &usageError{msg: fmt.Sprintf("--sort-by %q: %v", *sortBy, err), hint: "--sort-by=.metadata.creationTimestamp"}
+		}
+	}
+	if eventAliases[strings.ToLower(fs.Arg(0))] {
+		// kubectl get events: the events verb's listing, in get's columns.
+		if fs.NArg() > 1 {
+			return &usageError{msg: "get events takes no names; to see one object's events use localjobs events --for KIND/NAME", hint: "localjobs events --for pod/NAME"}
+		}
+		if !opts.labels.Empty() || !opts.fields.Empty() || opts.sortBy != nil || opts.showLabels {
+			return &usageError{msg: "get events supports -n, -A, -o, -w and --no-headers; for one object's events use localjobs events --for KIND/NAME", hint: "localjobs events --types=Warning"}
+		}
+		switch opts.out.kind {
+		case "", "wide", "json", "yaml", "name":
+		default:
+			return &usageError{msg: fmt.Sprintf("get events does not support -o %s", opts.out.kind), hint: "-o wide|json|yaml|name"}
+		}
+		return e.listEvents(ctx, eventOptions{namespace: opts.namespace, allNS: *all, watch: *watch || *watchOnly, watchOnly: *watchOnly,
+			noHeaders: *noHeaders, out: opts.out, getStyle: true}, *ns)
 	}
 
 	// Resource types and names: "pods", "pods a b", "pod/a job/b", "all",
@@ -239,8 +279,8 @@ func (e *env) get(ctx context.Context, args []string) error {
 	for _, r := range opts.fields.Requirements() {
 		for _, q := range reqs {
 			if _, ok := q.kind.fields(zeroOf(q.kind))[r.Field]; !ok {
-				return fmt.Errorf("Error from server (BadRequest): Unable to find %q that match label selector %q, field selector %q: field label not supported: %s",
-					q.kind.resource, *sel, *fieldSel, r.Field)
+				return &apiError{reason: "BadRequest", msg: fmt.Sprintf("Unable to find %q that match label selector %q, field selector %q: field label not supported: %s",
+					q.kind.resource, *sel, *fieldSel, r.Field)}
 			}
 		}
 	}
@@ -293,6 +333,11 @@ func (e *env) get(ctx context.Context, args []string) error {
 			sortByName(objs)
 		}
 		objs = filterObjects(q.kind, objs, opts)
+		if opts.sortBy != nil {
+			if err := sortByPath(objs, opts.sortBy, opts.sortExpr); err != nil {
+				return err
+			}
+		}
 		results = append(results, result{kind: q.kind, objs: objs})
 	}
 	asList := true
@@ -317,7 +362,9 @@ func (e *env) get(ctx context.Context, args []string) error {
 		for _, r := range results {
 			all = append(all, r.objs...)
 		}
-		if len(all) > 0 || asList {
+		if opts.out.kind == "custom-columns" {
+			printErr = printCustomColumns(e.stdout, opts.out.columns, all, !opts.noHeaders)
+		} else if len(all) > 0 || asList {
 			printErr = printStructured(e.stdout, opts.out, all, asList, objectName)
 		}
 	} else {
@@ -401,7 +448,7 @@ func matches(k *resourceKind, o any, opts getOptions) bool {
 // tw, with a NAMESPACE column under -A and kind prefixes for get all.
 func writeTable(tw io.Writer, k *resourceKind, objs []any, now time.Time, opts getOptions, header bool) {
 	if opts.out.kind == "custom-columns" {
-		printCustomColumns(tw, opts.out.columns, objs, header)
+		printCustomColumns(tw, opts.out.columns, objs, header && !opts.noHeaders)
 		return
 	}
 	wide := opts.out.kind == "wide"
@@ -413,7 +460,13 @@ func writeTable(tw io.Writer, k *resourceKind, objs []any, now time.Time, opts g
 			rows[i] = append(rows[i], orNone(opts.sources[kindOf(objs[i])+"/"+m.Namespace+"/"+m.Name]))
 		}
 	}
-	if header {
+	if opts.showLabels {
+		heads = append(heads, "LABELS")
+		for i := range rows {
+			rows[i] = append(rows[i], labelsColumn(metaOf(objs[i]).Labels))
+		}
+	}
+	if header && !opts.noHeaders {
 		if opts.allNamespaces {
 			fmt.Fprint(tw, "NAMESPACE\t")
 		}
@@ -508,6 +561,20 @@ func cronJobTable(objs []any, now time.Time, wide bool) ([]string, [][]string) {
 		rows = append(rows, row)
 	}
 	return heads, rows
+}
+
+// labelsColumn is the LABELS column of --show-labels: key=value pairs
+// sorted by key, or <none>.
+func labelsColumn(m map[string]string) string {
+	if len(m) == 0 {
+		return "<none>"
+	}
+	kv := make([]string, 0, len(m))
+	for k, v := range m {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
 }
 
 func containerColumns(cs []manifest.Container) (names, images string) {

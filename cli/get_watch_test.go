@@ -14,7 +14,7 @@ func TestGetWatchCronJobs(t *testing.T) {
 		var out, errb bytes.Buffer
 		e := &env{stdout: &out, stderr: &errb, stateDir: shortTempDir(t), starter: daemon.Starter{Version: Version}}
 		code := e.report(e.get(context.Background(), args))
-		const want = "localjobs: watching cronjobs is not supported yet; use get jobs -w\n"
+		const want = "error: watching cronjobs is not supported yet; use get jobs -w\n"
 		if code != exitFailed || errb.String() != want || out.Len() != 0 {
 			t.Errorf("get %q: exit %d, stdout %q, stderr %q; want 1 and %q", args, code, out.String(), errb.String(), want)
 		}

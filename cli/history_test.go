@@ -38,7 +38,7 @@ func TestHistoryInDescribeCronJob(t *testing.T) {
 	now := time.Date(2026, 3, 8, 12, 0, 0, 0, time.UTC)
 	cj := testCronJob()
 	var buf bytes.Buffer
-	describeCronJob(&buf, cj, nil, testRuns(), now, time.UTC)
+	describeCronJob(&buf, cj, nil, testRuns(), true, now, time.UTC)
 	got := buf.String()
 	for _, want := range []string{
 		"Last Successful Time:  Sat, 07 Mar 2026 03:01:01 +0000 (32h ago)\n",
@@ -51,7 +51,7 @@ func TestHistoryInDescribeCronJob(t *testing.T) {
 		}
 	}
 	buf.Reset()
-	describeCronJob(&buf, cj, nil, nil, now, time.UTC)
+	describeCronJob(&buf, cj, nil, nil, true, now, time.UTC)
 	if !strings.Contains(buf.String(), "Last Failed Time:      <unset>\n") || !strings.Contains(buf.String(), "Last Runs:  <none>\n") {
 		t.Errorf("no history:\n%s", buf.String())
 	}

@@ -107,13 +107,6 @@ func (e *env) importCmd(ctx context.Context, args []string) error {
 	return nil
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
 // isSystemCrontab reports whether file is /etc/crontab or in /etc/cron.d,
 // whose lines have a user field.
 func isSystemCrontab(file string) bool {

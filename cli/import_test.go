@@ -22,9 +22,9 @@ func TestImportUserCrontab(t *testing.T) {
 		stderr       string
 	}{
 		{"has one", "#!/bin/sh\n[ \"$1\" = -l ] || exit 2\necho '@hourly /usr/bin/tick'\n", 0, "name: tick", ""},
-		{"has none", "#!/bin/sh\necho 'no crontab for tester' >&2\nexit 1\n", 1, "", "localjobs: you have no crontab (crontab -l: no crontab for tester)"},
-		{"broken", "#!/bin/sh\necho 'crontab: cannot open' >&2\nexit 1\n", 1, "", "localjobs: crontab -l: exit status 1: crontab: cannot open"},
-		{"not installed", "", 1, "", "localjobs: crontab is not installed, so there is no user crontab to read: give a FILE, or - for standard input"},
+		{"has none", "#!/bin/sh\necho 'no crontab for tester' >&2\nexit 1\n", 1, "", "error: you have no crontab (crontab -l: no crontab for tester)"},
+		{"broken", "#!/bin/sh\necho 'crontab: cannot open' >&2\nexit 1\n", 1, "", "error: crontab -l: exit status 1: crontab: cannot open"},
+		{"not installed", "", 1, "", "error: crontab is not installed, so there is no user crontab to read: give a FILE, or - for standard input"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,7 +14,11 @@ import (
 // a pod's READY, STATUS or RESTARTS changes (up: a `pod/NAME STATUS` line
 // whenever its STATUS changes), and container output prefixed with its
 // pod, compose-style. Both feed it from the daemon's watch of pods and
-// logs, so a pod's lines come before the row of its exit.
+// logs, so a pod's lines come before the row of its exit. A container's
+// first lines can arrive before the change that says it runs: lines of a
+// pod whose last row still says it is starting wait for its next row, and
+// come after it when that row says Running, before it when the pod has
+// already finished.
 type runPrinter struct {
 	mu          sync.Mutex
 	ours        func(*manifest.Pod) bool // nil = every pod
@@ -25,6 +29,19 @@ type runPrinter struct {
 	widths      [4]int
 	partial     map[string][]byte
 	pods        map[string]*manifest.Pod // by UID: what log lines belong to
+	status      map[string]string        // by UID: the STATUS of the last row printed
+	held        map[string][]string      // by UID: lines waiting for the pod's next row
+	heldOrder   []string                 // UIDs with held lines, first held first
+}
+
+// starting reports whether a pod STATUS says no container has started yet,
+// so the pod's output cannot be explained by its row.
+func starting(status string) bool {
+	switch status {
+	case "", "Pending", "ContainerCreating", "PodInitializing":
+		return true
+	}
+	return false
 }
 
 func (p *runPrinter) setOurs(f func(*manifest.Pod) bool) {
@@ -52,9 +69,27 @@ func (p *runPrinter) podChanged(pod *manifest.Pod) {
 		k = row.Status
 	}
 	if p.last[pod.Name] == k {
+		if !starting(row.Status) {
+			p.release(pod.UID)
+		}
 		return
 	}
 	p.last[pod.Name] = k
+	if p.status == nil {
+		p.status = map[string]string{}
+	}
+	p.status[pod.UID] = row.Status
+	// Held lines: after a row that says the pod runs, before one that says
+	// it has finished (its output came first).
+	after := !starting(row.Status) && !podTerminal(pod)
+	if !after && !starting(row.Status) {
+		p.release(pod.UID)
+	}
+	defer func() {
+		if after {
+			p.release(pod.UID)
+		}
+	}()
 	if p.statusLines {
 		fmt.Fprintf(p.out, "pod/%s %s\n", pod.Name, row.Status)
 		return
@@ -100,5 +135,35 @@ func (p *runPrinter) logLine(l *localapi.LogLine) {
 	if len(pod.Spec.Containers)+len(pod.Spec.InitContainers) > 1 {
 		prefix += "/" + l.Container
 	}
-	fmt.Fprintf(p.out, "%s | %s\n", prefix, full)
+	line := fmt.Sprintf("%s | %s\n", prefix, full)
+	if starting(p.status[l.PodUID]) {
+		if p.held == nil {
+			p.held = map[string][]string{}
+		}
+		if len(p.held[l.PodUID]) == 0 {
+			p.heldOrder = append(p.heldOrder, l.PodUID)
+		}
+		p.held[l.PodUID] = append(p.held[l.PodUID], line)
+		return
+	}
+	p.release(l.PodUID)
+	fmt.Fprint(p.out, line)
+}
+
+// release prints the lines held for a pod.
+func (p *runPrinter) release(uid string) {
+	for _, l := range p.held[uid] {
+		fmt.Fprint(p.out, l)
+	}
+	delete(p.held, uid)
+}
+
+// flush prints every line still held (the run or up is ending).
+func (p *runPrinter) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, uid := range p.heldOrder {
+		p.release(uid)
+	}
+	p.heldOrder = nil
 }

@@ -274,15 +274,3 @@ func printJSON(w io.Writer, objs []any, asList bool) error {
 	_, err = w.Write(buf.Bytes())
 	return err
 }
-
-// eventAge is the Age column of a describe Events table.
-func eventAge(e *manifest.Event, now time.Time) string {
-	first := e.FirstTimestamp.Time
-	if first.IsZero() {
-		first = e.EventTime.Time
-	}
-	if e.Count > 1 {
-		return fmt.Sprintf("%s (x%d over %s)", HumanDuration(now.Sub(e.LastTimestamp.Time)), e.Count, HumanDuration(now.Sub(first)))
-	}
-	return HumanDuration(now.Sub(first))
-}

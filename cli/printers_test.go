@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -60,6 +61,11 @@ func TestPodRow(t *testing.T) {
 		{"init waiting", manifest.Pod{Spec: manifest.PodSpec{InitContainers: []manifest.Container{{Name: "a"}, {Name: "b"}}, Containers: one},
 			Status: manifest.PodStatus{Phase: "Pending", InitContainerStatuses: []manifest.ContainerStatus{
 				{Name: "a", State: term("Completed", 0)}, {Name: "b", State: manifest.ContainerState{Running: &manifest.StateRunning{}}}}}}, "Init:1/2", "0/1", "0"},
+		// Once the runner sets deletionTimestamp during a delete's grace
+		// period (issue #12), get -w shows Terminating as kubectl does.
+		{"terminating", manifest.Pod{ObjectMeta: manifest.ObjectMeta{DeletionTimestamp: &manifest.Time{Time: now.Add(30 * time.Second)}},
+			Spec: manifest.PodSpec{Containers: one}, Status: manifest.PodStatus{Phase: "Running",
+				ContainerStatuses: []manifest.ContainerStatus{{Name: "main", Ready: true, State: manifest.ContainerState{Running: &manifest.StateRunning{}}}}}}, "Terminating", "1/1", "0"},
 		{"init error", manifest.Pod{Spec: manifest.PodSpec{InitContainers: []manifest.Container{{Name: "a"}}, Containers: one},
 			Status: manifest.PodStatus{Phase: "Failed", InitContainerStatuses: []manifest.ContainerStatus{{Name: "a", State: term("Error", 1)}}}}, "Init:Error", "0/1", "0"},
 	}
@@ -71,5 +77,82 @@ func TestPodRow(t *testing.T) {
 				t.Errorf("podRow = %+v, want status %q ready %q restarts %q age 5m", r, tt.status, tt.ready, tt.rs)
 			}
 		})
+	}
+}
+
+// TestRepeatedEvent: an event seen 4 times (count, firstTimestamp,
+// lastTimestamp, as the API server aggregates them) prints once, as
+// kubectl prints it: "<since last> (x4 over <since first>)" in describe
+// and events, the last time seen in get events (COUNT under -o wide), and
+// the message without the container's field path.
+func TestRepeatedEvent(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	ev := &manifest.Event{
+		ObjectMeta:     manifest.ObjectMeta{Name: "nope.1", Namespace: "default"},
+		InvolvedObject: manifest.ObjectReference{Kind: "Pod", Name: "nope", FieldPath: "spec.containers{main}"},
+		Type:           "Normal", Reason: "BackOff", Message: `Back-off pulling image "nope:1"`,
+		Source:         manifest.EventSource{Component: "kubelet"},
+		FirstTimestamp: manifest.Time{Time: now.Add(-124 * time.Second)},
+		LastTimestamp:  manifest.Time{Time: now.Add(-3 * time.Second)},
+		Count:          4,
+	}
+	if got, want := eventInterval(ev, now), "3s (x4 over 2m4s)"; got != want {
+		t.Errorf("eventInterval = %q, want %q", got, want)
+	}
+
+	var buf bytes.Buffer
+	d := newDescribeWriter(&buf)
+	describeEvents(d, []*manifest.Event{ev}, now)
+	d.flush()
+	const wantDescribe = `Events:
+  Type    Reason   Age                From     Message
+  ----    ------   ----               ----     -------
+  Normal  BackOff  3s (x4 over 2m4s)  kubelet  Back-off pulling image "nope:1"
+`
+	if buf.String() != wantDescribe {
+		t.Errorf("describe events:\n%s\nwant:\n%s", buf.String(), wantDescribe)
+	}
+
+	for _, tt := range []struct {
+		name string
+		o    eventOptions
+		want string
+	}{
+		{"events", eventOptions{}, `LAST SEEN           TYPE     REASON    OBJECT     MESSAGE
+3s (x4 over 2m4s)   Normal   BackOff   Pod/nope   Back-off pulling image "nope:1"
+`},
+		{"get events", eventOptions{getStyle: true}, `LAST SEEN   TYPE     REASON    OBJECT     MESSAGE
+3s          Normal   BackOff   pod/nope   Back-off pulling image "nope:1"
+`},
+		{"get events -o wide", eventOptions{getStyle: true, out: outputFormat{kind: "wide"}},
+			`LAST SEEN   TYPE     REASON    OBJECT     SUBOBJECT               SOURCE    MESSAGE                           FIRST SEEN   COUNT   NAME
+3s          Normal   BackOff   pod/nope   spec.containers{main}   kubelet   Back-off pulling image "nope:1"   2m4s         4       nope.1
+`},
+	} {
+		var buf bytes.Buffer
+		p := &eventPrinter{w: newTable(&buf), o: tt.o}
+		p.print(ev, now)
+		p.w.Flush()
+		if buf.String() != tt.want {
+			t.Errorf("%s:\n%s\nwant:\n%s", tt.name, buf.String(), tt.want)
+		}
+	}
+}
+
+// TestDescribeStateNeverStarted: a container that never started has no
+// "Started: Mon, 01 Jan 0001" line (kubectl prints the zero time).
+func TestDescribeStateNeverStarted(t *testing.T) {
+	var buf bytes.Buffer
+	d := newDescribeWriter(&buf)
+	describeState(d, "State", manifest.ContainerState{Terminated: &manifest.StateTerminated{
+		Reason: "ContainerCannotRun", Message: "no such file", ExitCode: 128}})
+	d.flush()
+	const want = `    State:        Terminated
+      Reason:     ContainerCannotRun
+      Message:    no such file
+      Exit Code:  128
+`
+	if got := buf.String(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }

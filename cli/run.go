@@ -25,10 +25,13 @@ import (
 // code. Exit: 0 all succeeded, 1 something failed, 124 timeout, 130
 // interrupted, 2 usage.
 func (e *env) run(ctx context.Context, args []string) error {
-	fs := e.flags("run", "run -f FILE|DIR [-o json] [--timeout D]")
+	fs := e.flags("run", "run -f FILE|DIR [-o json|yaml] [--timeout D] [--wait-for-image] [--dry-run]")
 	files := fs.StringArrayP("filename", "f", nil, "file or directory of manifests (repeatable; - for stdin)")
-	output := fs.StringP("output", "o", "", "print the final objects: json")
-	timeout := fs.Duration("timeout", 0, "give up after this long (exit 124); 0 = no limit")
+	output := fs.StringP("output", "o", "", "print the final objects: json or yaml (logs then go to stderr)")
+	timeout := fs.Duration("timeout", 0, "give up after this long (exit 124), e.g. 90s or 5m; 0 = no limit")
+	waitForImage := fs.Bool("wait-for-image", false, "keep retrying an image the registry says does not exist (by default run gives up after "+fmt.Sprint(giveUpAfterPulls)+" such pulls)")
+	dry := fs.String("dry-run", "none", `"client" (or a bare --dry-run): validate and print what would run, without running it`)
+	fs.Lookup("dry-run").NoOptDefVal = "client"
 	df := addDaemonFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -39,12 +42,21 @@ func (e *env) run(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return &usageError{msg: fmt.Sprintf("unexpected argument %q", fs.Arg(0)), hint: "localjobs run -f job.yaml"}
 	}
-	if *output != "" && *output != "json" {
-		return &usageError{msg: fmt.Sprintf("unsupported output format %q", *output), hint: "-o json"}
+	switch *output {
+	case "", "json", "yaml":
+	default:
+		return &usageError{msg: fmt.Sprintf("unsupported output format %q", *output), hint: "-o json or -o yaml"}
 	}
-	sent, err := e.runFiles(*files)
+	isDry, err := dryRun(*dry)
 	if err != nil {
 		return err
+	}
+	sent, objs, err := e.runFiles(*files)
+	if err != nil {
+		return err
+	}
+	if isDry {
+		return e.runDryRun(objs, *output)
 	}
 	opts, err := df.options(*files)
 	if err != nil {
@@ -56,29 +68,53 @@ func (e *env) run(ctx context.Context, args []string) error {
 	}
 	defer func() {
 		if err := stop(); err != nil {
-			fmt.Fprintf(e.stderr, "localjobs: %v\n", err)
+			fmt.Fprintf(e.stderr, "error: %v\n", err)
 		}
 	}()
-	// Logs go to stdout, or to stderr when stdout carries -o json.
+	// Logs go to stdout, or to stderr when stdout carries -o json|yaml.
 	logOut := e.stdout
 	if *output != "" {
 		logOut = e.stderr
 	}
 	r := &runState{e: e, c: c, p: &runPrinter{out: logOut}, pods: map[string]*manifest.Pod{}, jobs: map[string]*manifest.Job{},
-		podTargets: map[string]bool{}, jobTargets: map[string]bool{}}
+		podTargets: map[string]bool{}, jobTargets: map[string]bool{}, waitForImage: *waitForImage}
 	r.p.setOurs(r.ours)
 	return r.run(ctx, sent, *output, *timeout)
 }
 
+// runDryRun prints what run would run, as kubectl's --dry-run=client
+// prints what it would create: "job.batch/x created (dry run)", or the
+// objects with -o json|yaml.
+func (e *env) runDryRun(objs []manifest.Object, output string) error {
+	var all []any
+	for _, o := range objs {
+		if o.Kind == manifest.KindCronJob {
+			continue // skipped, with the warning already printed
+		}
+		all = append(all, o.Obj)
+	}
+	switch output {
+	case "json", "yaml":
+		return printStructured(e.stdout, outputFormat{kind: output}, all, len(all) != 1, manifestName)
+	}
+	for _, o := range all {
+		fmt.Fprintf(e.stdout, "%s created (dry run)\n", manifestName(o))
+	}
+	return nil
+}
+
 // runFiles reads and checks run's manifests before anything runs: every
 // problem is printed, and a Pod that would never finish (restartPolicy
-// Always) is refused. CronJobs are skipped with a note (up runs them).
-func (e *env) runFiles(paths []string) ([]localapi.File, error) {
+// Always) is refused. CronJobs are skipped with a one-line warning (up runs
+// them); a folder of only CronJobs is refused with a hint. It returns the
+// files to send and the objects they hold.
+func (e *env) runFiles(paths []string) ([]localapi.File, []manifest.Object, error) {
 	names, err := manifestFiles(paths)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var sent []localapi.File
+	var objs []manifest.Object
 	bad, runnable := false, 0
 	var cronJobs []string
 	for _, f := range names {
@@ -107,7 +143,7 @@ func (e *env) runFiles(paths []string) ([]localapi.File, error) {
 			switch v := o.Obj.(type) {
 			case *manifest.Pod:
 				if v.Spec.RestartPolicy == manifest.RestartPolicyAlways {
-					return nil, &usageError{
+					return nil, nil, &usageError{
 						msg:  fmt.Sprintf("%s:%d: pod/%s has restartPolicy Always (the default for a Pod) and would never finish", o.File, o.Line, v.Name),
 						hint: "set spec.restartPolicy: Never (or OnFailure) to run it to completion",
 					}
@@ -120,21 +156,22 @@ func (e *env) runFiles(paths []string) ([]localapi.File, error) {
 				fmt.Fprintf(e.stderr, "Warning: %s:%d: cronjob/%s skipped: run runs Pods and Jobs; `localjobs up` runs CronJobs\n", o.File, o.Line, v.Name)
 			}
 		}
+		objs = append(objs, res.Objects...)
 		sent = append(sent, file)
 	}
 	if bad {
-		return nil, &exitError{code: exitFailed, err: errors.New("invalid manifests: nothing was run")}
+		return nil, nil, &exitError{code: exitFailed, err: errors.New("invalid manifests: nothing was run")}
 	}
 	if runnable == 0 && len(cronJobs) > 0 {
-		return nil, &usageError{
+		return nil, nil, &usageError{
 			msg:  fmt.Sprintf("cronjob/%s runs on a schedule; run only runs Pods and Jobs", cronJobs[0]),
 			hint: "run one now with: localjobs create job NAME --from=cronjob/" + cronJobs[0] + " (under localjobs up)",
 		}
 	}
 	if runnable == 0 {
-		return nil, &exitError{code: exitFailed, err: errors.New("no Pod or Job to run")}
+		return nil, nil, &exitError{code: exitFailed, err: errors.New("no Pod or Job to run")}
 	}
-	return sent, nil
+	return sent, objs, nil
 }
 
 // runState follows one run through the daemon's watch of pods, jobs and
@@ -149,6 +186,12 @@ type runState struct {
 	pods       map[string]*manifest.Pod // by UID, the run's only
 	jobs       map[string]*manifest.Job // by UID
 	halted     bool                     // the run's Jobs were stopped: done when their pods are
+	// waitForImage keeps waiting for images the registry says do not
+	// exist; pulls follows the pull failures, imageGaveUp is set when
+	// run stops waiting for one.
+	waitForImage bool
+	pulls        pullWatch
+	imageGaveUp  *imageProblem
 }
 
 func (r *runState) run(ctx context.Context, files []localapi.File, output string, timeout time.Duration) error {
@@ -199,7 +242,7 @@ func (r *runState) run(ctx context.Context, files []localapi.File, output string
 	rc := r.e.runSignals(ctx, timeout, func() { r.stopTargets(bg, true) })
 	defer rc.stop()
 	follow := func(ctx context.Context) {
-		for !r.finished() {
+		for !r.finished() && (r.imageGaveUp == nil || r.halted) {
 			select {
 			case <-ctx.Done():
 				return
@@ -215,6 +258,19 @@ func (r *runState) run(ctx context.Context, files []localapi.File, output string
 	follow(rc.waitCtx)
 	stopped := rc.waitCtx.Err() != nil && !r.finished()
 	waitedFor := ""
+	if r.imageGaveUp != nil && !r.finished() {
+		// An image that will not appear: stop like a timeout, exit 1.
+		r.stopTargets(bg, false)
+		r.halted = true
+		drain, cancel := context.WithTimeout(rc.drainCtx, time.Minute)
+		follow(drain)
+		cancel()
+		if !r.finished() {
+			r.stopTargets(bg, true)
+		}
+		r.p.flush()
+		return r.verdict(bg, output, timeout, false, false, "")
+	}
 	if stopped {
 		// Timeout or signal: suspend the run's Jobs (persisted, so a later
 		// daemon does not resume them; their pods stop without counting
@@ -230,13 +286,14 @@ func (r *runState) run(ctx context.Context, files []localapi.File, output string
 			r.stopTargets(bg, true)
 		}
 	}
+	r.p.flush()
 	return r.verdict(bg, output, timeout, stopped, rc.interrupted.Load(), waitedFor)
 }
 
 // lost reports a watch that ended early (the daemon stopped, or the watch
 // fell behind): run goes on from the objects' current state.
 func (r *runState) lost(ctx context.Context, err error) {
-	fmt.Fprintf(r.e.stderr, "localjobs: the daemon's watch ended (%v); output may be incomplete\n", err)
+	fmt.Fprintf(r.e.stderr, "Warning: the daemon's watch ended (%v); output may be incomplete\n", err)
 	for uid := range r.podTargets {
 		delete(r.pods, uid)
 	}
@@ -300,12 +357,27 @@ func (r *runState) apply(ev localapi.WatchEvent) {
 			if decodeObject(ev, &p) && r.ours(&p) {
 				r.pods[p.UID] = &p
 				r.p.podChanged(&p)
+				r.imagePulls(&p)
 			}
 		case manifest.KindJob:
 			var j manifest.Job
 			if decodeObject(ev, &j) && r.jobTargets[j.UID] {
 				r.jobs[j.UID] = &j
 			}
+		}
+	}
+}
+
+// imagePulls prints each new image pull error of a pod once, plainly, and
+// notes when run should stop waiting for an image (giveUpOnImage).
+func (r *runState) imagePulls(p *manifest.Pod) {
+	for _, pr := range r.pulls.observe(p, r.waitForImage) {
+		if pr.new {
+			fmt.Fprintf(r.e.stderr, "Warning: pod/%s: %s\n", pr.pod, pr.message)
+		}
+		if pr.giveUp && r.imageGaveUp == nil {
+			pr := pr
+			r.imageGaveUp = &pr
 		}
 	}
 }
@@ -434,12 +506,19 @@ func (r *runState) verdict(ctx context.Context, output string, timeout time.Dura
 			}
 		}
 	}
-	if output == "json" {
+	switch output {
+	case "json":
 		if err := printJSON(r.e.stdout, out, false); err != nil {
+			return err
+		}
+	case "yaml":
+		if err := printStructured(r.e.stdout, outputFormat{kind: "yaml"}, out, len(out) != 1, objectName); err != nil {
 			return err
 		}
 	}
 	switch {
+	case r.imageGaveUp != nil:
+		return &exitError{code: exitFailed, err: errors.New(r.imageGaveUp.String())}
 	case stopped && !interrupted:
 		return &exitError{code: exitTimeout, err: fmt.Errorf("timed out after %s waiting for %s", timeout, waitedFor)}
 	case stopped:

@@ -264,7 +264,10 @@ spec:
 }
 
 // TestMissingImage: ErrImagePull then ImagePullBackOff; --timeout exits 124
-// naming the image.
+// naming the image. --wait-for-image, because with a registry in reach the
+// engine says the image does not exist and run would give up (exit 1)
+// after two pulls; offline it says the registry cannot be reached, which
+// never counts. The give-up is tested with the fake runtime (run.txtar).
 func TestMissingImage(t *testing.T) {
 	dockertest.RequireDocker(t)
 	t.Parallel()
@@ -279,7 +282,7 @@ spec:
   - name: main
     image: %s
 `, image))
-	r := runCLI(t, t.TempDir(), "run", "-f", f, "--timeout", "30s")
+	r := runCLI(t, t.TempDir(), "run", "-f", f, "--timeout", "30s", "--wait-for-image")
 	if r.code != 124 {
 		t.Fatalf("exit %d, want 124", r.code)
 	}
@@ -289,5 +292,8 @@ spec:
 	}
 	if !strings.Contains(r.stderr, image) || !strings.Contains(r.stderr, "timed out after 30s") {
 		t.Errorf("stderr %q does not name the image and the timeout", r.stderr)
+	}
+	if n := strings.Count(r.stderr, "Failed to pull image"); n != 1 {
+		t.Errorf("the pull error printed %d times, want once:\n%s", n, r.stderr)
 	}
 }

@@ -127,7 +127,7 @@ func TestDescribeCronJob(t *testing.T) {
 	evs := []*manifest.Event{{Type: "Normal", Reason: schedule.ReasonSuccessfulCreate, Message: "Created job backup-29548290",
 		Source: manifest.EventSource{Component: schedule.Component}, FirstTimestamp: manifest.Time{Time: now.Add(-4 * time.Hour)}, Count: 1}}
 	var buf bytes.Buffer
-	describeCronJob(&buf, cj, evs, nil, now, time.UTC)
+	describeCronJob(&buf, cj, evs, nil, true, now, time.UTC)
 	got := buf.String()
 	for _, want := range []string{
 		"Name:                          backup\n",
@@ -147,7 +147,7 @@ func TestDescribeCronJob(t *testing.T) {
 		"Next Schedule Time:    Sun, 08 Mar 2026 03:00:00 -0400 (DST-adjusted: 02:30 does not exist",
 		"Last Successful Time:  <unset>\n",
 		"Last Failed Time:      <unset>\n",
-		"Normal   SuccessfulCreate   4h     cronjob-controller   Created job backup-29548290",
+		"  Normal  SuccessfulCreate  4h    cronjob-controller  Created job backup-29548290\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("describe output lacks %q:\n%s", want, got)

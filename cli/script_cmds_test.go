@@ -43,6 +43,18 @@ func (r execRuntime) Exec(ctx context.Context, id string, cmd []string, stdout, 
 	return 0, nil
 }
 
+// EnsureImage makes images under missing/ absent from every registry, as
+// the Docker engine reports a misspelled image; others are pulled as the
+// fake runtime pulls them.
+func (r execRuntime) EnsureImage(ctx context.Context, image, policy string) (runner.ImageResult, error) {
+	if repo, ok := strings.CutPrefix(image, "missing/"); ok {
+		repo, _, _ = strings.Cut(repo, ":")
+		return runner.ImageResult{}, &runner.ImageError{Reason: runner.ReasonErrImagePull, Message: fmt.Sprintf(
+			"Failed to pull image %q: pull access denied for missing/%s, repository does not exist or may require 'docker login': denied: requested access to the resource is denied", image, repo)}
+	}
+	return r.Runtime.EnsureImage(ctx, image, policy)
+}
+
 var (
 	// Values that differ from run to run, in JSON ("key": "value") and
 	// YAML (key: value) output.

@@ -94,6 +94,7 @@ func (e *env) up(ctx context.Context, args []string) error {
 	// (those just applied too) get their run-on-start run.
 	d.Open()
 	d.StartCronJobs()
+	fmt.Fprintf(e.stderr, "localjobs is up; in another terminal: %s get pods (Ctrl-C here stops it)\n", e.selfCommand())
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -118,13 +119,31 @@ loop:
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "localjobs stopped; %d containers left running (the next localjobs up adopts them)\n", n)
+	fmt.Fprintf(e.stderr, "localjobs stopped; %d %s left running (the next localjobs up adopts them)\n", n, plural(n, "container", "containers"))
 	return nil
+}
+
+// selfCommand is how to run this localjobs again, from another terminal:
+// the program as it was started (./localjobs under make up), with
+// --state-dir when one was given.
+func (e *env) selfCommand() string {
+	cmd := "localjobs"
+	if len(os.Args) > 0 && strings.Contains(os.Args[0], "/") && !strings.HasSuffix(os.Args[0], ".test") {
+		cmd = os.Args[0]
+		if !filepath.IsAbs(cmd) && !strings.HasPrefix(cmd, ".") {
+			cmd = "./" + cmd
+		}
+	}
+	if e.stateDir != "" {
+		cmd += " --state-dir " + e.stateDir
+	}
+	return cmd
 }
 
 // printUp prints what the daemon's watch shows: pod rows and output (as
 // run does, for every pod), Jobs that finish, and deletions.
 func printUp(stream *localapi.WatchStream, p *runPrinter, out, errw io.Writer) {
+	defer p.flush()
 	lastJob := map[string]string{}
 	for {
 		ev, err := stream.Next()

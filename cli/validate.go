@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"strings"
 )
 
@@ -16,7 +15,7 @@ func (e *env) validate(args []string) error {
 	if fs.NArg() == 0 {
 		return &usageError{msg: "validate needs at least one file or directory", hint: "localjobs validate specs/"}
 	}
-	objs, bad, err := loadManifests(fs.Args(), os.Stdin, e.stderr)
+	objs, bad, err := loadManifests(fs.Args(), "", e.stdin, e.stderr)
 	if err != nil {
 		return err
 	}

@@ -2,117 +2,391 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/jsonpath"
+
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
 
-// wait blocks until a job has a condition or is deleted, like kubectl wait.
+// waitCondition is a parsed --for.
+type waitCondition struct {
+	// kind is "condition", "jsonpath", "delete" or "create".
+	kind string
+	// condition: its type and wanted status (True by default).
+	condType, condStatus string
+	// jsonpath: the path and the wanted value; hasValue false means the
+	// path only has to exist.
+	path     *jsonpath.JSONPath
+	pathExpr string
+	value    string
+	hasValue bool
+	text     string // as given, for messages
+}
+
+// parseWaitFor parses --for as kubectl wait does: condition=NAME[=VALUE]
+// (case-insensitive), jsonpath='{PATH}'[=VALUE], delete or create.
+func parseWaitFor(s string) (waitCondition, error) {
+	c := waitCondition{text: s}
+	lower := strings.ToLower(s)
+	switch {
+	case lower == "delete" || lower == "create":
+		c.kind = lower
+		return c, nil
+	case strings.HasPrefix(lower, "condition="):
+		rest := s[len("condition="):]
+		c.kind = "condition"
+		c.condType, c.condStatus, _ = strings.Cut(rest, "=")
+		if c.condStatus == "" {
+			c.condStatus = "True"
+		}
+		if c.condType == "" {
+			return c, &usageError{msg: "--for=condition needs a condition type, e.g. --for=condition=Ready", hint: "--for=condition=complete"}
+		}
+		return c, nil
+	case strings.HasPrefix(lower, "jsonpath="):
+		rest := strings.TrimSpace(s[len("jsonpath="):])
+		expr, tail := rest, ""
+		if i := strings.LastIndex(rest, "}"); i >= 0 {
+			expr, tail = rest[:i+1], rest[i+1:]
+		} else if j := strings.Index(rest, "="); j >= 0 {
+			expr, tail = rest[:j], rest[j:]
+		}
+		tail = strings.TrimLeft(tail, `'"`)
+		c.hasValue = strings.HasPrefix(tail, "=")
+		c.value = strings.Trim(strings.TrimPrefix(tail, "="), `'"`)
+		expr = strings.Trim(expr, `'"`)
+		rel, err := relaxedJSONPath(expr)
+		if err == nil {
+			c.path = jsonpath.New("wait").AllowMissingKeys(true)
+			err = c.path.Parse(rel)
+		}
+		if err != nil || expr == "" {
+			return c, &usageError{msg: fmt.Sprintf("unrecognized JSONPath expression %q: %v", expr, err), hint: "--for=jsonpath='{.status.phase}'=Succeeded"}
+		}
+		c.kind, c.pathExpr = "jsonpath", expr
+		return c, nil
+	}
+	return c, &usageError{msg: fmt.Sprintf("unrecognized condition: %q", s), hint: "--for=condition=complete, --for=condition=Ready, --for=jsonpath='{.status.phase}'=Succeeded, --for=delete or --for=create"}
+}
+
+// waitTarget is one object wait follows.
+type waitTarget struct {
+	kind *resourceKind
+	name string
+}
+
+// wait blocks until objects meet a condition, like kubectl wait: pods and
+// Jobs, by condition, JSONPath value, deletion or creation. Unlike
+// kubectl, a finished object (a Failed or Complete Job, a Succeeded or
+// Failed pod) that does not meet the condition fails at once (exit 1): its
+// status will not change, so the wait could only time out.
 func (e *env) wait(ctx context.Context, args []string) error {
-	fs := e.flags("wait", "wait --for=condition=complete|failed|delete job/NAME [--timeout D]")
-	forCond := fs.String("for", "", "condition=complete, condition=failed or delete")
-	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	fs := e.flags("wait", "wait --for=condition=C[=V]|jsonpath='{PATH}'[=V]|delete|create (pod|job)/NAME... | pod|job NAME... | pod|job -l SEL|--all [--timeout D]")
+	forCond := fs.String("for", "", "condition=NAME[=VALUE], jsonpath='{PATH}'=VALUE, delete or create")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long (per object); 0 checks once, a negative value waits a week")
 	ns := fs.StringP("namespace", "n", "default", "namespace")
+	sel := fs.StringP("selector", "l", "", "wait for every object of the kind matching this label selector")
+	all := fs.Bool("all", false, "wait for every object of the kind in the namespace")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || *forCond == "" {
-		return &usageError{msg: "wait needs --for and one job/NAME", hint: "localjobs wait --for=condition=complete job/hello"}
+	if *forCond == "" {
+		return &usageError{msg: "--for must be specified", hint: "localjobs wait --for=condition=complete job/hello"}
 	}
-	kind, name, ok := strings.Cut(fs.Arg(0), "/")
-	if !ok || resourceAliases[kind] != "jobs" {
-		return &usageError{msg: fmt.Sprintf("wait supports job/NAME, not %q", fs.Arg(0)), hint: "localjobs wait --for=condition=complete job/hello"}
+	cond, err := parseWaitFor(*forCond)
+	if err != nil {
+		return err
 	}
-	want := strings.ToLower(*forCond)
-	cond := ""
-	switch want {
-	case "condition=complete":
-		cond = manifest.JobComplete
-	case "condition=failed":
-		cond = manifest.JobFailed
-	case "delete":
+	selector, err := labels.Parse(*sel)
+	if err != nil {
+		return &usageError{msg: fmt.Sprintf("invalid label selector %q: %v", *sel, err), hint: "-l app=web"}
+	}
+	byQuery := *sel != "" || *all
+	var targets []waitTarget
+	var queryKind *resourceKind
+	switch {
+	case fs.NArg() == 0:
+		return &usageError{msg: "you must provide one or more resources by argument", hint: "localjobs wait --for=condition=complete job/hello"}
+	case strings.Contains(fs.Arg(0), "/"):
+		if byQuery {
+			return &usageError{msg: "name cannot be provided when a selector or --all is specified", hint: "localjobs wait --for=condition=Ready pods -l app=web"}
+		}
+		for _, a := range fs.Args() {
+			k, n, _ := strings.Cut(a, "/")
+			rk := waitKind(k)
+			if rk == nil || n == "" {
+				return &usageError{msg: fmt.Sprintf("wait supports pod/NAME and job/NAME, not %q", a), hint: "localjobs wait --for=condition=complete job/hello"}
+			}
+			targets = append(targets, waitTarget{rk, n})
+		}
 	default:
-		return &usageError{msg: fmt.Sprintf("--for=%s is not supported", *forCond), hint: "--for=condition=complete, --for=condition=failed or --for=delete"}
+		queryKind = waitKind(fs.Arg(0))
+		if queryKind == nil {
+			return &usageError{msg: fmt.Sprintf("wait supports pods and jobs, not %q", fs.Arg(0)), hint: "localjobs wait --for=condition=complete job/hello"}
+		}
+		switch {
+		case byQuery && fs.NArg() > 1:
+			return &usageError{msg: "name cannot be provided when a selector or --all is specified", hint: "localjobs wait --for=condition=Ready pods -l app=web"}
+		case !byQuery && fs.NArg() == 1:
+			return &usageError{msg: "resource(s) were provided, but no name was specified", hint: "localjobs wait --for=condition=Ready pod NAME"}
+		}
+		for _, n := range fs.Args()[1:] {
+			targets = append(targets, waitTarget{queryKind, n})
+		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	if *timeout < 0 {
+		*timeout = 7 * 24 * time.Hour
+	}
+	src, err := e.openSource(ctx)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if byQuery {
+		list, err := queryKind.list(ctx, src, *ns)
+		if err != nil {
+			return err
+		}
+		sortByName(list)
+		for _, o := range list {
+			if m := metaOf(o); selector.Matches(labels.Set(m.Labels)) {
+				targets = append(targets, waitTarget{queryKind, m.Name})
+			}
+		}
+		if len(targets) == 0 {
+			return errors.New("no matching resources found")
+		}
+	}
+	var errs []error
+	for _, t := range targets {
+		if err := e.waitOne(ctx, src, t, *ns, cond, *timeout); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		for _, err := range errs[:len(errs)-1] {
+			fmt.Fprintln(e.stderr, errorLine(err))
+		}
+		return errs[len(errs)-1]
+	}
+	return nil
+}
+
+// waitKind is the kind of a wait argument: pods or jobs.
+func waitKind(s string) *resourceKind {
+	switch res := resourceAliases[strings.ToLower(s)]; res {
+	case "pods", "jobs":
+		return kinds[res]
+	}
+	return nil
+}
+
+// waitOne waits for one object; it prints "pod/x condition met" or
+// returns why not.
+func (e *env) waitOne(ctx context.Context, src source, t waitTarget, ns string, cond waitCondition, timeout time.Duration) error {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	c, err := e.dial(ctx)
-	if err != nil {
-		return err
+	name := t.kind.prefix + "/" + t.name
+	met := func() error {
+		fmt.Fprintf(e.stdout, "%s condition met\n", name)
+		return nil
 	}
-	if c == nil {
-		return &exitError{code: exitFailed, err: errors.New("no localjobs daemon is running: wait needs one (localjobs up)")}
-	}
-	met := func(j *manifest.Job, deleted bool) bool {
-		if cond == "" {
-			return deleted
-		}
-		for _, jc := range j.Status.Conditions {
-			if jc.Type == cond && jc.Status == "True" {
-				return true
-			}
-		}
-		return false
-	}
-	// Watch first, then read the current state, so no change is missed.
-	stream, err := c.OpenWatch(ctx, "jobs", *ns)
-	if err != nil {
-		return err
-	}
-	defer stream.Close()
-	events := make(chan localapi.WatchEvent, 64)
+	// Watch first (with a daemon), then read, so no change is missed.
+	var events chan localapi.WatchEvent
 	watchErr := make(chan error, 1)
-	go func() {
-		for {
-			ev, err := stream.Next()
-			if err != nil {
-				watchErr <- err
-				return
-			}
-			select {
-			case events <- ev:
-			case <-ctx.Done():
-				return
-			}
+	if !src.ReadOnly && timeout > 0 {
+		stream, err := src.OpenWatch(ctx, t.kind.resource, ns)
+		if err != nil {
+			return err
 		}
-	}()
-	j, err := c.Job(ctx, *ns, name)
+		defer stream.Close()
+		events = make(chan localapi.WatchEvent, 64)
+		go func() {
+			for {
+				ev, err := stream.Next()
+				if err != nil {
+					watchErr <- err
+					return
+				}
+				select {
+				case events <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	obj, err := t.kind.get(parent, src, ns, t.name)
 	switch {
 	case errors.Is(err, localapi.ErrNotFound):
-		if cond == "" {
-			fmt.Fprintf(e.stdout, "job.batch/%s condition met\n", name)
-			return nil
+		if cond.kind == "delete" {
+			return met()
 		}
-		return notFound("jobs.batch", name)
+		if cond.kind != "create" {
+			return notFound(t.kind.notFound, t.name)
+		}
 	case err != nil:
 		return err
-	case met(j, false):
-		fmt.Fprintf(e.stdout, "job.batch/%s condition met\n", name)
-		return nil
+	default:
+		if cond.kind == "create" {
+			return met()
+		}
+		ok, err := cond.met(obj)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return met()
+		}
+		if why := never(obj, cond); why != "" {
+			return &exitError{code: exitFailed, err: fmt.Errorf("%s %s", name, why)}
+		}
+	}
+	notMet := func() error {
+		if timeout == 0 {
+			return &exitError{code: exitFailed, err: fmt.Errorf("condition not met for %s/%s", t.kind.resource, t.name)}
+		}
+		return &exitError{code: exitFailed, err: fmt.Errorf("timed out waiting for the condition on %s/%s", t.kind.resource, t.name)}
+	}
+	if events == nil {
+		if timeout > 0 {
+			return &exitError{code: exitFailed, err: fmt.Errorf("no localjobs daemon is running, so %s will not change: condition not met", name)}
+		}
+		return notMet()
 	}
 	for {
 		select {
 		case ev := <-events:
-			var j manifest.Job
-			if err := json.Unmarshal(ev.Object, &j); err != nil || j.Name != name {
+			o, err := t.kind.decode(ev.Object)
+			if err != nil || metaOf(o).Name != t.name {
 				continue
 			}
-			if met(&j, ev.Type == "DELETED") {
-				fmt.Fprintf(e.stdout, "job.batch/%s condition met\n", name)
-				return nil
+			switch {
+			case ev.Type == localapi.WatchDeleted && cond.kind == "delete":
+				return met()
+			case ev.Type == localapi.WatchDeleted:
+				if cond.kind != "create" {
+					return notFound(t.kind.notFound, t.name)
+				}
+				continue
+			case cond.kind == "create":
+				return met()
+			case cond.kind == "delete":
+				continue
+			}
+			ok, err := cond.met(o)
+			if err != nil {
+				return err
+			}
+			if ok {
+				return met()
+			}
+			if why := never(o, cond); why != "" {
+				return &exitError{code: exitFailed, err: fmt.Errorf("%s %s", name, why)}
 			}
 		case err := <-watchErr:
 			if ctx.Err() == nil && err != nil {
 				return err
 			}
-			return &exitError{code: exitFailed, err: fmt.Errorf("timed out waiting for the condition on jobs/%s", name)}
+			return notMet()
 		case <-ctx.Done():
-			return &exitError{code: exitFailed, err: fmt.Errorf("timed out waiting for the condition on jobs/%s", name)}
+			return notMet()
 		}
 	}
+}
+
+// met reports whether an object meets a condition or JSONPath test.
+func (c waitCondition) met(obj any) (bool, error) {
+	g, err := generic(obj)
+	if err != nil {
+		return false, err
+	}
+	switch c.kind {
+	case "condition":
+		st, _ := g.(map[string]any)["status"].(map[string]any)
+		conds, _ := st["conditions"].([]any)
+		for _, x := range conds {
+			m, _ := x.(map[string]any)
+			if t, _ := m["type"].(string); strings.EqualFold(t, c.condType) {
+				s, _ := m["status"].(string)
+				return strings.EqualFold(s, c.condStatus), nil
+			}
+		}
+		return false, nil
+	case "jsonpath":
+		res, err := c.path.FindResults(g)
+		if err != nil {
+			return false, nil
+		}
+		var vals []any
+		for _, r := range res {
+			for _, v := range r {
+				vals = append(vals, v.Interface())
+			}
+		}
+		switch {
+		case len(vals) == 0:
+			return false, nil
+		case len(vals) > 1:
+			return false, fmt.Errorf("given jsonpath expression matches more than one value: %s", c.pathExpr)
+		case !c.hasValue:
+			return true, nil
+		}
+		if _, isMap := vals[0].(map[string]any); isMap {
+			return false, fmt.Errorf("jsonpath leads to a nested object or list which is not supported: %s", c.pathExpr)
+		}
+		return fmt.Sprint(vals[0]) == c.value, nil
+	}
+	return false, nil
+}
+
+// never says why a finished object will never meet cond, or "" when it
+// still may: a finished Job's or pod's status does not change any more.
+func never(obj any, cond waitCondition) string {
+	if cond.kind != "condition" && cond.kind != "jsonpath" {
+		return ""
+	}
+	switch o := obj.(type) {
+	case *manifest.Job:
+		s := jobStatus(o)
+		if s != "Complete" && s != "Failed" {
+			return ""
+		}
+		reason := ""
+		for _, c := range o.Status.Conditions {
+			if (c.Type == manifest.JobFailed || c.Type == manifest.JobComplete) && c.Status == "True" && c.Reason != "" {
+				reason = " (" + c.Reason
+				if c.Message != "" {
+					reason += ": " + c.Message
+				}
+				reason += ")"
+			}
+		}
+		switch {
+		case s == "Failed" && cond.kind == "condition" && strings.EqualFold(cond.condType, manifest.JobComplete):
+			return "has failed" + reason + " and will never complete"
+		case s == "Complete" && cond.kind == "condition" && strings.EqualFold(cond.condType, manifest.JobFailed):
+			return "has completed" + reason + " and will never fail"
+		case s == "Failed":
+			return "has failed" + reason + "; its status will not change"
+		}
+		return "has completed" + reason + "; its status will not change"
+	case *manifest.Pod:
+		if !podTerminal(o) {
+			return ""
+		}
+		row := podRow(o, time.Now())
+		if cond.kind == "condition" && strings.EqualFold(cond.condType, "Ready") {
+			return fmt.Sprintf("has finished (%s, phase %s) and will never be Ready", row.Status, o.Status.Phase)
+		}
+		return fmt.Sprintf("has finished (%s, phase %s); its status will not change", row.Status, o.Status.Phase)
+	}
+	return ""
 }

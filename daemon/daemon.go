@@ -121,7 +121,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if d.Runtime == nil {
 		rt, err := docker.New(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("docker engine: %w", err)
+			return nil, err // "docker engine not answering (…)", "docker client: …"
 		}
 		d.Runtime = rt
 	}
@@ -236,10 +236,19 @@ func (d *Daemon) SocketPath() string { return d.Socket }
 func (d *Daemon) Summary() []string {
 	out := append([]string{d.socketBanner(), d.hostPathBanner()}, d.observersBanner()...)
 	if st := d.Restored; st.Pods+st.Jobs > 0 {
-		out = append(out, fmt.Sprintf("resumed %d pods and %d jobs in %s (%d containers adopted, %d started, %d created, %d exited while down, %d vanished)",
-			st.Pods, st.Jobs, d.RestoreTime.Round(time.Millisecond), st.Adopted, st.Started, st.Recreated, st.ExitedWhileDown, st.Vanished))
+		out = append(out, fmt.Sprintf("resumed %s and %s in %s (%s adopted, %d started, %d created, %d exited while down, %d vanished)",
+			count(st.Pods, "pod"), count(st.Jobs, "job"), d.RestoreTime.Round(time.Millisecond), count(st.Adopted, "container"),
+			st.Started, st.Recreated, st.ExitedWhileDown, st.Vanished))
 	}
 	return out
+}
+
+// count is "1 pod", "2 pods".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // listen creates the control socket in a folder only this user controls

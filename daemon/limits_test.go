@@ -63,3 +63,18 @@ func TestApplyLimits(t *testing.T) {
 		t.Errorf("results %+v, want configmap/small applied", resp.Results)
 	}
 }
+
+// TestStartNoEngine: with no Docker engine, Start says so once
+// ("docker engine not answering (…)"), not "docker engine: docker engine
+// not answering".
+func TestStartNoEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	d, err := daemon.Start(context.Background(), daemon.Config{StateDir: t.TempDir(), Version: "test"})
+	if err == nil {
+		d.Stop()
+		t.Fatal("Start succeeded without an engine")
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "docker engine not answering") || strings.Count(msg, "docker engine") != 1 {
+		t.Errorf("error %q: want one \"docker engine not answering\"", msg)
+	}
+}

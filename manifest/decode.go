@@ -116,6 +116,11 @@ type fieldErr struct {
 	msg  string
 }
 
+// ifAbsent joins a field error's message with the one to give instead
+// when the field is not in the file (the value at fault is a default,
+// not the user's); Decode picks one.
+func ifAbsent(msg, absent string) string { return msg + "\x00" + absent }
+
 // Decode decodes every object in a YAML (multi-document, block or flow
 // style) or JSON file the way kubectl does: each document is converted to
 // untyped JSON with sigs.k8s.io/yaml and decoded strictly (unknown and
@@ -124,8 +129,13 @@ type fieldErr struct {
 // Unsupported kinds and invalid objects are reported in Errors and skipped;
 // fields accepted but not acted on are reported in Warnings. Problems are
 // positioned with the line of the field they name.
-func Decode(file string, data []byte) Result {
-	d := &decoder{file: file}
+func Decode(file string, data []byte) Result { return DecodeIn(file, data, "") }
+
+// DecodeIn is Decode for a namespace given on the command line, as kubectl
+// apply -n NS reads files: objects without a namespace are put in ns, and
+// an object that names another namespace is an error. ns "" is Decode.
+func DecodeIn(file string, data []byte, ns string) Result {
+	d := &decoder{file: file, namespace: ns}
 	data, err := utf8Text(data)
 	if err != nil {
 		d.errorf(0, nil, "%v", err)
@@ -179,8 +189,9 @@ func utf8Text(data []byte) ([]byte, error) {
 }
 
 type decoder struct {
-	file string
-	res  Result
+	file      string
+	namespace string // DecodeIn's; "" = the objects' own, else default
+	res       Result
 }
 
 func (d *decoder) errorf(line int, p fieldPath, format string, args ...any) {
@@ -300,8 +311,38 @@ func (d *decoder) yamlError(c chunk, err error) {
 		n, _ := strconv.Atoi(m[1])
 		line = c.line + n - 1
 		msg = "yaml: " + m[2]
+		if p := problemLine(c.data, m[2]); p > n {
+			// go.yaml.in/yaml/v3 names the line where the block starts;
+			// the line at fault is the one that does not fit in it.
+			d.errorf(c.line+p-1, nil, "%s (this line is not indented like the block it is in, which starts at line %d)", msg, line)
+			return
+		}
 	}
 	d.errorf(line, nil, "%s", msg)
+}
+
+// problemLine finds the line (1-based, in data) of a YAML parser error
+// that go.yaml.in/yaml/v3 reports at the start of the enclosing block
+// ("did not find expected key"): the yaml.v2 parser inside
+// sigs.k8s.io/yaml reports the line of the token at fault, 0-based for
+// parser errors. It returns 0 when it cannot tell.
+func problemLine(data []byte, problem string) int {
+	if !strings.HasPrefix(problem, "did not find expected") {
+		return 0
+	}
+	_, err := sigsyaml.YAMLToJSON(data)
+	if err == nil {
+		return 0
+	}
+	m := yamlLineRE.FindStringSubmatch(err.Error())
+	if m == nil || m[2] != problem {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	if n+1 > 1+bytes.Count(data, []byte("\n")) {
+		return 0 // the parser ran off the end (an unclosed flow): no misplaced line
+	}
+	return n + 1
 }
 
 func (d *decoder) document(doc int, c chunk) {
@@ -401,7 +442,12 @@ func (d *decoder) object(doc int, j []byte, root *yaml.Node, prefix fieldPath, t
 	fail := func(errs []fieldErr) {
 		for _, e := range errs {
 			p := append(prefix[:len(prefix):len(prefix)], e.path...)
-			d.errorf(lineOf(root, p), p, "%s", yamlHint(e.msg, nodeAt(root, p)))
+			n := nodeAt(root, p)
+			msg, absent, two := strings.Cut(e.msg, "\x00")
+			if two && n == nil {
+				msg = absent
+			}
+			d.errorf(lineOf(root, p), p, "%s", yamlHint(msg, n))
 		}
 	}
 	var fields map[string]json.RawMessage
@@ -480,6 +526,19 @@ func (d *decoder) object(doc int, j []byte, root *yaml.Node, prefix fieldPath, t
 		p := prefix.child("status")
 		d.res.Warnings = append(d.res.Warnings, Problem{File: d.file, Line: lineOf(root, p), Path: p.String(),
 			Msg: "ignored: status is set by localjobs, not read from files"})
+	}
+	if d.namespace != "" {
+		m := Object{Obj: obj}.Meta()
+		switch m.Namespace {
+		case "":
+			m.Namespace = d.namespace
+		case d.namespace:
+		default:
+			fail([]fieldErr{{fieldPath{}.child("metadata").child("namespace"), fmt.Sprintf(
+				"Invalid value: %q: the namespace from the provided object %q does not match the namespace %q. You must pass '--namespace=%s' to perform this operation.",
+				m.Namespace, m.Namespace, d.namespace, m.Namespace)}})
+			return
+		}
 	}
 	clearServerFields(obj)
 	Default(obj)

@@ -180,7 +180,32 @@ func TestDecode_Problems(t *testing.T) {
 				"      - name: c",
 				"        image: busybox",
 			),
-			wantErrs: []string{`job.yaml:8: spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"`},
+			wantErrs: []string{`job.yaml:8: spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never" (a Job's pods must finish, so the Pod default Always is not allowed)`},
+		},
+		{
+			// yaml.v3 names the line where the block starts (8); the line
+			// to fix is 13.
+			name: "MisIndentedLine",
+			file: "job.yaml",
+			in: job(
+				"      restartPolicy: Never", // 9
+				"      containers:",          // 10
+				"      - name: c",            // 11
+				"        image: busybox",     // 12
+				"       command: [echo]",     // 13
+			),
+			wantErrs: []string{`job.yaml:13: yaml: did not find expected key (this line is not indented like the block it is in, which starts at line 8)`},
+		},
+		{
+			name: "JobRestartPolicyAlways",
+			file: "job.yaml",
+			in: job(
+				"      restartPolicy: Always", // 9
+				"      containers:",
+				"      - name: c",
+				"        image: busybox",
+			),
+			wantErrs: []string{`job.yaml:9: spec.template.spec.restartPolicy: Unsupported value: "Always": Always is not allowed in a Job (its pods must finish); use OnFailure or Never`},
 		},
 		{
 			name: "JobRestartPolicyUnsupported",
@@ -319,7 +344,7 @@ func TestDecode_Problems(t *testing.T) {
 				"          restartPolicy: Never",
 				"          containers: [{name: c, image: busybox}]",
 			),
-			wantErrs: []string{`cron.yaml:5: spec.schedule: Invalid value: "0 0 * * 7": end of range (7) above maximum (6): 7`},
+			wantErrs: []string{`cron.yaml:5: spec.schedule: Invalid value: "0 0 * * 7": day-of-week field "7": end of range (7) above maximum (6): 7 (allowed: 0-6 or SUN-SAT, Sunday is 0 and 7 is not accepted; also *, ?, a,b lists, a-b ranges, */n and a-b/n steps)`},
 		},
 		{
 			name: "NamesAndDuplicates",

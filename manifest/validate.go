@@ -23,7 +23,8 @@ import (
 func Validate(obj any) []Problem {
 	var out []Problem
 	for _, e := range validateObject(obj) {
-		out = append(out, Problem{Path: e.path.String(), Msg: e.msg})
+		msg, _, _ := strings.Cut(e.msg, "\x00") // no file: as if every field were in it
+		out = append(out, Problem{Path: e.path.String(), Msg: msg})
 	}
 	return out
 }
@@ -755,7 +756,12 @@ func validateJobSpec(e *errs, s *JobSpec, p fieldPath, jobName string, inCronJob
 	switch rp2 := s.Template.Spec.RestartPolicy; rp2 {
 	case RestartPolicyOnFailure, RestartPolicyNever:
 	case "", RestartPolicyAlways:
-		e.required(rp, `valid values: "OnFailure", "Never"`)
+		// Kubernetes says `Required value: valid values: "OnFailure",
+		// "Never"` whether restartPolicy is unset (Always by default) or
+		// Always; for an explicit Always, say what is wrong with it.
+		e.add(rp, "%s", ifAbsent(
+			fmt.Sprintf("Unsupported value: %q: Always is not allowed in a Job (its pods must finish); use OnFailure or Never", RestartPolicyAlways),
+			`Required value: valid values: "OnFailure", "Never" (a Job's pods must finish, so the Pod default Always is not allowed)`))
 	default:
 		e.notSupported(rp, rp2, RestartPolicyOnFailure, RestartPolicyNever)
 	}
@@ -993,17 +999,61 @@ var timeZonePartRE = regexp.MustCompile(`^[A-Za-z\.\-_0-9+]{1,14}$`)
 
 // checkSchedule parses a CronJob schedule as Kubernetes does (robfig/cron
 // ParseStandard), refusing TZ= and CRON_TZ= prefixes and turning the
-// parser's panics into errors.
-func checkSchedule(s string) (err error) {
+// parser's panics into errors; an error names the field at fault and what
+// it accepts (ExplainSchedule).
+func checkSchedule(s string) error {
 	if strings.Contains(s, "TZ") {
 		return fmt.Errorf("cannot use TZ or CRON_TZ in schedule, use timeZone field instead")
 	}
+	if _, err := parseSchedule(s); err != nil {
+		return ExplainSchedule(s, err)
+	}
+	return nil
+}
+
+// parseSchedule is cron.ParseStandard with its panics turned into errors.
+func parseSchedule(expr string) (s cron.Schedule, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("invalid schedule: %v", r)
+			s, err = nil, fmt.Errorf("invalid schedule: %v", r)
 		}
 	}()
-	_, err = cron.ParseStandard(s)
+	return cron.ParseStandard(expr)
+}
+
+// scheduleFields are the five fields of a schedule with what each accepts.
+var scheduleFields = [5]struct{ name, allowed string }{
+	{"minute", "0-59"},
+	{"hour", "0-23"},
+	{"day-of-month", "1-31"},
+	{"month", "1-12 or JAN-DEC"},
+	{"day-of-week", "0-6 or SUN-SAT, Sunday is 0 and 7 is not accepted"},
+}
+
+// ExplainSchedule turns robfig/cron's error about expr into one that
+// names the field at fault and what it accepts, keeping robfig's own
+// text: `minute field "61": end of range (61) above maximum (59): 61
+// (allowed: 0-59; …)`. validate and localjobs schedule say the same.
+func ExplainSchedule(expr string, err error) error {
+	trimmed := strings.TrimSpace(expr)
+	if strings.HasPrefix(trimmed, "@") {
+		if strings.HasPrefix(trimmed, "@every") {
+			return fmt.Errorf("@every needs a Go duration such as @every 1h30m: %w", err)
+		}
+		return fmt.Errorf("%w (macros: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, @every D; @reboot is not supported, use the localjobs.io/run-on-start annotation)", err)
+	}
+	fields := strings.Fields(trimmed)
+	if len(fields) != 5 {
+		return fmt.Errorf("%w (want minute hour day-of-month month day-of-week; there is no seconds field)", err)
+	}
+	for i, f := range fields {
+		probe := []string{"*", "*", "*", "*", "*"}
+		probe[i] = f
+		if _, perr := parseSchedule(strings.Join(probe, " ")); perr != nil {
+			return fmt.Errorf("%s field %q: %w (allowed: %s; also *, ?, a,b lists, a-b ranges, */n and a-b/n steps)",
+				scheduleFields[i].name, f, perr, scheduleFields[i].allowed)
+		}
+	}
 	return err
 }
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/localjobs/localjobs/manifest"
 )
 
 // Annotations read or written by the CronJob controller.
@@ -132,38 +134,11 @@ func parseStandard(expr string) (s cron.Schedule, err error) {
 	return cron.ParseStandard(expr)
 }
 
-// fieldNames are the five fields with what each accepts.
-var fieldNames = [5]struct{ name, allowed string }{
-	{"minute", "0-59"},
-	{"hour", "0-23"},
-	{"day-of-month", "1-31"},
-	{"month", "1-12 or JAN-DEC"},
-	{"day-of-week", "0-6 or SUN-SAT, Sunday is 0 and 7 is not accepted"},
-}
-
 // explain turns a robfig parse error into one that names the field at
-// fault and what it accepts, keeping robfig's own text.
+// fault and what it accepts (manifest.ExplainSchedule, which validation
+// uses too), after the expression.
 func explain(expr string, err error) error {
-	trimmed := strings.TrimSpace(expr)
-	if strings.HasPrefix(trimmed, "@") {
-		if strings.HasPrefix(trimmed, "@every") {
-			return fmt.Errorf("schedule %q: @every needs a Go duration such as @every 1h30m: %w", expr, err)
-		}
-		return fmt.Errorf("schedule %q: %w (macros: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, @every D; @reboot is not supported, use the localjobs.io/run-on-start annotation)", expr, err)
-	}
-	fields := strings.Fields(trimmed)
-	if len(fields) != 5 {
-		return fmt.Errorf("schedule %q: %w (want minute hour day-of-month month day-of-week; there is no seconds field)", expr, err)
-	}
-	for i, f := range fields {
-		probe := []string{"*", "*", "*", "*", "*"}
-		probe[i] = f
-		if _, perr := parseStandard(strings.Join(probe, " ")); perr != nil {
-			return fmt.Errorf("schedule %q: %s field %q: %w (allowed: %s; also *, ?, a,b lists, a-b ranges, */n and a-b/n steps)",
-				expr, fieldNames[i].name, f, perr, fieldNames[i].allowed)
-		}
-	}
-	return fmt.Errorf("schedule %q: %w", expr, err)
+	return fmt.Errorf("schedule %q: %w", expr, manifest.ExplainSchedule(expr, err))
 }
 
 // Every returns the interval of an @every schedule, 0 otherwise.

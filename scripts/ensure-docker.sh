@@ -61,6 +61,16 @@ esac
 
 sock=${DOCKER_HOST:-unix:///var/run/docker.sock}
 sock=${sock#unix://}
+# Only the system engine (/var/run/docker.sock) can be started here: an
+# engine DOCKER_HOST names elsewhere (rootless, Docker Desktop, Colima…) is
+# its owner's to start, and waiting for it would wait for nothing.
+case "$sock" in
+/var/run/docker.sock | /run/docker.sock) ;;
+*)
+	[ -S "$sock" ] || die "DOCKER_HOST=$DOCKER_HOST names a socket that does not exist: start the engine that listens there, or unset DOCKER_HOST to use the system engine"
+	die "the Docker engine at DOCKER_HOST=$DOCKER_HOST does not answer: $(docker info 2>&1 | tail -n 1)"
+	;;
+esac
 if [ -S "$sock" ] && docker info 2>&1 | grep -qi 'permission denied'; then
 	die "no permission to use $sock: add yourself to the docker group (sudo usermod -aG docker \$USER, then log in again) or run as root"
 fi

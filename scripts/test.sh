@@ -35,5 +35,5 @@ $go test $flags -timeout 8m ./cli || rc=1
 $go test $flags -timeout 5m ./runner/docker || rc=1
 wait "$daemon" || rc=1
 cat "$log"
-[ "$rc" = 0 ] || echo "FAIL: see above" >&2
+[ "$rc" = 0 ] || echo "FAIL: see above (if a module could not be downloaded: run make deps once while online)" >&2
 exit "$rc"
