@@ -27,7 +27,9 @@ var mayImport = map[string][]string{
 	"runner/docker/dockertest": {"runner", "runner/docker", "state"},
 	"state":                    {"apply", "manifest", "runner"},
 	"localapi":                 {"apply", "manifest", "runner"},
-	"daemon":                   {"apply", "localapi", "manifest", "runner", "runner/docker", "schedule", "state"},
+	"daemon":                   {"apply", "localapi", "manifest", "runner", "runner/docker", "schedule", "state", "ui"},
+	// The dashboard is a client of the API, like the CLI.
+	"ui": {"localapi", "manifest", "schedule"},
 	// The CLI reaches daemons and state only through localapi.
 	"cli": {"crontab", "localapi", "manifest", "schedule"},
 	// bench seeds a store through its API and runs the binary.
@@ -43,7 +45,7 @@ var onlyIn = []struct {
 	// bench's anchor is its own loop on the engine API.
 	{"github.com/moby/", []string{"runner/docker", "runner/docker/dockertest", "bench"}},
 	{"go.etcd.io/bbolt", []string{"state"}},
-	{"net/http", []string{"localapi"}},
+	{"net/http", []string{"localapi", "ui"}},
 }
 
 // TestDependencyDirection checks every package of the module against the
