@@ -22,6 +22,7 @@ import (
 	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/runner/docker"
 	"github.com/localjobs/localjobs/state"
+	"github.com/localjobs/localjobs/ui"
 )
 
 // Config is the daemon's configuration.
@@ -43,6 +44,10 @@ type Config struct {
 	AllowHostPath []string
 	// MaxPods caps the pods that run at once (0 = the kubelet's 110).
 	MaxPods int
+	// UIAddr, if set, serves the read-only dashboard (package ui) on this
+	// TCP address (--ui-addr; ":8089" = 127.0.0.1:8089). Empty: no TCP
+	// listener at all.
+	UIAddr string
 }
 
 // StateDir resolves the state dir (DESIGN §5); see localapi.StateDir.
@@ -73,6 +78,8 @@ type Daemon struct {
 	openOnce sync.Once
 	stop     context.CancelFunc
 	done     chan struct{}
+	uiAddr   net.Addr      // where the dashboard listens (nil: off)
+	uiDone   chan struct{} // closed when the dashboard has stopped
 	ctrlDone chan struct{}
 	cron     *cronJobs // the CronJob controller and its JobStore
 }
@@ -122,6 +129,23 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The dashboard's address is checked and taken before anything runs,
+	// so a bad or busy --ui-addr fails the start cleanly.
+	var uiLn net.Listener
+	d.uiDone = make(chan struct{})
+	if cfg.UIAddr != "" {
+		if uiLn, err = ui.Listen(cfg.UIAddr); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("--ui-addr %w", err)
+		}
+		d.uiAddr = uiLn.Addr()
+	}
+	closeListeners := func() {
+		ln.Close()
+		if uiLn != nil {
+			uiLn.Close()
+		}
+	}
 
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	d.stop = stop
@@ -132,7 +156,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		stop()
 		<-d.ctrlDone
-		ln.Close()
+		closeListeners()
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	// Stored CronJobs reach the scheduler before it runs, so their
@@ -141,7 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := d.cron.load(ctx); err != nil {
 		stop()
 		<-d.ctrlDone
-		ln.Close()
+		closeListeners()
 		return nil, fmt.Errorf("load cronjobs: %w", err)
 	}
 	d.runCtx = runCtx
@@ -161,13 +185,44 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		<-served
 		<-d.ctrlDone
 		d.cron.wait()
+		<-d.uiDone
 	}()
 	ok = true
 	if d.client, err = localapi.DialFunc(ctx, pipe.Dial, cfg.Version); err != nil {
+		if uiLn != nil {
+			uiLn.Close()
+		}
+		close(d.uiDone)
 		d.Stop()
 		return nil, fmt.Errorf("dial the daemon in-process: %w", err)
 	}
+	d.serveUI(runCtx, uiLn)
 	return d, nil
+}
+
+// serveUI serves the dashboard on ln (nil: none) until ctx ends. It reads
+// through the daemon's own client, as any client of the API would; until
+// the API has a run history, runs are the Jobs that still exist.
+func (d *Daemon) serveUI(ctx context.Context, ln net.Listener) {
+	if ln == nil {
+		close(d.uiDone)
+		return
+	}
+	h := ui.New(ui.JobHistory{Reader: d.client}, ui.Options{Version: d.cfg.Version, Log: d.cfg.Log})
+	go func() {
+		defer close(d.uiDone)
+		if err := ui.Serve(ctx, ln, h); err != nil && d.cfg.Log != nil {
+			d.cfg.Log.Error("dashboard stopped", "addr", ln.Addr().String(), "error", err)
+		}
+	}()
+}
+
+// UIURL is the address of the dashboard, or "" when it is off.
+func (d *Daemon) UIURL() string {
+	if d.uiAddr == nil {
+		return ""
+	}
+	return ui.URL(d.uiAddr)
 }
 
 // Open lets every client of the socket in; until then their requests
@@ -192,6 +247,9 @@ func (d *Daemon) SocketPath() string { return d.Socket }
 // mount, and what the restart found.
 func (d *Daemon) Summary() []string {
 	out := []string{d.socketBanner(), d.hostPathBanner()}
+	if d.uiAddr != nil {
+		out = append(out, ui.Banner(d.uiAddr))
+	}
 	if st := d.Restored; st.Pods+st.Jobs > 0 {
 		out = append(out, fmt.Sprintf("resumed %d pods and %d jobs in %s (%d containers adopted, %d started, %d created, %d exited while down, %d vanished)",
 			st.Pods, st.Jobs, d.RestoreTime.Round(time.Millisecond), st.Adopted, st.Started, st.Recreated, st.ExitedWhileDown, st.Vanished))

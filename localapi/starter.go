@@ -27,6 +27,9 @@ type DaemonOptions struct {
 	ManifestDirs  []string
 	// MaxPods caps the pods that run at once (0 = the kubelet's 110).
 	MaxPods int
+	// UIAddr, if set, is where the daemon serves its read-only dashboard
+	// (up --ui-addr); empty: no TCP listener.
+	UIAddr string
 }
 
 // View is a server of a state dir in the client's process.
