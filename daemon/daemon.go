@@ -136,7 +136,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.UIAddr != "" {
 		if uiLn, err = ui.Listen(cfg.UIAddr); err != nil {
 			ln.Close()
-			return nil, fmt.Errorf("--ui-addr %w", err)
+			return nil, fmt.Errorf("--ui-addr %s: %w", cfg.UIAddr, err)
 		}
 		d.uiAddr = uiLn.Addr()
 	}

@@ -18,16 +18,16 @@ import (
 func ResolveAddr(addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", fmt.Errorf("%q: want HOST:PORT or :PORT, e.g. :8089 (= 127.0.0.1:8089)", addr)
+		return "", errors.New("want HOST:PORT or :PORT, e.g. :8089 (= 127.0.0.1:8089)")
 	}
 	if port == "" {
-		return "", fmt.Errorf("%q: no port, e.g. :8089", addr)
+		return "", errors.New("no port, e.g. :8089")
 	}
 	switch {
 	case host == "" || strings.EqualFold(host, "localhost"):
 		host = "127.0.0.1"
 	case net.ParseIP(host) == nil:
-		return "", fmt.Errorf("%q: give an IP address, not a host name: 127.0.0.1 (loopback, as :%s is), or an interface's address to expose the dashboard beyond this machine", addr, port)
+		return "", fmt.Errorf("give an IP address, not a host name: 127.0.0.1 (loopback, as :%s is), or an interface's address to expose the dashboard beyond this machine", port)
 	}
 	return net.JoinHostPort(host, port), nil
 }
