@@ -8,7 +8,8 @@ import (
 // chart is a CronJob's run history as an inline SVG bar chart: one bar per
 // run, its height the run's duration, its class (colour) and glyph the
 // outcome, and a <title> per bar. The runs table next to it carries the
-// same data for whoever cannot see the chart.
+// same data, with links to the Jobs, for whoever cannot see the chart (the
+// chart is one image to a screen reader, so it holds no links).
 type chart struct {
 	Width, Height int
 	// The plot area.
@@ -29,7 +30,6 @@ type chartBar struct {
 	GlyphX     float64
 	GlyphY     float64
 	Title      string
-	URL        string // the Job's page, when it still exists
 }
 
 type chartTick struct {
@@ -54,9 +54,9 @@ var durationSteps = []time.Duration{
 	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
 }
 
-// buildChart lays out the chart of runs (oldest first) as of now; jobURL
-// names a run's Job page ("" when the Job is gone).
-func buildChart(runs []Run, now time.Time, loc *time.Location, jobURL func(Run) string) chart {
+// buildChart lays out the chart of runs (oldest first) as of now, times
+// in loc.
+func buildChart(runs []Run, now time.Time, loc *time.Location) chart {
 	c := chart{Width: 1100, Height: 250, Left: 56, Top: 24, Right: 1084, Bottom: 214, Total: len(runs)}
 	if len(runs) > chartRuns {
 		runs = runs[len(runs)-chartRuns:]
@@ -107,9 +107,6 @@ func buildChart(runs []Run, now time.Time, loc *time.Location, jobURL func(Run) 
 			b.Class, b.Glyph = "run", glyphs["run"]
 		}
 		b.GlyphX, b.GlyphY = b.X+w/2, b.Y-5
-		if jobURL != nil {
-			b.URL = jobURL(r)
-		}
 		c.Bars = append(c.Bars, b)
 	}
 	// Time labels under the bars, far enough apart not to overlap: every

@@ -215,7 +215,7 @@ func parts(ps ...tilePart) []tilePart {
 func (h *handler) cronRow(cj *manifest.CronJob, runs []Run, jobExists map[string]bool, now time.Time) cronRow {
 	row := cronRow{NS: cj.Namespace, Name: cj.Name, URL: cronJobURL(cj.Namespace, cj.Name),
 		Schedule: cj.Spec.Schedule, English: schedule.Describe(cj.Spec.Schedule),
-		Zone: zoneName(cj, h.o.Location), Active: len(cj.Status.Active), Suspended: suspended(cj)}
+		Zone: zoneName(cj, h.o.Location, now), Active: len(cj.Status.Active), Suspended: suspended(cj)}
 	loc, _ := zoneOf(cj, h.o.Location)
 	next, note := nextRun(cj, now, h.o.Location)
 	row.Next, row.NextNote = h.atZone(next, now, loc), note
@@ -285,7 +285,7 @@ func (h *handler) cronJob(w http.ResponseWriter, r *http.Request) {
 	}
 	p := cronJobPage{page: h.page("CronJob "+name, now, link{"Overview", "/"}),
 		NS: ns, Name: name, Schedule: cj.Spec.Schedule, English: schedule.Describe(cj.Spec.Schedule),
-		Zone: zoneName(cj, h.o.Location), Concurrency: cj.Spec.ConcurrencyPolicy, Suspended: suspended(cj),
+		Zone: zoneName(cj, h.o.Location, now), Concurrency: cj.Spec.ConcurrencyPolicy, Suspended: suspended(cj),
 		Events: h.events(evs, now)}
 	if p.Concurrency == "" {
 		p.Concurrency = manifest.ConcurrencyAllow
@@ -303,12 +303,7 @@ func (h *handler) cronJob(w http.ResponseWriter, r *http.Request) {
 	for _, a := range cj.Status.Active {
 		p.Active = append(p.Active, link{a.Name, jobURL(ns, a.Name)})
 	}
-	p.Chart = buildChart(runs, now, h.o.Location, func(r Run) string {
-		if exists[r.Job] {
-			return jobURL(ns, r.Job)
-		}
-		return ""
-	})
+	p.Chart = buildChart(runs, now, h.o.Location)
 	views := h.runViews(ns, runs, exists, loc, now)
 	for i := len(views) - 1; i >= 0; i-- {
 		p.Runs = append(p.Runs, views[i])

@@ -172,7 +172,7 @@ type page struct {
 type link struct{ Text, URL string }
 
 func (h *handler) page(title string, now time.Time, crumbs ...link) page {
-	return page{Title: title, Version: h.o.Version, Zone: h.o.Location.String(), Updated: h.at(now, now),
+	return page{Title: title, Version: h.o.Version, Zone: localZone(h.o.Location, now), Updated: h.at(now, now),
 		Refresh: int(h.o.Refresh / time.Second), Crumbs: crumbs}
 }
 

@@ -364,7 +364,7 @@ func TestBuildChart(t *testing.T) {
 		}
 		runs = append(runs, r)
 	}
-	c := buildChart(runs, now.Add(time.Hour), time.UTC, nil)
+	c := buildChart(runs, now.Add(time.Hour), time.UTC)
 	if len(c.Bars) != 30 || c.Shown != 30 || c.Total != 30 {
 		t.Fatalf("%d bars", len(c.Bars))
 	}
@@ -393,7 +393,7 @@ func TestBuildChart(t *testing.T) {
 	for i := range 20 {
 		runs = append(runs, Run{Job: fmt.Sprintf("k%d", i), Start: now, End: now, Outcome: OutcomeComplete})
 	}
-	if c := buildChart(runs, now, time.UTC, nil); c.Shown != chartRuns || c.Total != 50 {
+	if c := buildChart(runs, now, time.UTC); c.Shown != chartRuns || c.Total != 50 {
 		t.Errorf("shown %d of %d", c.Shown, c.Total)
 	}
 }

@@ -155,11 +155,20 @@ func zoneOf(cj *manifest.CronJob, local *time.Location) (*time.Location, error) 
 
 // zoneName is the TIMEZONE column: the CronJob's timeZone, or the
 // daemon's zone for one without.
-func zoneName(cj *manifest.CronJob, local *time.Location) string {
+func zoneName(cj *manifest.CronJob, local *time.Location, now time.Time) string {
 	if tz := cj.Spec.TimeZone; tz != nil {
 		return *tz
 	}
-	return local.String() + " (local)"
+	return localZone(local, now) + ", the daemon's"
+}
+
+// localZone names a zone: its IANA name, or its abbreviation for the
+// process's Local zone (whose name is "Local").
+func localZone(loc *time.Location, now time.Time) string {
+	if loc.String() == "Local" {
+		return now.In(loc).Format("MST")
+	}
+	return loc.String()
 }
 
 func suspended(cj *manifest.CronJob) bool { return cj.Spec.Suspend != nil && *cj.Spec.Suspend }
