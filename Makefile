@@ -8,7 +8,7 @@ DEMO_STATE := .localjobs-demo
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build deps test vet fmt check up examples clean bench image
+.PHONY: help build deps test test-ui vet fmt check up examples clean bench image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,13 +24,18 @@ test: ## run every test, Docker ones included (starts/installs Docker and busybo
 deps: ## download every module the build and the tests need (once, online; then make check works offline)
 	$(GO) mod download
 
+test-ui: ## the dashboard in headless Chromium against real containers; screenshots in testdata/ui (installs Debian's chromium if missing)
+	sh scripts/ensure-docker.sh
+	browser=$$(sh scripts/ensure-chromium.sh) && \
+	CHROMIUM="$$browser" LOCALJOBS_UI_BROWSER=1 LOCALJOBS_REQUIRE_DOCKER=1 $(GO) test -count=1 -timeout 5m -run TestDashboardBrowser -v ./ui/
+
 vet: ## go vet
 	@$(GO) vet ./... || { echo "go vet failed; if it could not download a module, run 'make deps' once while online (see README, Development)"; exit 1; }
 
 fmt: ## fail if gofmt would change anything
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-check: fmt vet test ## what CI runs
+check: fmt vet test test-ui ## what CI runs
 
 up: build ## run the daemon on the bundled examples in ./$(DEMO_STATE): localjobs up specs/ (Ctrl-C stops it)
 	sh scripts/ensure-docker.sh

@@ -37,7 +37,9 @@ var mayImport = map[string][]string{
 	// The optional servers and clients at the edge (issue #13).
 	"metrics": {"history", "manifest", "runner"},
 	"notify":  {"history", "manifest"},
-	"daemon":  {"apply", "history", "localapi", "manifest", "metrics", "notify", "runner", "runner/controller", "runner/docker", "runner/kubelet", "schedule", "state"},
+	"daemon":  {"apply", "history", "localapi", "manifest", "metrics", "notify", "runner", "runner/controller", "runner/docker", "runner/kubelet", "schedule", "state", "ui"},
+	// The dashboard is a client of the API, like the CLI.
+	"ui": {"history", "localapi", "manifest", "schedule"},
 	// The CLI reaches daemons and state only through localapi.
 	"cli": {"crontab", "localapi", "manifest", "schedule"},
 	// bench seeds a store through its API and runs the binary.
@@ -53,7 +55,7 @@ var onlyIn = []struct {
 	// bench's anchor is its own loop on the engine API.
 	{"github.com/moby/", []string{"runner/docker", "runner/docker/dockertest", "bench"}},
 	{"go.etcd.io/bbolt", []string{"state"}},
-	{"net/http", []string{"localapi", "metrics", "notify"}},
+	{"net/http", []string{"localapi", "metrics", "notify", "ui"}},
 	{"github.com/prometheus/", []string{"metrics"}},
 }
 

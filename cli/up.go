@@ -25,9 +25,10 @@ import (
 // broken file does not stop the others. Everything it shows comes through
 // the daemon's API, as any client's would.
 func (e *env) up(ctx context.Context, args []string) error {
-	fs := e.flags("up", "up [DIR|FILE...] [--socket-group G]")
+	fs := e.flags("up", "up [DIR|FILE...] [--socket-group G] [--ui-addr ADDR]")
 	group := fs.String("socket-group", "", "make the control socket 0660 owned by this group")
 	poll := fs.Duration("poll", 500*time.Millisecond, "how often to look for file changes")
+	uiAddr := fs.String("ui-addr", "", "serve the read-only dashboard on this address (:8089 = 127.0.0.1:8089; a non-loopback IP exposes it, logs included, to whoever reaches it); off by default")
 	df := addDaemonFlags(fs)
 	of := addObserveFlags(fs)
 	if err := parse(fs, args); err != nil {
@@ -58,6 +59,7 @@ func (e *env) up(ctx context.Context, args []string) error {
 		return err
 	}
 	o.SocketGroup = *group
+	o.UIAddr = *uiAddr
 	if e.starter == nil {
 		return errors.New("this localjobs cannot start a daemon")
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/localjobs/localjobs/runner/docker"
 	"github.com/localjobs/localjobs/runner/kubelet"
 	"github.com/localjobs/localjobs/state"
+	"github.com/localjobs/localjobs/ui"
 )
 
 // Config is the daemon's configuration.
@@ -58,6 +59,10 @@ type Config struct {
 	// NotifyBackoff is the notifier's first retry delay (0 =
 	// notify.DefaultBackoff; tests shorten it).
 	NotifyBackoff time.Duration
+	// UIAddr, if set, serves the read-only dashboard (package ui) on this
+	// TCP address (--ui-addr; ":8089" = 127.0.0.1:8089). Empty: no TCP
+	// listener at all.
+	UIAddr string
 }
 
 // StateDir resolves the state dir (DESIGN §5); see localapi.StateDir.
@@ -88,6 +93,8 @@ type Daemon struct {
 	openOnce sync.Once
 	stop     context.CancelFunc
 	done     chan struct{}
+	uiAddr   net.Addr      // where the dashboard listens (nil: off)
+	uiDone   chan struct{} // closed when the dashboard has stopped
 	ctrlDone chan struct{}
 	cron     *cronJobs // the CronJob controller and its JobStore
 	obs      observers // run history, notifications, metrics
@@ -154,6 +161,23 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The dashboard's address is checked and taken before anything runs,
+	// so a bad or busy --ui-addr fails the start cleanly.
+	var uiLn net.Listener
+	d.uiDone = make(chan struct{})
+	if cfg.UIAddr != "" {
+		if uiLn, err = ui.Listen(cfg.UIAddr); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("--ui-addr %s: %w", cfg.UIAddr, err)
+		}
+		d.uiAddr = uiLn.Addr()
+	}
+	closeListeners := func() {
+		ln.Close()
+		if uiLn != nil {
+			uiLn.Close()
+		}
+	}
 
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	d.stop = stop
@@ -162,7 +186,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := d.startObservers(runCtx); err != nil {
 		stop()
 		d.obs.wg.Wait()
-		ln.Close()
+		closeListeners()
 		return nil, err
 	}
 	go func() { d.Controller.Run(runCtx); close(d.ctrlDone) }()
@@ -173,7 +197,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		stop()
 		<-d.ctrlDone
 		d.obs.wg.Wait()
-		ln.Close()
+		closeListeners()
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	// Stored CronJobs reach the scheduler before it runs, so their
@@ -183,7 +207,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		stop()
 		<-d.ctrlDone
 		d.obs.wg.Wait()
-		ln.Close()
+		closeListeners()
 		return nil, fmt.Errorf("load cronjobs: %w", err)
 	}
 	d.runCtx = runCtx
@@ -204,13 +228,43 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		<-d.ctrlDone
 		d.cron.wait()
 		d.stopObservers()
+		<-d.uiDone
 	}()
 	ok = true
 	if d.client, err = localapi.DialFunc(ctx, pipe.Dial, cfg.Version); err != nil {
+		if uiLn != nil {
+			uiLn.Close()
+		}
+		close(d.uiDone)
 		d.Stop()
 		return nil, fmt.Errorf("dial the daemon in-process: %w", err)
 	}
+	d.serveUI(runCtx, uiLn)
 	return d, nil
+}
+
+// serveUI serves the dashboard on ln (nil: none) until ctx ends. It reads
+// through the daemon's own client, as any client of the API would.
+func (d *Daemon) serveUI(ctx context.Context, ln net.Listener) {
+	if ln == nil {
+		close(d.uiDone)
+		return
+	}
+	h := ui.New(ui.RecordedHistory{Client: d.client}, ui.Options{Version: d.cfg.Version, Log: d.cfg.Log})
+	go func() {
+		defer close(d.uiDone)
+		if err := ui.Serve(ctx, ln, h); err != nil && d.cfg.Log != nil {
+			d.cfg.Log.Error("dashboard stopped", "addr", ln.Addr().String(), "error", err)
+		}
+	}()
+}
+
+// UIURL is the address of the dashboard, or "" when it is off.
+func (d *Daemon) UIURL() string {
+	if d.uiAddr == nil {
+		return ""
+	}
+	return ui.URL(d.uiAddr)
 }
 
 // Open lets every client of the socket in; until then their requests
@@ -235,6 +289,9 @@ func (d *Daemon) SocketPath() string { return d.Socket }
 // mount, and what the restart found.
 func (d *Daemon) Summary() []string {
 	out := append([]string{d.socketBanner(), d.hostPathBanner()}, d.observersBanner()...)
+	if d.uiAddr != nil {
+		out = append(out, ui.Banner(d.uiAddr))
+	}
 	if st := d.Restored; st.Pods+st.Jobs > 0 {
 		out = append(out, fmt.Sprintf("resumed %s and %s in %s (%s adopted, %d started, %d created, %d exited while down, %d vanished)",
 			count(st.Pods, "pod"), count(st.Jobs, "job"), d.RestoreTime.Round(time.Millisecond), count(st.Adopted, "container"),

@@ -41,6 +41,9 @@ type DaemonOptions struct {
 	// NotifyURL, NotifyFormat and NotifyOn are the global webhook (the
 	// localjobs.io/notify-* annotations override them per object).
 	NotifyURL, NotifyFormat, NotifyOn string
+	// UIAddr, if set, is where the daemon serves its read-only dashboard
+	// (up --ui-addr); empty: no TCP listener.
+	UIAddr string
 }
 
 // View is a server of a state dir in the client's process.
