@@ -36,7 +36,12 @@ type Store interface {
 	Jobs(ctx context.Context, ns string) ([]*manifest.Job, error)
 	DeleteJob(ctx context.Context, ns, name string) error
 
-	// AddEvent records an event; events of one object are capped.
+	// AddEvent records an event; events of one object are capped. A repeat
+	// of an event of the same object (same type, reason, message and
+	// source) within EventFoldWindow of its last occurrence is folded into
+	// it, as Kubernetes' event correlator does: its count rises and its
+	// lastTimestamp moves, and e is updated to the stored event (name, uid,
+	// firstTimestamp, count).
 	AddEvent(ctx context.Context, e *manifest.Event) error
 	// Events returns the events whose involved object has this UID
 	// ("" = all events of namespace ns), oldest first.
@@ -129,4 +134,24 @@ type Run struct {
 	CreatedAt  time.Time `json:"createdAt,omitempty"`
 	StartedAt  time.Time `json:"startedAt,omitempty"`
 	FinishedAt time.Time `json:"finishedAt,omitempty"`
+}
+
+// EventFoldWindow is how long after an event's last occurrence a repeat is
+// folded into it (Kubernetes' event aggregation window).
+const EventFoldWindow = 10 * time.Minute
+
+// SameEvent reports whether e repeats old (same object, type, reason,
+// message and source) within EventFoldWindow of old's last occurrence.
+func SameEvent(old, e *manifest.Event) bool {
+	return old.InvolvedObject.UID == e.InvolvedObject.UID && old.InvolvedObject.FieldPath == e.InvolvedObject.FieldPath &&
+		old.Type == e.Type && old.Reason == e.Reason && old.Message == e.Message && old.Source == e.Source &&
+		e.LastTimestamp.Sub(old.LastTimestamp.Time) <= EventFoldWindow
+}
+
+// FoldEvent folds e into old (see SameEvent): old's count rises, its
+// lastTimestamp and eventTime move to e's; e becomes the folded event.
+func FoldEvent(old, e *manifest.Event) {
+	old.Count++
+	old.LastTimestamp, old.EventTime = e.LastTimestamp, e.EventTime
+	*e = *old
 }

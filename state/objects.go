@@ -335,11 +335,14 @@ func (db *DB) AddEvent(ctx context.Context, e *manifest.Event) error {
 	}
 	err = db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEvents)
+		prefix := []byte(uid + "/")
+		if folded, err := foldEvent(b, prefix, e); err != nil || folded {
+			return err
+		}
 		seq, err := b.NextSequence()
 		if err != nil {
 			return err
 		}
-		prefix := []byte(uid + "/")
 		if err := b.Put(binary.BigEndian.AppendUint64(bytes.Clone(prefix), seq), data); err != nil {
 			return err
 		}
@@ -367,6 +370,36 @@ func (db *DB) AddEvent(ctx context.Context, e *manifest.Event) error {
 		return fmt.Errorf("add event %s for %s: %w", e.Reason, uid, err)
 	}
 	return nil
+}
+
+// foldEvent folds e into the newest event of the object that it repeats
+// (runner.SameEvent), rewriting that event in place; it reports whether it
+// did.
+func foldEvent(b *bolt.Bucket, prefix []byte, e *manifest.Event) (bool, error) {
+	c := b.Cursor()
+	// From the newest key of the object back.
+	k, v := c.Seek(append(bytes.Clone(prefix), 0xff))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		var old manifest.Event
+		if err := json.Unmarshal(v, &old); err != nil {
+			continue
+		}
+		if !runner.SameEvent(&old, e) {
+			continue
+		}
+		runner.FoldEvent(&old, e)
+		data, err := json.Marshal(e)
+		if err != nil {
+			return false, err
+		}
+		return true, b.Put(bytes.Clone(k), data)
+	}
+	return false, nil
 }
 
 // Events returns the events of the object with this UID, in the order they

@@ -362,7 +362,13 @@ spec:
     volumeMounts: [{name: e, mountPath: /y}]
   volumes: [{name: e, hostPath: {path: '`+filepath.Join(allowed, "e", "new")+`', type: DirectoryOrCreate}}]
 `+"%.0[2]s", "")
-		for _, p := range []*manifest.Pod{swap, mountD, createE} {
+		// The swapper takes the one slot first; only then do the others
+		// come (whichever pod asks first gets the slot).
+		if _, err := e.ctrl.ApplyPod(ctx, swap); err != nil {
+			t.Fatalf("apply %s: %v", swap.Name, err)
+		}
+		e.waitPod("swapper", func(r *runner.PodRecord) bool { return r.Scheduled })
+		for _, p := range []*manifest.Pod{mountD, createE} {
 			if _, err := e.ctrl.ApplyPod(ctx, p); err != nil {
 				t.Fatalf("apply %s: %v", p.Name, err)
 			}

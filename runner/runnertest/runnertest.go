@@ -551,6 +551,13 @@ func (s *Store) AddEvent(ctx context.Context, e *manifest.Event) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for i := len(s.events) - 1; i >= 0; i-- {
+		if old := s.events[i]; runner.SameEvent(old, e) {
+			runner.FoldEvent(old, e)
+			s.events[i] = dec[manifest.Event](enc(e))
+			return nil
+		}
+	}
 	s.events = append(s.events, dec[manifest.Event](enc(e)))
 	return nil
 }
