@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
@@ -109,5 +112,48 @@ func TestAbsentDatabaseIsNew(t *testing.T) {
 	defer db.Close()
 	if db.InstanceID() == "" {
 		t.Error("no instance id")
+	}
+}
+
+// TestAddEventFolds: a repeat of an object's event within the fold window
+// raises the count of the stored one; another message, or a repeat after
+// the window, is an event of its own.
+func TestAddEventFolds(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	ev := func(reason, msg string, at time.Time) *manifest.Event {
+		return &manifest.Event{ObjectMeta: manifest.ObjectMeta{Name: "p." + at.String(), Namespace: "default"},
+			InvolvedObject: manifest.ObjectReference{Kind: "Pod", Name: "p", Namespace: "default", UID: "pod-uid"},
+			Type:           "Warning", Reason: reason, Message: msg, Count: 1,
+			FirstTimestamp: manifest.Time{Time: at}, LastTimestamp: manifest.Time{Time: at}}
+	}
+	for i, e := range []*manifest.Event{
+		ev("Failed", "Error: ErrImagePull", t0),
+		ev("BackOff", `Back-off pulling image "nope"`, t0.Add(time.Second)),
+		ev("Failed", "Error: ErrImagePull", t0.Add(20*time.Second)),
+		ev("BackOff", `Back-off pulling image "nope"`, t0.Add(21*time.Second)),
+		ev("Failed", "Error: ErrImagePull", t0.Add(60*time.Second)),
+		ev("Failed", "Error: ErrImagePull", t0.Add(60*time.Second+runner.EventFoldWindow+time.Second)),
+	} {
+		if err := db.AddEvent(ctx, e); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+	}
+	evs, err := db.Events(ctx, "default", "pod-uid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, fmt.Sprintf("%s x%d %s..%s", e.Reason, e.Count, e.FirstTimestamp.Format("15:04:05"), e.LastTimestamp.Format("15:04:05")))
+	}
+	want := []string{"Failed x3 09:00:00..09:01:00", "BackOff x2 09:00:01..09:00:21", "Failed x1 09:11:01..09:11:01"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

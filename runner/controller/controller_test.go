@@ -357,3 +357,41 @@ func TestJobCompletes(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteShowsTerminating: a deleted pod whose container takes its grace
+// period to stop carries a deletionTimestamp (now + grace) and the grace in
+// the meantime, so get -w shows it Terminating, then it is gone.
+func TestDeleteShowsTerminating(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := runnertest.NewRuntime("busybox")
+		rt.Script = func(runner.ContainerSpec) runnertest.Behavior {
+			return runnertest.Behavior{RunFor: time.Hour, IgnoreTerm: true}
+		}
+		h := newHarness(t, rt)
+		p := pod("slow-stop", "busybox", "Never", "sleep", "3600")
+		p.Spec.TerminationGracePeriodSeconds = ptr[int64](20)
+		if _, err := h.ctrl.ApplyPod(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		h.waitPod("slow-stop", phaseIs(manifest.PodRunning))
+		t0 := time.Now()
+		deleted := make(chan error, 1)
+		go func() { deleted <- h.ctrl.DeletePod(context.Background(), "default", "slow-stop") }()
+		r := h.waitPod("slow-stop", func(r *runner.PodRecord) bool { return r.Pod.DeletionTimestamp != nil })
+		if g := r.Pod.DeletionGracePeriodSeconds; g == nil || *g != 20 {
+			t.Errorf("deletionGracePeriodSeconds %v, want 20", g)
+		}
+		if want := t0.Truncate(time.Second).Add(20 * time.Second); !r.Pod.DeletionTimestamp.Equal(want) {
+			t.Errorf("deletionTimestamp %v, want %v (now + grace)", r.Pod.DeletionTimestamp, want)
+		}
+		if err := <-deleted; err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(t0); d < 20*time.Second {
+			t.Errorf("deleted after %v, before its 20 s grace", d)
+		}
+		if _, err := h.store.Pod(context.Background(), "default", "slow-stop"); err == nil {
+			t.Error("the pod is still there after the delete returned")
+		}
+	})
+}

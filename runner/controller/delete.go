@@ -17,16 +17,10 @@ import (
 // Job takes its pods with it.
 
 // DeletePod stops a pod's containers (with its grace period) and deletes it
-// with its events and logs.
+// with its events and logs. Until its containers have stopped the pod
+// shows Terminating (its deletionTimestamp is set).
 func (c *Controller) DeletePod(ctx context.Context, ns, name string) error {
-	if _, err := c.Store.Pod(ctx, ns, name); err != nil {
-		return err
-	}
-	if err := c.replacePod(ctx, ns, name); err != nil {
-		return err
-	}
-	c.publishPodDeleted(ns, name)
-	return nil
+	return c.DeletePodWithGrace(ctx, ns, name, nil)
 }
 
 // DeletePodWithGrace deletes a pod as DeletePod does, but stops its running
@@ -35,14 +29,19 @@ func (c *Controller) DeletePod(ctx context.Context, ns, name string) error {
 // grace is the pod's own. A pod already stopping with a longer grace is
 // stopped again with the shorter one.
 func (c *Controller) DeletePodWithGrace(ctx context.Context, ns, name string, grace *time.Duration) error {
-	if grace != nil {
-		if w := c.podWorker(ns, name); w != nil {
-			if err := w.Terminate(ctx, kubelet.Termination{Grace: grace}); err != nil {
-				return err
-			}
+	if _, err := c.Store.Pod(ctx, ns, name); err != nil {
+		return err
+	}
+	if w := c.podWorker(ns, name); w != nil {
+		if err := w.Terminate(ctx, kubelet.Termination{Grace: grace, Delete: true}); err != nil {
+			return err
 		}
 	}
-	return c.DeletePod(ctx, ns, name)
+	if err := c.replacePod(ctx, ns, name); err != nil {
+		return err
+	}
+	c.publishPodDeleted(ns, name)
+	return nil
 }
 
 // DeleteJob stops a job and its pods and deletes them.

@@ -116,11 +116,7 @@ func (w *Worker) waitForSlot(ctx context.Context, ch chan struct{}) bool {
 	case <-ch:
 	case r := <-w.terminate:
 		w.k.takeNow(ch) // held briefly; Run releases it
-		w.rec.TerminateReason, w.rec.TerminateMessage = r.Reason, r.Message
-		if r.Reason == "" {
-			w.rec.TerminateReason = reasonKilled
-		}
-		w.rec.TerminateAt = w.k.now()
+		w.terminated(r)
 	case <-ctx.Done():
 		if !w.k.cancelAdmit(ch) {
 			w.k.release()

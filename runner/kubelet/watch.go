@@ -74,16 +74,7 @@ func (w *Worker) stop(ctx context.Context, i int) {
 		return
 	}
 	w.stopping[i] = true
-	grace := 30 * time.Second
-	if g := w.rec.Pod.Spec.TerminationGracePeriodSeconds; g != nil {
-		grace = time.Duration(*g) * time.Second
-	}
-	if grace < 2*time.Second {
-		grace = 2 * time.Second // the kubelet's minimum
-	}
-	if w.grace != nil {
-		grace = *w.grace // an explicit delete --grace-period / --force
-	}
+	grace := w.gracePeriod()
 	w.event(c, "Normal", "Killing", "Stopping container "+c.Name)
 	id := c.Current.ID
 	if id == "" {
@@ -178,4 +169,18 @@ type teeSink struct {
 func (t teeSink) WriteLine(ts time.Time, stream string, line []byte, partial bool) error {
 	t.fn(ts, stream, line, partial)
 	return t.LogSink.WriteLine(ts, stream, line, partial)
+}
+
+// gracePeriod is how long the pod's containers get to stop: an explicit
+// delete --grace-period (or --force), else terminationGracePeriodSeconds
+// (default 30 s, at least the kubelet's 2 s).
+func (w *Worker) gracePeriod() time.Duration {
+	if w.grace != nil {
+		return *w.grace
+	}
+	grace := 30 * time.Second
+	if g := w.rec.Pod.Spec.TerminationGracePeriodSeconds; g != nil {
+		grace = time.Duration(*g) * time.Second
+	}
+	return max(grace, 2*time.Second)
 }

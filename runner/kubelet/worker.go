@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 )
 
@@ -51,6 +52,9 @@ type Termination struct {
 	// Grace, if set, overrides the pod's termination grace period
 	// (kubectl delete --grace-period; 0 with --force kills at once).
 	Grace *time.Duration
+	// Delete marks a user's delete: the pod gets its deletionTimestamp and
+	// deletionGracePeriodSeconds, so it shows Terminating until it is gone.
+	Delete bool
 }
 
 // NewWorker returns the worker of a stored pod record; Run runs it.
@@ -182,6 +186,15 @@ func (w *Worker) terminated(r Termination) {
 		// Containers already stopping are stopped again with the
 		// shorter grace, as a second kubectl delete does.
 		clear(w.stopping)
+	}
+	if r.Delete {
+		now := w.k.now()
+		secs := int64(w.gracePeriod() / time.Second)
+		p := &w.rec.Pod
+		if p.DeletionTimestamp == nil || p.DeletionGracePeriodSeconds != nil && secs < *p.DeletionGracePeriodSeconds {
+			p.DeletionTimestamp = &manifest.Time{Time: now.Truncate(time.Second).Add(time.Duration(secs) * time.Second)}
+			p.DeletionGracePeriodSeconds = &secs
+		}
 	}
 }
 
