@@ -222,7 +222,19 @@ type specWatcher struct {
 	out   *syncWriter
 	errw  interface{ Write([]byte) (int, error) }
 	files map[string]fileState
+	// goneUntil: a file went away, so the daemon is asked to sync (prune
+	// after its settle time) on every scan until then; lastSync is the
+	// last time it was asked at all.
+	goneUntil, lastSync time.Time
 }
+
+// Between changes the daemon is asked to sync now and then (objects whose
+// source lies elsewhere may have lost their file), every scan for a while
+// after a file of ours went away (pruning waits for the settle time).
+const (
+	syncEvery = 10 * time.Second
+	syncAfter = 10 * time.Second
+)
 
 const debounce = 300 * time.Millisecond
 
@@ -293,8 +305,14 @@ func (w *specWatcher) scan(ctx context.Context, initial bool) {
 			// been gone for the settle time; if it comes back it is a
 			// change like any other.
 			delete(w.files, path)
+			w.goneUntil = now.Add(syncAfter)
 		}
 	}
+	// An idle up asks the daemon nothing most of the time.
+	if len(apply) == 0 && !initial && now.After(w.goneUntil) && now.Sub(w.lastSync) < syncEvery {
+		return
+	}
+	w.lastSync = now
 	sort.Strings(apply)
 	req := localapi.ApplyRequest{Source: "up", Sync: true, Roots: w.paths}
 	for _, path := range apply {

@@ -293,6 +293,12 @@ func (c *cronJobs) withLiveActive(ctx context.Context, cj *manifest.CronJob) *ma
 	if err != nil {
 		return cj
 	}
+	return withActive(cj, jobs)
+}
+
+// withActive returns cj with status.active listing those of jobs (its
+// own) that have not finished.
+func withActive(cj *manifest.CronJob, jobs []*manifest.Job) *manifest.CronJob {
 	var active []*manifest.Job
 	for _, j := range jobs {
 		if !runner.IsJobFinished(j) && j.DeletionTimestamp == nil {

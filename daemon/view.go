@@ -50,11 +50,23 @@ func (v view) Job(ctx context.Context, ns, name string) (*manifest.Job, error) {
 // Jobs that run now.
 func (v view) CronJobs(ctx context.Context, ns string) ([]*manifest.CronJob, error) {
 	cjs, err := v.db.CronJobs(ctx, ns)
-	if err != nil || v.cron == nil {
+	if err != nil || v.cron == nil || len(cjs) == 0 {
 		return cjs, err
 	}
+	// The Jobs are read once and grouped by their CronJob, not once per
+	// CronJob (1,000 CronJobs would read every Job 1,000 times).
+	jobs, err := v.db.Jobs(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	byOwner := map[string][]*manifest.Job{}
+	for _, j := range jobs {
+		if o := cronJobOwner(j); o != nil {
+			byOwner[o.UID] = append(byOwner[o.UID], j)
+		}
+	}
 	for i, cj := range cjs {
-		cjs[i] = v.cron.withLiveActive(ctx, cj)
+		cjs[i] = withActive(cj, byOwner[cj.UID])
 	}
 	return cjs, nil
 }

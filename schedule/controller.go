@@ -175,6 +175,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		c.mu.Lock()
 		c.started = true
 		wait := tick
+		if len(c.entries) == 0 {
+			wait = -1 // nothing to schedule: sleep until a CronJob comes
+		}
 		now := clk.Now()
 		for _, e := range c.entries {
 			if e.dirty {
@@ -190,11 +193,15 @@ func (c *Controller) Run(ctx context.Context) error {
 			}
 			continue
 		}
+		var after <-chan time.Time
+		if wait > 0 {
+			after = clk.After(wait)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-c.kick:
-		case <-clk.After(wait):
+		case <-after:
 		}
 	}
 }
