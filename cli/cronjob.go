@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/duration"
+
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/schedule"
@@ -34,7 +36,7 @@ func cronJobRow(cj *manifest.CronJob, now time.Time) CronJobRow {
 		r.Suspend = map[bool]string{true: "True", false: "False"}[*cj.Spec.Suspend]
 	}
 	if t := cj.Status.LastScheduleTime; t != nil && !t.IsZero() {
-		r.LastSchedule = HumanDuration(now.Sub(t.Time))
+		r.LastSchedule = duration.HumanDuration(now.Sub(t.Time))
 	}
 	return r
 }

@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
@@ -210,7 +211,7 @@ func describePod(w io.Writer, p *manifest.Pod, evs []*manifest.Event, events boo
 	d.mapLines("Labels", p.Labels)
 	d.mapLines("Annotations", p.Annotations)
 	if p.DeletionTimestamp != nil && !podTerminal(p) {
-		d.line(0, "Status:\tTerminating (lasts %s)\n", HumanDuration(p.DeletionTimestamp.Sub(now)))
+		d.line(0, "Status:\tTerminating (lasts %s)\n", duration.HumanDuration(p.DeletionTimestamp.Sub(now)))
 		if g := p.DeletionGracePeriodSeconds; g != nil {
 			d.line(0, "Termination Grace Period:\t%ds\n", *g)
 		}

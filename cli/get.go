@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/jsonpath"
 
+	"github.com/localjobs/localjobs/kubectl"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
@@ -526,7 +527,7 @@ func jobTable(objs []any, now time.Time, wide bool) ([]string, [][]string) {
 	var rows [][]string
 	for _, o := range objs {
 		j := o.(*manifest.Job)
-		row := []string{j.Name, jobStatus(j), jobCompletions(j), jobDuration(j, now), age(j.CreationTimestamp, now)}
+		row := []string{j.Name, kubectl.JobStatus(j), kubectl.JobCompletions(j), jobDuration(j, now), age(j.CreationTimestamp, now)}
 		if wide {
 			names, images := containerColumns(j.Spec.Template.Spec.Containers)
 			sel := "<none>"

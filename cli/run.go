@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/localjobs/localjobs/kubectl"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
@@ -422,7 +423,7 @@ func podTerminal(p *manifest.Pod) bool {
 }
 
 func jobFinished(j *manifest.Job) bool {
-	s := jobStatus(j)
+	s := kubectl.JobStatus(j)
 	return s == "Complete" || s == "Failed"
 }
 
@@ -501,8 +502,8 @@ func (r *runState) verdict(ctx context.Context, output string, timeout time.Dura
 				continue
 			}
 			out = append(out, j)
-			if jobStatus(j) != "Complete" {
-				failures = append(failures, fmt.Sprintf("job/%s %s%s", t.Name, jobStatus(j), jobReason(j)))
+			if kubectl.JobStatus(j) != "Complete" {
+				failures = append(failures, fmt.Sprintf("job/%s %s%s", t.Name, kubectl.JobStatus(j), jobReason(j)))
 			}
 		}
 	}

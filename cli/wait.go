@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/jsonpath"
 
+	"github.com/localjobs/localjobs/kubectl"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
@@ -355,7 +356,7 @@ func never(obj any, cond waitCondition) string {
 	}
 	switch o := obj.(type) {
 	case *manifest.Job:
-		s := jobStatus(o)
+		s := kubectl.JobStatus(o)
 		if s != "Complete" && s != "Failed" {
 			return ""
 		}

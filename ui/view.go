@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/duration"
+
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/schedule"
 )
@@ -53,9 +55,9 @@ func timeAt(t, now time.Time, loc *time.Location) timeView {
 		v.Text = lt.Format("2 Jan 2006 15:04")
 	}
 	if d > 0 {
-		v.Rel = "in " + humanDuration(d)
+		v.Rel = "in " + duration.HumanDuration(d)
 	} else {
-		v.Rel = humanDuration(-d) + " ago"
+		v.Rel = duration.HumanDuration(-d) + " ago"
 	}
 	return v
 }
@@ -215,7 +217,7 @@ func (h *handler) runViews(ns string, runs []Run, jobs map[string]bool, loc *tim
 	out := make([]runView, 0, len(runs))
 	for _, r := range runs {
 		v := runView{Job: r.Job, Scheduled: h.atZone(r.Scheduled, now, loc), Start: h.at(r.Start, now),
-			Duration: humanDuration(r.Duration(now)), Status: statusOf(r.Outcome), Reason: r.Reason}
+			Duration: duration.HumanDuration(r.Duration(now)), Status: statusOf(r.Outcome), Reason: r.Reason}
 		if jobs == nil || jobs[r.Job] {
 			v.JobURL = jobURL(ns, r.Job)
 		}
@@ -244,9 +246,9 @@ func runSummary(r Run, now time.Time, loc *time.Location) string {
 		b.WriteString(" (" + strings.Join(extra, ", ") + ")")
 	}
 	if r.Outcome == OutcomeRunning {
-		b.WriteString(" for " + humanDuration(r.Duration(now)))
+		b.WriteString(" for " + duration.HumanDuration(r.Duration(now)))
 	} else {
-		b.WriteString(" after " + humanDuration(r.Duration(now)))
+		b.WriteString(" after " + duration.HumanDuration(r.Duration(now)))
 	}
 	if !r.Start.IsZero() {
 		b.WriteString(", started " + timeAt(r.Start, now, loc).Text)
