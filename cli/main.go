@@ -290,6 +290,18 @@ func errorLine(err error) string {
 	return "error: " + err.Error()
 }
 
+// lastError prints every error but the last on stderr and returns the
+// last (nil for none), as kubectl reports the objects it could not find.
+func (e *env) lastError(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	for _, err := range errs[:len(errs)-1] {
+		fmt.Fprintln(e.stderr, errorLine(err))
+	}
+	return errs[len(errs)-1]
+}
+
 // globalFlags takes --state-dir from anywhere in args (before a "--").
 func (e *env) globalFlags(args []string) ([]string, error) {
 	var out []string
