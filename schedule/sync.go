@@ -231,16 +231,12 @@ func activeJobs(jobs, doomed []*manifest.Job) []*manifest.Job {
 // scheduleOf is the CronJob's zone (timeZone, else local, else time.Local)
 // and parsed schedule, or the warning that says why nothing runs.
 func scheduleOf(cj *manifest.CronJob, local *time.Location) (*Schedule, *time.Location, *Event) {
-	loc := local
-	if loc == nil {
-		loc = time.Local
+	if local == nil {
+		local = time.Local
 	}
-	if tz := cj.Spec.TimeZone; tz != nil {
-		l, err := LoadZone(*tz)
-		if err != nil {
-			return nil, nil, &Event{EventWarning, ReasonUnknownTimeZone, fmt.Sprintf("invalid timeZone: %q: %s", *tz, err)}
-		}
-		loc = l
+	loc, err := ZoneOf(cj, local)
+	if err != nil {
+		return nil, nil, &Event{EventWarning, ReasonUnknownTimeZone, fmt.Sprintf("invalid timeZone: %q: %s", *cj.Spec.TimeZone, err)}
 	}
 	if strings.Contains(cj.Spec.Schedule, "TZ") {
 		// Kubernetes still runs legacy objects with TZ in the schedule;
@@ -377,6 +373,40 @@ func LoadZone(name string) (*time.Location, error) {
 		return nil, fmt.Errorf("unknown time zone %s", name)
 	}
 	return time.LoadLocation(name)
+}
+
+// ZoneOf is the zone a CronJob's schedule runs in: its timeZone, else
+// local.
+func ZoneOf(cj *manifest.CronJob, local *time.Location) (*time.Location, error) {
+	if tz := cj.Spec.TimeZone; tz != nil {
+		return LoadZone(*tz)
+	}
+	return local, nil
+}
+
+// NextFire is when a CronJob's schedule next fires after now, as `describe
+// cronjob` and the dashboard show it, with the zone it runs in (ZoneOf):
+// an @every schedule counts from the last scheduled run, or creation. A
+// zero Fire means the schedule never fires; an error, that its zone or
+// expression is invalid. Whether the CronJob is suspended is the caller's
+// to say.
+func NextFire(cj *manifest.CronJob, now time.Time, local *time.Location) (Fire, *time.Location, error) {
+	loc, err := ZoneOf(cj, local)
+	if err != nil {
+		return Fire{}, nil, err
+	}
+	s, err := Parse(cj.Spec.Schedule, loc, PolicyOf(cj.Annotations))
+	if err != nil {
+		return Fire{}, nil, err
+	}
+	after := now
+	if d := s.Every(); d > 0 {
+		after = scheduleBase(cj)
+		if now.After(after) {
+			after = after.Add(now.Sub(after) / d * d)
+		}
+	}
+	return s.NextFire(after), loc, nil
 }
 
 // JobName is the name of the Job for a scheduled time:

@@ -431,3 +431,41 @@ func TestStarterStart(t *testing.T) {
 		}
 	}
 }
+
+func TestNextFire(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	bad := "Mars/Olympus"
+	tests := []struct {
+		name, sched string
+		tz          *string
+		last        time.Time // lastScheduleTime (zero: none; @every counts from creation at 09:10)
+		now         time.Time
+		want        time.Time // zero: never fires
+		wantLoc     *time.Location
+		err         bool
+	}{
+		{"hourly", "0 * * * ?", nil, time.Time{}, at("10:01"), at("11:00"), time.UTC, false},
+		{"@every from creation", "@every 1h", nil, time.Time{}, at("12:00"), at("12:10"), time.UTC, false},
+		{"@every from the last run", "@every 1h", nil, at("11:30"), at("12:00"), at("12:30"), time.UTC, false},
+		{"never", "59 23 31 2 *", nil, time.Time{}, at("10:00"), time.Time{}, time.UTC, false},
+		{"unknown zone", "0 * * * ?", &bad, time.Time{}, at("10:00"), time.Time{}, nil, true},
+		{"unparseable", "obvious error schedule", nil, time.Time{}, at("10:00"), time.Time{}, nil, true},
+	}
+	for _, tt := range tests {
+		cj := newCronJob(tt.sched, at("09:10"))
+		cj.Spec.TimeZone = tt.tz
+		if !tt.last.IsZero() {
+			cj.Status.LastScheduleTime = manifest.NewTime(tt.last)
+		}
+		f, loc, err := NextFire(cj, tt.now, time.UTC)
+		if (err != nil) != tt.err || !f.Time.Equal(tt.want) || loc != tt.wantLoc {
+			t.Errorf("%s: NextFire = %v, %v, %v; want %v, %v, error %v", tt.name, f.Time, loc, err, tt.want, tt.wantLoc, tt.err)
+		}
+	}
+	ny2 := "America/New_York"
+	cj := newCronJob("0 * * * ?", at("09:10"))
+	cj.Spec.TimeZone = &ny2
+	if _, loc, err := NextFire(cj, at("10:00"), time.UTC); err != nil || loc.String() != ny.String() {
+		t.Errorf("timeZone: zone %v, %v; want %v", loc, err, ny)
+	}
+}

@@ -219,7 +219,7 @@ func (h *handler) cronRow(cj *manifest.CronJob, runs []Run, jobExists map[string
 	row := cronRow{NS: cj.Namespace, Name: cj.Name, URL: cronJobURL(cj.Namespace, cj.Name),
 		Schedule: cj.Spec.Schedule, English: schedule.Describe(cj.Spec.Schedule),
 		Zone: zoneName(cj, h.o.Location, now), Active: len(cj.Status.Active), Suspended: suspended(cj)}
-	loc, _ := zoneOf(cj, h.o.Location)
+	loc, _ := schedule.ZoneOf(cj, h.o.Location)
 	next, note := nextRun(cj, now, h.o.Location)
 	row.Next, row.NextNote = h.atZone(next, now, loc), note
 	if t := cj.Status.LastScheduleTime; t != nil {
@@ -293,7 +293,7 @@ func (h *handler) cronJob(w http.ResponseWriter, r *http.Request) {
 	if p.Concurrency == "" {
 		p.Concurrency = manifest.ConcurrencyAllow
 	}
-	loc, _ := zoneOf(cj, h.o.Location)
+	loc, _ := schedule.ZoneOf(cj, h.o.Location)
 	next, note := nextRun(cj, now, h.o.Location)
 	p.Next, p.NextNote = h.atZone(next, now, loc), note
 	p.LastSchedule, p.LastSuccess = timeView{Zero: true}, timeView{Zero: true}

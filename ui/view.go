@@ -115,26 +115,10 @@ func nextRun(cj *manifest.CronJob, now time.Time, local *time.Location) (next ti
 	if cj.Spec.Suspend != nil && *cj.Spec.Suspend {
 		return time.Time{}, "suspended"
 	}
-	loc, err := zoneOf(cj, local)
+	f, _, err := schedule.NextFire(cj, now, local)
 	if err != nil {
 		return time.Time{}, err.Error()
 	}
-	s, err := schedule.Parse(cj.Spec.Schedule, loc, schedule.PolicyOf(cj.Annotations))
-	if err != nil {
-		return time.Time{}, err.Error()
-	}
-	after := now
-	if d := s.Every(); d > 0 {
-		// @every counts from the last scheduled run, or creation.
-		after = cj.CreationTimestamp.Time
-		if t := cj.Status.LastScheduleTime; t != nil {
-			after = t.Time
-		}
-		if now.After(after) {
-			after = after.Add(now.Sub(after) / d * d)
-		}
-	}
-	f := s.NextFire(after)
 	if f.Time.IsZero() {
 		if cj.Annotations[schedule.AnnotationRunOnStart] == "true" {
 			return time.Time{}, "never: it runs only when the daemon starts"
@@ -145,14 +129,6 @@ func nextRun(cj *manifest.CronJob, now time.Time, local *time.Location) (next ti
 		note = "DST-adjusted: " + f.Reason
 	}
 	return f.Time, note
-}
-
-// zoneOf is the zone a CronJob's schedule runs in.
-func zoneOf(cj *manifest.CronJob, local *time.Location) (*time.Location, error) {
-	if tz := cj.Spec.TimeZone; tz != nil {
-		return schedule.LoadZone(*tz)
-	}
-	return local, nil
 }
 
 // zoneName is the TIMEZONE column: the CronJob's timeZone, or the
