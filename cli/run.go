@@ -259,8 +259,9 @@ func (r *runState) run(ctx context.Context, files []localapi.File, output string
 	follow(rc.waitCtx)
 	stopped := rc.waitCtx.Err() != nil && !r.finished()
 	waitedFor := ""
-	if r.imageGaveUp != nil && !r.finished() {
-		// An image that will not appear: stop like a timeout, exit 1.
+	// halt stops the run's targets with their grace periods (following
+	// them for at most a minute), then kills what is left.
+	halt := func() {
 		r.stopTargets(bg, false)
 		r.halted = true
 		drain, cancel := context.WithTimeout(rc.drainCtx, time.Minute)
@@ -269,6 +270,10 @@ func (r *runState) run(ctx context.Context, files []localapi.File, output string
 		if !r.finished() {
 			r.stopTargets(bg, true)
 		}
+	}
+	if r.imageGaveUp != nil && !r.finished() {
+		// An image that will not appear: stop like a timeout, exit 1.
+		halt()
 		r.p.flush()
 		return r.verdict(bg, output, timeout, false, false, "")
 	}
@@ -278,14 +283,7 @@ func (r *runState) run(ctx context.Context, files []localapi.File, output string
 		// as failures) and stop its pods, with their grace periods (at
 		// most a minute, then kill).
 		waitedFor = r.describeWaiting()
-		r.stopTargets(bg, false)
-		r.halted = true
-		drain, cancel := context.WithTimeout(rc.drainCtx, time.Minute)
-		follow(drain)
-		cancel()
-		if !r.finished() {
-			r.stopTargets(bg, true)
-		}
+		halt()
 	}
 	r.p.flush()
 	return r.verdict(bg, output, timeout, stopped, rc.interrupted.Load(), waitedFor)

@@ -8,15 +8,7 @@ import (
 // validateContainer checks one container (or init container, init set) of
 // a pod spec; names collects the container names seen so far.
 func validateContainer(e *errs, c *Container, p fieldPath, volumes, names map[string]bool, init bool) {
-	switch {
-	case c.Name == "":
-		e.required(p.child("name"), "")
-	case names[c.Name]:
-		e.duplicate(p.child("name"), c.Name)
-	default:
-		e.invalidEach(p.child("name"), c.Name, dnsLabelErrors(c.Name))
-	}
-	names[c.Name] = true
+	validateUniqueName(e, c.Name, p.child("name"), names)
 	switch {
 	case c.Image == "":
 		e.required(p.child("image"), "")

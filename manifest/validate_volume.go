@@ -17,15 +17,7 @@ func validateVolumes(e *errs, vols []Volume, p fieldPath) map[string]bool {
 	for i := range vols {
 		v := &vols[i]
 		vp := p.index(i)
-		switch {
-		case v.Name == "":
-			e.required(vp.child("name"), "")
-		case names[v.Name]:
-			e.duplicate(vp.child("name"), v.Name)
-		default:
-			e.invalidEach(vp.child("name"), v.Name, dnsLabelErrors(v.Name))
-		}
-		names[v.Name] = true
+		validateUniqueName(e, v.Name, vp.child("name"), names)
 
 		// Count every source set, typed or raw (raw ones are rejected by
 		// unsupportedFields with their own message).
@@ -54,19 +46,9 @@ func validateVolumes(e *errs, vols []Volume, p fieldPath) map[string]bool {
 		case v.EmptyDir != nil:
 			e.oneOf(vp.child("emptyDir").child("medium"), v.EmptyDir.Medium, "Memory")
 		case v.Secret != nil:
-			sp := vp.child("secret")
-			if v.Secret.SecretName == "" {
-				e.required(sp.child("secretName"), "")
-			}
-			validateMode(e, v.Secret.DefaultMode, sp.child("defaultMode"))
-			validateKeyToPaths(e, v.Secret.Items, sp.child("items"))
+			validateKeyedSource(e, vp.child("secret"), "secretName", v.Secret.SecretName, v.Secret.DefaultMode, v.Secret.Items)
 		case v.ConfigMap != nil:
-			cp := vp.child("configMap")
-			if v.ConfigMap.Name == "" {
-				e.required(cp.child("name"), "")
-			}
-			validateMode(e, v.ConfigMap.DefaultMode, cp.child("defaultMode"))
-			validateKeyToPaths(e, v.ConfigMap.Items, cp.child("items"))
+			validateKeyedSource(e, vp.child("configMap"), "name", v.ConfigMap.Name, v.ConfigMap.DefaultMode, v.ConfigMap.Items)
 		case v.DownwardAPI != nil:
 			dp := vp.child("downwardAPI")
 			validateMode(e, v.DownwardAPI.DefaultMode, dp.child("defaultMode"))
@@ -74,39 +56,63 @@ func validateVolumes(e *errs, vols []Volume, p fieldPath) map[string]bool {
 		case v.Projected != nil:
 			pp := vp.child("projected")
 			validateMode(e, v.Projected.DefaultMode, pp.child("defaultMode"))
-			for j, src := range v.Projected.Sources {
-				sp := pp.child("sources").index(j)
-				k := 0
-				if src.Secret != nil {
-					k++
-					if src.Secret.Name == "" {
-						e.required(sp.child("secret").child("name"), "")
-					}
-					validateKeyToPaths(e, src.Secret.Items, sp.child("secret").child("items"))
-				}
-				if src.ConfigMap != nil {
-					k++
-					if src.ConfigMap.Name == "" {
-						e.required(sp.child("configMap").child("name"), "")
-					}
-					validateKeyToPaths(e, src.ConfigMap.Items, sp.child("configMap").child("items"))
-				}
-				if src.DownwardAPI != nil {
-					k++
-					validateDownwardFiles(e, src.DownwardAPI.Items, sp.child("downwardAPI").child("items"))
-				}
-				if len(src.ServiceAccountToken)+len(src.ClusterTrustBundle)+len(src.PodCertificate) > 0 {
-					k++
-				}
-				if k > 1 {
-					e.forbidden(sp, "may not specify more than 1 volume type per source")
-				} else if k == 0 {
-					e.required(sp, "must specify one volume projection")
-				}
+			for j := range v.Projected.Sources {
+				validateProjection(e, &v.Projected.Sources[j], pp.child("sources").index(j))
 			}
 		}
 	}
 	return names
+}
+
+// validateProjection checks one source of a projected volume: exactly one
+// kind of source.
+func validateProjection(e *errs, src *VolumeProjection, p fieldPath) {
+	k := 0
+	if src.Secret != nil {
+		k++
+		validateKeyedSource(e, p.child("secret"), "name", src.Secret.Name, nil, src.Secret.Items)
+	}
+	if src.ConfigMap != nil {
+		k++
+		validateKeyedSource(e, p.child("configMap"), "name", src.ConfigMap.Name, nil, src.ConfigMap.Items)
+	}
+	if src.DownwardAPI != nil {
+		k++
+		validateDownwardFiles(e, src.DownwardAPI.Items, p.child("downwardAPI").child("items"))
+	}
+	if len(src.ServiceAccountToken)+len(src.ClusterTrustBundle)+len(src.PodCertificate) > 0 {
+		k++
+	}
+	if k > 1 {
+		e.forbidden(p, "may not specify more than 1 volume type per source")
+	} else if k == 0 {
+		e.required(p, "must specify one volume projection")
+	}
+}
+
+// validateKeyedSource checks a Secret or ConfigMap source of a volume or
+// projection: its name (in field nameField), default mode (nil: none) and
+// items.
+func validateKeyedSource(e *errs, p fieldPath, nameField, name string, mode *int32, items []KeyToPath) {
+	if name == "" {
+		e.required(p.child(nameField), "")
+	}
+	validateMode(e, mode, p.child("defaultMode"))
+	validateKeyToPaths(e, items, p.child("items"))
+}
+
+// validateUniqueName checks the name of a volume or container: set, not
+// seen before in the pod, a DNS label.
+func validateUniqueName(e *errs, name string, p fieldPath, seen map[string]bool) {
+	switch {
+	case name == "":
+		e.required(p, "")
+	case seen[name]:
+		e.duplicate(p, name)
+	default:
+		e.invalidEach(p, name, dnsLabelErrors(name))
+	}
+	seen[name] = true
 }
 
 func validateMode(e *errs, mode *int32, p fieldPath) {
