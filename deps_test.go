@@ -17,6 +17,9 @@ const module = "github.com/localjobs/localjobs"
 var mayImport = map[string][]string{
 	"":         {"cli", "daemon"}, // main: the composition root
 	"manifest": {},
+	// kubectl's columns (pod STATUS, READY, RESTARTS; Job STATUS,
+	// COMPLETIONS), shared by the CLI and the dashboard.
+	"kubectl":  {"manifest"},
 	"schedule": {"manifest"},
 	"crontab":  {"manifest", "schedule"}, // a pure converter (no os/exec: the CLI reads the crontab)
 	"apply":    {"manifest", "runner"},
@@ -39,9 +42,9 @@ var mayImport = map[string][]string{
 	"notify":  {"history", "manifest"},
 	"daemon":  {"apply", "history", "localapi", "manifest", "metrics", "notify", "runner", "runner/controller", "runner/docker", "runner/kubelet", "schedule", "state", "ui"},
 	// The dashboard is a client of the API, like the CLI.
-	"ui": {"history", "localapi", "manifest", "schedule"},
+	"ui": {"history", "kubectl", "localapi", "manifest", "schedule"},
 	// The CLI reaches daemons and state only through localapi.
-	"cli": {"crontab", "localapi", "manifest", "schedule"},
+	"cli": {"crontab", "kubectl", "localapi", "manifest", "schedule"},
 	// bench seeds a store through its API and runs the binary.
 	"bench": {"localapi", "manifest", "runner", "runner/docker", "runner/docker/dockertest", "schedule", "state"},
 }

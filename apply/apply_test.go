@@ -125,32 +125,26 @@ func (f *fakeTarget) ApplySecret(_ context.Context, s *manifest.Secret) error {
 }
 
 func (f *fakeTarget) DeletePod(_ context.Context, ns, name string, _ *time.Duration) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.pods[ns+"/"+name]; !ok {
-		return notFound("pod", ns, name)
-	}
-	delete(f.pods, ns+"/"+name)
-	return nil
+	return deleteFrom(&f.mu, f.pods, "pod", ns, name)
 }
 
 func (f *fakeTarget) DeleteJob(_ context.Context, ns, name string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.jobs[ns+"/"+name]; !ok {
-		return notFound("job", ns, name)
-	}
-	delete(f.jobs, ns+"/"+name)
-	return nil
+	return deleteFrom(&f.mu, f.jobs, "job", ns, name)
 }
 
 func (f *fakeTarget) DeleteCronJob(_ context.Context, ns, name string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.cronJobs[ns+"/"+name]; !ok {
-		return notFound("cronjob", ns, name)
+	return deleteFrom(&f.mu, f.cronJobs, "cronjob", ns, name)
+}
+
+// deleteFrom deletes ns/name from one of the fake's maps (under mu), or
+// returns kind's NotFound.
+func deleteFrom[T any](mu *sync.Mutex, m map[string]T, kind, ns, name string) error {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, ok := m[ns+"/"+name]; !ok {
+		return notFound(kind, ns, name)
 	}
-	delete(f.cronJobs, ns+"/"+name)
+	delete(m, ns+"/"+name)
 	return nil
 }
 

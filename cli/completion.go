@@ -172,7 +172,7 @@ func (e *env) objectNames(ctx context.Context, kind, ns string) []string {
 			}
 		}
 	default:
-		k := kinds[resourceAliases[strings.ToLower(kind)]]
+		k := kindNamed(kind)
 		if k == nil {
 			return nil
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/duration"
+
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/schedule"
@@ -34,7 +36,7 @@ func cronJobRow(cj *manifest.CronJob, now time.Time) CronJobRow {
 		r.Suspend = map[bool]string{true: "True", false: "False"}[*cj.Spec.Suspend]
 	}
 	if t := cj.Status.LastScheduleTime; t != nil && !t.IsZero() {
-		r.LastSchedule = HumanDuration(now.Sub(t.Time))
+		r.LastSchedule = duration.HumanDuration(now.Sub(t.Time))
 	}
 	return r
 }
@@ -101,8 +103,8 @@ func describeCronJob(w io.Writer, cj *manifest.CronJob, evs []*manifest.Event, r
 	s := &cj.Spec
 	kv("Name", "%s", cj.Name)
 	kv("Namespace", "%s", cj.Namespace)
-	tabMapLines(tw, "Labels", cj.Labels)
-	tabMapLines(tw, "Annotations", cj.Annotations)
+	d.mapLines("Labels", cj.Labels)
+	d.mapLines("Annotations", cj.Annotations)
 	kv("Schedule", "%s", s.Schedule)
 	kv("Concurrency Policy", "%s", s.ConcurrencyPolicy)
 	suspend := "<unset>"
@@ -134,7 +136,7 @@ func describeCronJob(w io.Writer, cj *manifest.CronJob, evs []*manifest.Event, r
 		kv("Active Deadline Seconds", "%ds", *js.ActiveDeadlineSeconds)
 	}
 	fmt.Fprintln(tw, "Pod Template:")
-	tabMapLines(tw, "  Labels", js.Template.Labels)
+	d.mapLines("  Labels", js.Template.Labels)
 	fmt.Fprintln(tw, "  Containers:")
 	for _, c := range js.Template.Spec.Containers {
 		fmt.Fprintf(tw, "   %s:\n", c.Name)
@@ -175,57 +177,16 @@ func describeCronJob(w io.Writer, cj *manifest.CronJob, evs []*manifest.Event, r
 	d.flush()
 }
 
-// tabMapLines prints a map as kubectl's printLabelsMultiline does, one
-// key=value per line, through the describe tabwriter.
-func tabMapLines(tw io.Writer, title string, m map[string]string) {
-	if len(m) == 0 {
-		fmt.Fprintf(tw, "%s:\t<none>\n", title)
-		return
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		t := ""
-		if i == 0 {
-			t = title + ":"
-		}
-		fmt.Fprintf(tw, "%s\t%s=%s\n", t, k, m[k])
-	}
-}
-
 // nextScheduleNote is the Next Schedule Time line: the next fire time, or
 // why there is none, with the DST rule's adjustment if any.
 func nextScheduleNote(cj *manifest.CronJob, now time.Time, local *time.Location) string {
 	if cj.Spec.Suspend != nil && *cj.Spec.Suspend {
 		return "<none> (suspended)"
 	}
-	loc := local
-	if tz := cj.Spec.TimeZone; tz != nil {
-		l, err := schedule.LoadZone(*tz)
-		if err != nil {
-			return "<none> (" + err.Error() + ")"
-		}
-		loc = l
-	}
-	s, err := schedule.Parse(cj.Spec.Schedule, loc, schedule.PolicyOf(cj.Annotations))
+	f, loc, err := schedule.NextFire(cj, now, local)
 	if err != nil {
 		return "<none> (" + err.Error() + ")"
 	}
-	after := now
-	if d := s.Every(); d > 0 {
-		// @every counts from the last scheduled run, or creation.
-		after = cj.CreationTimestamp.Time
-		if t := cj.Status.LastScheduleTime; t != nil {
-			after = t.Time
-		}
-		if now.After(after) {
-			after = after.Add(now.Sub(after) / d * d)
-		}
-	}
-	f := s.NextFire(after)
 	if f.Time.IsZero() {
 		if cj.Annotations[schedule.AnnotationRunOnStart] == "true" {
 			return "<none> (the schedule never fires: it runs only when the daemon starts)"

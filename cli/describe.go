@@ -10,12 +10,18 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
+
+// describeTarget is one argument of describe: an object of a kind, or
+// (name "") every object of the kind.
+type describeTarget struct {
+	kind *resourceKind
+	name string
+}
 
 // describe prints kubectl-describe-style details of pods, jobs or
 // cronjobs: `describe KIND NAME...`, `describe KIND/NAME`, every object of
@@ -34,36 +40,13 @@ func (e *env) describe(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return &usageError{msg: "describe needs a resource type: pod, job or cronjob", hint: "localjobs describe pod simple-task"}
 	}
-	selector, err := labels.Parse(*sel)
+	selector, err := parseSelector(*sel)
 	if err != nil {
-		return &usageError{msg: fmt.Sprintf("invalid label selector %q: %v", *sel, err), hint: "-l app=web"}
+		return err
 	}
-	// Targets: "pod a b", "pod/a job/b", or "pods" (all of them).
-	type target struct {
-		kind *resourceKind
-		name string // "" = every object of the kind
-	}
-	var targets []target
-	if strings.Contains(fs.Arg(0), "/") {
-		for _, a := range fs.Args() {
-			kind, name, _ := strings.Cut(a, "/")
-			k := kinds[resourceAliases[strings.ToLower(kind)]]
-			if k == nil || name == "" {
-				return &usageError{msg: fmt.Sprintf("describe supports pod/NAME, job/NAME and cronjob/NAME, not %q", a), hint: "localjobs describe pod/simple-task"}
-			}
-			targets = append(targets, target{k, name})
-		}
-	} else {
-		k := kinds[resourceAliases[strings.ToLower(fs.Arg(0))]]
-		if k == nil {
-			return &usageError{msg: fmt.Sprintf("the server doesn't have a resource type %q", fs.Arg(0)), hint: "localjobs describe pod|job|cronjob [NAME]"}
-		}
-		for _, n := range fs.Args()[1:] {
-			targets = append(targets, target{k, n})
-		}
-		if len(targets) == 0 {
-			targets = []target{{k, ""}}
-		}
+	targets, err := parseDescribeTargets(fs.Args())
+	if err != nil {
+		return err
 	}
 	namespace := *ns
 	if *all {
@@ -75,27 +58,74 @@ func (e *env) describe(ctx context.Context, args []string) error {
 	}
 	defer src.Close()
 
-	var objs []any
-	var errs []error
+	objs, errs, err := describeObjects(ctx, src, targets, *ns, namespace, selector)
+	if err != nil {
+		return err
+	}
+	events := len(objs) == 1
+	if fs.Changed("show-events") {
+		events = *showEvents
+	}
+	if err := e.describeEach(ctx, src, objs, events); err != nil {
+		return err
+	}
+	if len(objs) == 0 && len(errs) == 0 {
+		e.noResources(*all, *ns)
+	}
+	return e.lastError(errs)
+}
+
+// parseDescribeTargets reads describe's arguments: "pod a b", "pod/a
+// job/b", or "pods" (all of them).
+func parseDescribeTargets(args []string) ([]describeTarget, error) {
+	var targets []describeTarget
+	if strings.Contains(args[0], "/") {
+		for _, a := range args {
+			kind, name, _ := strings.Cut(a, "/")
+			k := kindNamed(kind)
+			if k == nil || name == "" {
+				return nil, &usageError{msg: fmt.Sprintf("describe supports pod/NAME, job/NAME and cronjob/NAME, not %q", a), hint: "localjobs describe pod/simple-task"}
+			}
+			targets = append(targets, describeTarget{k, name})
+		}
+		return targets, nil
+	}
+	k := kindNamed(args[0])
+	if k == nil {
+		return nil, &usageError{msg: fmt.Sprintf("the server doesn't have a resource type %q", args[0]), hint: "localjobs describe pod|job|cronjob [NAME]"}
+	}
+	for _, n := range args[1:] {
+		targets = append(targets, describeTarget{k, n})
+	}
+	if len(targets) == 0 {
+		targets = []describeTarget{{k, ""}}
+	}
+	return targets, nil
+}
+
+// describeObjects finds the objects of the targets: a named one in ns, or
+// else (every object of the kind, or as kubectl those whose name starts
+// with a name that matched none) the listed ones in namespace ("" = all)
+// that match selector. A name that matches nothing is a NotFound error in
+// errs.
+func describeObjects(ctx context.Context, src source, targets []describeTarget, ns, namespace string, selector labels.Selector) (objs []any, errs []error, err error) {
 	for _, t := range targets {
 		if t.name != "" {
-			o, err := t.kind.get(ctx, src, *ns, t.name)
+			o, err := t.kind.get(ctx, src, ns, t.name)
 			switch {
 			case err == nil:
 				objs = append(objs, o)
 				continue
 			case !errors.Is(err, localapi.ErrNotFound):
-				return err
+				return nil, nil, err
 			case len(targets) > 1:
 				errs = append(errs, notFound(t.kind.notFound, t.name))
 				continue
 			}
 		}
-		// Every object of the kind, or (as kubectl) those whose name
-		// starts with the name that matched none.
 		list, err := t.kind.list(ctx, src, namespace)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		sortByName(list)
 		found := false
@@ -110,10 +140,12 @@ func (e *env) describe(ctx context.Context, args []string) error {
 			errs = append(errs, notFound(t.kind.notFound, t.name))
 		}
 	}
-	events := len(objs) == 1
-	if fs.Changed("show-events") {
-		events = *showEvents
-	}
+	return objs, errs, nil
+}
+
+// describeEach prints each object, with its events if asked, separated by
+// blank lines.
+func (e *env) describeEach(ctx context.Context, src source, objs []any, events bool) error {
 	now := time.Now()
 	for i, o := range objs {
 		if i > 0 {
@@ -122,6 +154,7 @@ func (e *env) describe(ctx context.Context, args []string) error {
 		var evs []*manifest.Event
 		if events {
 			m := metaOf(o)
+			var err error
 			if evs, err = src.Events(ctx, m.Namespace, m.UID); err != nil {
 				return err
 			}
@@ -138,19 +171,6 @@ func (e *env) describe(ctx context.Context, args []string) error {
 			}
 			describeCronJob(e.stdout, v, evs, runs, events, now, time.Local)
 		}
-	}
-	if len(objs) == 0 && len(errs) == 0 {
-		if *all {
-			fmt.Fprintln(e.stderr, "No resources found")
-		} else {
-			fmt.Fprintf(e.stderr, "No resources found in %s namespace.\n", *ns)
-		}
-	}
-	if len(errs) > 0 {
-		for _, err := range errs[:len(errs)-1] {
-			fmt.Fprintln(e.stderr, err)
-		}
-		return errs[len(errs)-1]
 	}
 	return nil
 }
@@ -193,394 +213,11 @@ func (d *describeWriter) mapLines(title string, m map[string]string) {
 
 const rfc1123z = time.RFC1123Z
 
-func describePod(w io.Writer, p *manifest.Pod, evs []*manifest.Event, events bool, now time.Time) {
-	d := newDescribeWriter(w)
-	d.line(0, "Name:\t%s\n", p.Name)
-	d.line(0, "Namespace:\t%s\n", p.Namespace)
-	d.line(0, "Priority:\t%d\n", derefInt32(p.Spec.Priority, 0))
-	d.line(0, "Service Account:\t%s\n", orDefault(p.Spec.ServiceAccountName, "default"))
-	node := orNone(p.Spec.NodeName)
-	if p.Spec.NodeName != "" && p.Status.HostIP != "" {
-		node += "/" + p.Status.HostIP
-	}
-	d.line(0, "Node:\t%s\n", node)
-	if p.Status.StartTime != nil {
-		d.line(0, "Start Time:\t%s\n", p.Status.StartTime.Format(rfc1123z))
-	}
-	d.mapLines("Labels", p.Labels)
-	d.mapLines("Annotations", p.Annotations)
-	if p.DeletionTimestamp != nil && !podTerminal(p) {
-		d.line(0, "Status:\tTerminating (lasts %s)\n", HumanDuration(p.DeletionTimestamp.Sub(now)))
-		if g := p.DeletionGracePeriodSeconds; g != nil {
-			d.line(0, "Termination Grace Period:\t%ds\n", *g)
-		}
-	} else {
-		d.line(0, "Status:\t%s\n", p.Status.Phase)
-	}
-	if p.Status.Reason != "" {
-		d.line(0, "Reason:\t%s\n", p.Status.Reason)
-	}
-	if p.Status.Message != "" {
-		d.line(0, "Message:\t%s\n", p.Status.Message)
-	}
-	d.line(0, "IP:\t%s\n", p.Status.PodIP)
-	if p.Status.PodIP == "" {
-		d.line(0, "IPs:\t<none>\n")
-	} else {
-		d.line(0, "IPs:\n")
-		d.line(1, "IP:\t%s\n", p.Status.PodIP)
-	}
-	if c := controlledBy(p.OwnerReferences); c != "" {
-		d.line(0, "Controlled By:\t%s\n", c)
-	}
-	if len(p.Spec.InitContainers) > 0 {
-		describeContainers(d, "", "Init Containers", p.Spec.InitContainers, p.Status.InitContainerStatuses, p)
-	}
-	describeContainers(d, "", "Containers", p.Spec.Containers, p.Status.ContainerStatuses, p)
-	if len(p.Status.Conditions) > 0 {
-		d.line(0, "Conditions:\n")
-		d.line(1, "Type\tStatus\n")
-		for _, c := range p.Status.Conditions {
-			d.line(1, "%v \t%v \n", c.Type, c.Status)
-		}
-	}
-	describeVolumes(d, "", p.Spec.Volumes)
-	d.line(0, "QoS Class:\t%s\n", p.Status.QOSClass)
-	d.mapLines("Node-Selectors", p.Spec.NodeSelector)
-	describeTolerations(d, "Tolerations", p.Spec.Tolerations)
-	if events {
-		describeEvents(d, evs, now)
-	}
-	d.flush()
-}
-
-func controlledBy(refs []manifest.OwnerReference) string {
-	for _, o := range refs {
-		if o.Controller != nil && *o.Controller {
-			return o.Kind + "/" + o.Name
-		}
-	}
-	return ""
-}
-
 func orDefault(s, def string) string {
 	if s == "" {
 		return def
 	}
 	return s
-}
-
-func statusOf(list []manifest.ContainerStatus, name string) *manifest.ContainerStatus {
-	for i := range list {
-		if list[i].Name == name {
-			return &list[i]
-		}
-	}
-	return nil
-}
-
-// describeContainers writes a Containers (or Init Containers) section as
-// kubectl's describeContainers does; space is the indentation of a pod
-// template's section ("  "); pod is the pod of the statuses (nil for a
-// template).
-func describeContainers(d *describeWriter, space, label string, cs []manifest.Container, statuses []manifest.ContainerStatus, pod *manifest.Pod) {
-	none := ""
-	if len(cs) == 0 {
-		none = " <none>"
-	}
-	d.line(0, "%s%s:%s\n", space, label, none)
-	nameIndent := ""
-	if space != "" {
-		nameIndent = " "
-	}
-	for i := range cs {
-		c := &cs[i]
-		var st *manifest.ContainerStatus
-		if pod != nil {
-			st = statusOf(statuses, c.Name)
-		}
-		d.line(1, "%s%s:\n", nameIndent, c.Name)
-		if st != nil {
-			d.line(2, "Container ID:\t%s\n", st.ContainerID)
-		}
-		d.line(2, "Image:\t%s\n", c.Image)
-		if st != nil {
-			d.line(2, "Image ID:\t%s\n", st.ImageID)
-		}
-		ports, hostPorts := containerPorts(c.Ports)
-		if len(c.Ports) > 1 {
-			d.line(2, "Ports:\t%s\n", ports)
-			d.line(2, "Host Ports:\t%s\n", hostPorts)
-		} else {
-			d.line(2, "Port:\t%s\n", ports)
-			d.line(2, "Host Port:\t%s\n", hostPorts)
-		}
-		for _, l := range []struct {
-			title string
-			items []string
-		}{{"Command", c.Command}, {"Args", c.Args}} {
-			if len(l.items) > 0 {
-				d.line(2, "%s:\n", l.title)
-				for _, a := range l.items {
-					for _, part := range strings.Split(a, "\n") {
-						d.line(3, "%s\n", part)
-					}
-				}
-			}
-		}
-		if st != nil {
-			describeState(d, "State", st.State)
-			if st.LastState.Terminated != nil {
-				describeState(d, "Last State", st.LastState)
-			}
-			d.line(2, "Ready:\t%s\n", map[bool]string{true: "True", false: "False"}[st.Ready])
-			d.line(2, "Restart Count:\t%d\n", st.RestartCount)
-		}
-		for _, r := range []struct {
-			title string
-			m     map[string]resourceQuantity
-		}{{"Limits", quantities(c.Resources.Limits)}, {"Requests", quantities(c.Resources.Requests)}} {
-			if len(r.m) == 0 {
-				continue
-			}
-			d.line(2, "%s:\n", r.title)
-			names := make([]string, 0, len(r.m))
-			for n := range r.m {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				d.line(3, "%s:\t%s\n", n, r.m[n])
-			}
-		}
-		if len(c.EnvFrom) > 0 {
-			d.line(2, "Environment Variables from:\n")
-			for _, ef := range c.EnvFrom {
-				from, ref := "ConfigMap", ef.ConfigMapRef
-				if ef.SecretRef != nil {
-					from, ref = "Secret", ef.SecretRef
-				}
-				if ref == nil {
-					continue
-				}
-				optional := ref.Optional != nil && *ref.Optional
-				if ef.Prefix != "" {
-					d.line(3, "%s\t%s with prefix '%s'\tOptional: %t\n", ref.Name, from, ef.Prefix, optional)
-				} else {
-					d.line(3, "%s\t%s\tOptional: %t\n", ref.Name, from, optional)
-				}
-			}
-		}
-		if len(c.Env) == 0 {
-			d.line(2, "Environment:\t<none>\n")
-		} else {
-			d.line(2, "Environment:\n")
-			for _, e := range c.Env {
-				d.line(3, "%s\n", envLine(e, pod))
-			}
-		}
-		if len(c.VolumeMounts) == 0 {
-			d.line(2, "Mounts:\t<none>\n")
-		} else {
-			d.line(2, "Mounts:\n")
-			for _, m := range c.VolumeMounts {
-				opts := "rw"
-				if m.ReadOnly {
-					opts = "ro"
-				}
-				if m.SubPath != "" {
-					opts += fmt.Sprintf(",path=%q", m.SubPath)
-				}
-				d.line(3, "%s from %s (%s)\n", m.MountPath, m.Name, opts)
-			}
-		}
-	}
-}
-
-// envLine is one Environment line of describe, as kubectl writes it; a
-// pod's own fields (fieldRef) are shown with their values.
-func envLine(e manifest.EnvVar, pod *manifest.Pod) string {
-	vf := e.ValueFrom
-	switch {
-	case vf == nil:
-		return fmt.Sprintf("%s:\t%s", e.Name, e.Value)
-	case vf.FieldRef != nil:
-		return fmt.Sprintf("%s:\t%s (%s:%s)", e.Name, podField(pod, vf.FieldRef.FieldPath), orDefault(vf.FieldRef.APIVersion, "v1"), vf.FieldRef.FieldPath)
-	case vf.ResourceFieldRef != nil:
-		return fmt.Sprintf("%s:\t (%s)", e.Name, vf.ResourceFieldRef.Resource)
-	case vf.SecretKeyRef != nil:
-		k := vf.SecretKeyRef
-		return fmt.Sprintf("%s:\t<set to the key '%s' in secret '%s'>\tOptional: %t", e.Name, k.Key, k.Name, k.Optional != nil && *k.Optional)
-	case vf.ConfigMapKeyRef != nil:
-		k := vf.ConfigMapKeyRef
-		return fmt.Sprintf("%s:\t<set to the key '%s' of config map '%s'>\tOptional: %t", e.Name, k.Key, k.Name, k.Optional != nil && *k.Optional)
-	}
-	return fmt.Sprintf("%s:\t<set from a reference>", e.Name)
-}
-
-// podField is the value of a fieldRef of a pod, as kubectl's describe
-// resolves it ("" for a template, or a field it does not resolve).
-func podField(p *manifest.Pod, path string) string {
-	if p == nil {
-		return ""
-	}
-	switch path {
-	case "metadata.name":
-		return p.Name
-	case "metadata.namespace":
-		return p.Namespace
-	case "metadata.uid":
-		return p.UID
-	case "spec.nodeName":
-		return p.Spec.NodeName
-	case "spec.serviceAccountName":
-		return p.Spec.ServiceAccountName
-	case "status.podIP":
-		return p.Status.PodIP
-	case "status.hostIP":
-		return p.Status.HostIP
-	}
-	return ""
-}
-
-// containerPorts are describe's Port and Host Port values.
-func containerPorts(ports []manifest.ContainerPort) (string, string) {
-	if len(ports) == 0 {
-		return "<none>", "<none>"
-	}
-	var p, h []string
-	for _, cp := range ports {
-		proto := orDefault(cp.Protocol, "TCP")
-		p = append(p, fmt.Sprintf("%d/%s", cp.ContainerPort, proto))
-		h = append(h, fmt.Sprintf("%d/%s", cp.HostPort, proto))
-	}
-	return strings.Join(p, ", "), strings.Join(h, ", ")
-}
-
-type resourceQuantity = string
-
-func quantities(m map[string]resource.Quantity) map[string]resourceQuantity {
-	out := map[string]resourceQuantity{}
-	for k, q := range m {
-		out[k] = q.String()
-	}
-	return out
-}
-
-// describeState writes a container state as kubectl's describeStatus does,
-// except that a container that never started has no "Started: Mon, 01 Jan
-// 0001" line.
-func describeState(d *describeWriter, title string, s manifest.ContainerState) {
-	switch {
-	case s.Running != nil:
-		d.line(2, "%s:\tRunning\n", title)
-		if !s.Running.StartedAt.IsZero() {
-			d.line(3, "Started:\t%s\n", s.Running.StartedAt.Format(rfc1123z))
-		}
-	case s.Waiting != nil:
-		d.line(2, "%s:\tWaiting\n", title)
-		if s.Waiting.Reason != "" {
-			d.line(3, "Reason:\t%s\n", s.Waiting.Reason)
-		}
-		if s.Waiting.Message != "" {
-			d.line(3, "Message:\t%s\n", s.Waiting.Message)
-		}
-	case s.Terminated != nil:
-		t := s.Terminated
-		d.line(2, "%s:\tTerminated\n", title)
-		if t.Reason != "" {
-			d.line(3, "Reason:\t%s\n", t.Reason)
-		}
-		if t.Message != "" {
-			d.line(3, "Message:\t%s\n", t.Message)
-		}
-		d.line(3, "Exit Code:\t%d\n", t.ExitCode)
-		if t.Signal > 0 {
-			d.line(3, "Signal:\t%d\n", t.Signal)
-		}
-		if !t.StartedAt.IsZero() {
-			d.line(3, "Started:\t%s\n", t.StartedAt.Format(rfc1123z))
-		}
-		if !t.FinishedAt.IsZero() {
-			d.line(3, "Finished:\t%s\n", t.FinishedAt.Format(rfc1123z))
-		}
-	default:
-		d.line(2, "%s:\tWaiting\n", title)
-	}
-}
-
-// describeVolumes writes the Volumes section (kubectl describeVolumes) for
-// the volume types localjobs runs.
-func describeVolumes(d *describeWriter, space string, vols []manifest.Volume) {
-	if len(vols) == 0 {
-		d.line(0, "%sVolumes:\t<none>\n", space)
-		return
-	}
-	d.line(0, "%sVolumes:\n", space)
-	for _, v := range vols {
-		d.line(1, "%s%s:\n", space, v.Name)
-		kv := func(k, format string, a ...any) { d.line(2, k+":\t"+format+"\n", a...) }
-		switch {
-		case v.EmptyDir != nil:
-			kv("Type", "EmptyDir (a temporary directory that shares a pod's lifetime)")
-			kv("Medium", "%s", v.EmptyDir.Medium)
-			if v.EmptyDir.SizeLimit != nil {
-				kv("SizeLimit", "%s", v.EmptyDir.SizeLimit.String())
-			} else {
-				kv("SizeLimit", "<unset>")
-			}
-		case v.HostPath != nil:
-			kv("Type", "HostPath (bare host directory volume)")
-			kv("Path", "%s", v.HostPath.Path)
-			kv("HostPathType", "%s", derefS(v.HostPath.Type, ""))
-		case v.Secret != nil:
-			kv("Type", "Secret (a volume populated by a Secret)")
-			kv("SecretName", "%s", v.Secret.SecretName)
-			kv("Optional", "%t", v.Secret.Optional != nil && *v.Secret.Optional)
-		case v.ConfigMap != nil:
-			kv("Type", "ConfigMap (a volume populated by a ConfigMap)")
-			kv("Name", "%s", v.ConfigMap.Name)
-			kv("Optional", "%t", v.ConfigMap.Optional != nil && *v.ConfigMap.Optional)
-		case v.DownwardAPI != nil:
-			kv("Type", "DownwardAPI (a volume populated by information about the pod)")
-		case v.Projected != nil:
-			kv("Type", "Projected (a volume that contains injected data from multiple sources)")
-		default:
-			kv("Type", "<unknown>")
-		}
-	}
-}
-
-// describeTolerations writes tolerations as kubectl's
-// printPodTolerationsMultiline does.
-func describeTolerations(d *describeWriter, title string, ts []manifest.Toleration) {
-	d.line(0, "%s:\t", title)
-	if len(ts) == 0 {
-		d.line(0, "<none>\n")
-		return
-	}
-	for i, t := range ts {
-		if i > 0 {
-			d.line(0, "\t")
-		}
-		s := t.Key
-		if t.Value != "" {
-			s += "=" + t.Value
-		}
-		if t.Effect != "" {
-			s += ":" + t.Effect
-		}
-		if t.Operator == "Exists" && t.Value == "" {
-			if t.Key != "" || t.Effect != "" {
-				s += " "
-			}
-			s += "op=Exists"
-		}
-		if t.TolerationSeconds != nil {
-			s += fmt.Sprintf(" for %ds", *t.TolerationSeconds)
-		}
-		d.line(0, "%s\n", s)
-	}
 }
 
 // describeEvents writes the Events section of kubectl describe: repeated
@@ -600,78 +237,6 @@ func describeEvents(d *describeWriter, evs []*manifest.Event, now time.Time) {
 	for _, e := range sorted {
 		d.line(1, "%s\t%s\t%s\t%s\t%s\n", e.Type, e.Reason, eventInterval(e, now), e.Source.Component, strings.TrimSpace(e.Message))
 	}
-}
-
-func describeJob(w io.Writer, j *manifest.Job, evs []*manifest.Event, events bool, now time.Time) {
-	d := newDescribeWriter(w)
-	d.line(0, "Name:\t%s\n", j.Name)
-	d.line(0, "Namespace:\t%s\n", j.Namespace)
-	if j.Spec.Selector != nil {
-		d.line(0, "Selector:\t%s\n", selectorString(j.Spec.Selector))
-	}
-	d.mapLines("Labels", j.Labels)
-	d.mapLines("Annotations", j.Annotations)
-	if c := controlledBy(j.OwnerReferences); c != "" {
-		d.line(0, "Controlled By:\t%s\n", c)
-	}
-	d.line(0, "Parallelism:\t%d\n", deref(j.Spec.Parallelism, 1))
-	if j.Spec.Completions != nil {
-		d.line(0, "Completions:\t%d\n", *j.Spec.Completions)
-	} else {
-		d.line(0, "Completions:\t<unset>\n")
-	}
-	d.line(0, "Completion Mode:\t%s\n", derefS(j.Spec.CompletionMode, "NonIndexed"))
-	d.line(0, "Suspend:\t%t\n", j.Spec.Suspend != nil && *j.Spec.Suspend)
-	d.line(0, "Backoff Limit:\t%d\n", deref(j.Spec.BackoffLimit, 6))
-	if t := j.Spec.TTLSecondsAfterFinished; t != nil {
-		d.line(0, "TTL Seconds After Finished:\t%d\n", *t)
-	}
-	if j.Status.StartTime != nil {
-		d.line(0, "Start Time:\t%s\n", j.Status.StartTime.Format(rfc1123z))
-	}
-	if j.Status.CompletionTime != nil {
-		d.line(0, "Completed At:\t%s\n", j.Status.CompletionTime.Format(rfc1123z))
-		if j.Status.StartTime != nil {
-			d.line(0, "Duration:\t%s\n", jobDuration(j, now))
-		}
-	}
-	if a := j.Spec.ActiveDeadlineSeconds; a != nil {
-		d.line(0, "Active Deadline Seconds:\t%ds\n", *a)
-	}
-	if j.Status.Ready == nil {
-		d.line(0, "Pods Statuses:\t%d Active / %d Succeeded / %d Failed\n", j.Status.Active, j.Status.Succeeded, j.Status.Failed)
-	} else {
-		d.line(0, "Pods Statuses:\t%d Active (%d Ready) / %d Succeeded / %d Failed\n", j.Status.Active, *j.Status.Ready, j.Status.Succeeded, j.Status.Failed)
-	}
-	if derefS(j.Spec.CompletionMode, "") == "Indexed" {
-		d.line(0, "Completed Indexes:\t%s\n", orNone(j.Status.CompletedIndexes))
-	}
-	// Not in kubectl's describe (which shows conditions only as events):
-	// why a Job ended, in one place.
-	if len(j.Status.Conditions) > 0 {
-		d.line(0, "Conditions:\n")
-		d.line(1, "Type\tStatus\tReason\n")
-		for _, c := range j.Status.Conditions {
-			d.line(1, "%s\t%s\t%s\n", c.Type, c.Status, c.Reason)
-		}
-	}
-	t := &j.Spec.Template
-	d.line(0, "Pod Template:\n")
-	d.mapLines("  Labels", t.Labels)
-	if len(t.Annotations) > 0 {
-		d.mapLines("  Annotations", t.Annotations)
-	}
-	if len(t.Spec.InitContainers) > 0 {
-		describeContainers(d, "  ", "Init Containers", t.Spec.InitContainers, nil, nil)
-	}
-	describeContainers(d, "  ", "Containers", t.Spec.Containers, nil, nil)
-	describeVolumes(d, "  ", t.Spec.Volumes)
-	d.mapLines("  Node-Selectors", t.Spec.NodeSelector)
-	describeTolerations(d, "  Tolerations", t.Spec.Tolerations)
-	if events {
-		describeEvents(d, evs, now)
-	}
-	d.flush()
 }
 
 func deref(p *int32, def int32) int32 {

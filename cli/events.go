@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/duration"
+
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
@@ -329,7 +331,7 @@ func since(t, now time.Time) string {
 	if t.IsZero() {
 		return "<unknown>"
 	}
-	return HumanDuration(now.Sub(t))
+	return duration.HumanDuration(now.Sub(t))
 }
 
 // oneLine cuts a table cell at its first line break, as kubectl does.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/duration"
+
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
@@ -123,7 +125,7 @@ func runDuration(r *localapi.HistoryRun) string {
 	if r.Started.IsZero() {
 		return "<none>"
 	}
-	return HumanDuration(r.Duration())
+	return duration.HumanDuration(r.Duration())
 }
 
 // runOutcome is Complete, Failed or Deleted, with the reason when there
@@ -162,7 +164,7 @@ func describeLastTimes(tw io.Writer, cj *manifest.CronJob, runs []*localapi.Hist
 		if t.IsZero() {
 			return "<unset>"
 		}
-		return t.Format(time.RFC1123Z) + " (" + HumanDuration(now.Sub(t)) + " ago)"
+		return t.Format(time.RFC1123Z) + " (" + duration.HumanDuration(now.Sub(t)) + " ago)"
 	}
 	fmt.Fprintf(tw, "Last Successful Time:\t%s\n", at(lastOK))
 	fmt.Fprintf(tw, "Last Failed Time:\t%s\n", at(lastFailed))

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
-	"github.com/localjobs/localjobs/runner/docker/dockertest"
 	"github.com/localjobs/localjobs/state"
 )
 
@@ -54,11 +52,7 @@ func jobPods(t *testing.T, stateDir string, j *manifest.Job) []*runner.PodRecord
 // TestJobPodFailurePolicyFailJobReal: exit 42 matches a FailJob rule; the
 // Job fails at once with Kubernetes' message and no retry.
 func TestJobPodFailurePolicyFailJobReal(t *testing.T) {
-	dockertest.RequireDocker(t)
-	t.Parallel()
-	image := dockertest.Busybox(t)
-	st := t.TempDir()
-	f := writeFile(t, t.TempDir(), "job-pod-failure-policy-failjob.yaml", fmt.Sprintf(`apiVersion: batch/v1
+	st, f := realManifest(t, "job-pod-failure-policy-failjob.yaml", `apiVersion: batch/v1
 kind: Job
 metadata:
   name: job-pod-failure-policy-failjob
@@ -80,11 +74,8 @@ spec:
         containerName: main
         operator: In
         values: [42]
-`, image))
-	r := runCLI(t, st, "run", "-f", f, "-o", "json")
-	if r.code != 1 {
-		t.Fatalf("exit %d, want 1", r.code)
-	}
+`)
+	r := runJSON(t, st, f, 1)
 	j := jobFromJSON(t, r.stdout)
 	if got, want := jobConds(j), []string{"FailureTarget/PodFailurePolicy", "Failed/PodFailurePolicy"}; !slices.Equal(got, want) {
 		t.Errorf("conditions %v, want %v", got, want)
@@ -105,11 +96,7 @@ spec:
 // TestJobBackoffLimitPerIndexReal is job-backoff-limit-per-index-example.yaml:
 // even indexes fail twice, odd ones succeed; the Job ends FailedIndexes.
 func TestJobBackoffLimitPerIndexReal(t *testing.T) {
-	dockertest.RequireDocker(t)
-	t.Parallel()
-	image := dockertest.Busybox(t)
-	st := t.TempDir()
-	f := writeFile(t, t.TempDir(), "job-backoff-limit-per-index-example.yaml", fmt.Sprintf(`apiVersion: batch/v1
+	st, f := realManifest(t, "job-backoff-limit-per-index-example.yaml", `apiVersion: batch/v1
 kind: Job
 metadata:
   name: job-backoff-limit-per-index-example
@@ -131,11 +118,8 @@ spec:
         - |
           echo "Hello world"
           if [ $((JOB_COMPLETION_INDEX %% 2)) -eq 0 ]; then exit 1; fi
-`, image))
-	r := runCLI(t, st, "run", "-f", f, "-o", "json")
-	if r.code != 1 {
-		t.Fatalf("exit %d, want 1", r.code)
-	}
+`)
+	r := runJSON(t, st, f, 1)
 	j := jobFromJSON(t, r.stdout)
 	if got, want := jobConds(j), []string{"FailureTarget/FailedIndexes", "Failed/FailedIndexes"}; !slices.Equal(got, want) {
 		t.Errorf("conditions %v, want %v", got, want)
@@ -152,11 +136,7 @@ spec:
 // TestIndexedJobReal has the shape of indexed-job.yaml: an init container
 // writes the index's item to an emptyDir, the worker prints it reversed.
 func TestIndexedJobReal(t *testing.T) {
-	dockertest.RequireDocker(t)
-	t.Parallel()
-	image := dockertest.Busybox(t)
-	st := t.TempDir()
-	f := writeFile(t, t.TempDir(), "indexed-job.yaml", fmt.Sprintf(`apiVersion: batch/v1
+	st, f := realManifest(t, "indexed-job.yaml", `apiVersion: batch/v1
 kind: Job
 metadata:
   name: 'indexed-job'
@@ -193,11 +173,8 @@ spec:
       volumes:
       - name: input
         emptyDir: {}
-`, image))
-	r := runCLI(t, st, "run", "-f", f, "-o", "json")
-	if r.code != 0 {
-		t.Fatalf("exit %d, want 0", r.code)
-	}
+`)
+	r := runJSON(t, st, f, 0)
 	j := jobFromJSON(t, r.stdout)
 	if j.Status.CompletedIndexes != "0-4" || j.Status.Succeeded != 5 {
 		t.Errorf("completedIndexes %q succeeded %d, want 0-4 and 5", j.Status.CompletedIndexes, j.Status.Succeeded)
@@ -223,11 +200,7 @@ spec:
 // SIGTERM: FailureTarget / DeadlineExceeded at the deadline, SIGTERM then,
 // SIGKILL after the grace period, Failed right after.
 func TestJobActiveDeadlineReal(t *testing.T) {
-	dockertest.RequireDocker(t)
-	t.Parallel()
-	image := dockertest.Busybox(t)
-	st := t.TempDir()
-	f := writeFile(t, t.TempDir(), "deadline.yaml", fmt.Sprintf(`apiVersion: batch/v1
+	st, f := realManifest(t, "deadline.yaml", `apiVersion: batch/v1
 kind: Job
 metadata:
   name: deadline
@@ -241,11 +214,8 @@ spec:
       - name: main
         image: %s
         command: ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"]
-`, image))
-	r := runCLI(t, st, "run", "-f", f, "-o", "json")
-	if r.code != 1 {
-		t.Fatalf("exit %d, want 1", r.code)
-	}
+`)
+	r := runJSON(t, st, f, 1)
 	j := jobFromJSON(t, r.stdout)
 	if got, want := jobConds(j), []string{"FailureTarget/DeadlineExceeded", "Failed/DeadlineExceeded"}; !slices.Equal(got, want) {
 		t.Fatalf("conditions %v, want %v", got, want)

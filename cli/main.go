@@ -1,7 +1,9 @@
-// Package cli implements the localjobs command line: one file per verb,
-// each with its own pflag FlagSet, printing kubectl-shaped tables and
-// objects. Main is the whole program minus the process: main.go only builds
-// the context and calls it.
+// Package cli implements the localjobs command line: one file per verb
+// (a large verb's parts in files named after it: get_tables.go,
+// describe_pod.go), each verb with its own pflag FlagSet, printing
+// kubectl-shaped tables and objects. kinds.go holds the resource kinds and
+// argument forms the verbs share. Main is the whole program minus the
+// process: main.go only builds the context and calls it.
 package cli
 
 import (
@@ -18,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/localjobs/localjobs/localapi"
+	"github.com/localjobs/localjobs/manifest"
 )
 
 // Exit codes.
@@ -208,7 +211,7 @@ func (e *env) dispatch(ctx context.Context, verb string, rest []string) (known b
 func suggest(typed string, candidates []string) string {
 	best, bestD := "", 3
 	for _, c := range candidates {
-		d := editDistance(typed, c)
+		d := manifest.EditDistance(typed, c)
 		if len(typed) >= 2 && strings.HasPrefix(c, typed) {
 			d = min(d, 1)
 		}
@@ -217,26 +220,6 @@ func suggest(typed string, candidates []string) string {
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // report prints err the way kubectl prints errors and returns the exit
@@ -288,6 +271,18 @@ func errorLine(err error) string {
 		return fmt.Sprintf("Error from server (%s): %s", se.Status.Reason, se.Status.Message)
 	}
 	return "error: " + err.Error()
+}
+
+// lastError prints every error but the last on stderr and returns the
+// last (nil for none), as kubectl reports the objects it could not find.
+func (e *env) lastError(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	for _, err := range errs[:len(errs)-1] {
+		fmt.Fprintln(e.stderr, errorLine(err))
+	}
+	return errs[len(errs)-1]
 }
 
 // globalFlags takes --state-dir from anywhere in args (before a "--").

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/duration"
+
 	"github.com/localjobs/localjobs/manifest"
 )
 
@@ -21,8 +23,8 @@ func TestHumanDuration(t *testing.T) {
 		{8 * 365 * 24 * time.Hour, "8y"},
 	}
 	for _, tt := range tests {
-		if got := HumanDuration(tt.d); got != tt.want {
-			t.Errorf("HumanDuration(%v) = %q, want %q", tt.d, got, tt.want)
+		if got := duration.HumanDuration(tt.d); got != tt.want {
+			t.Errorf("duration.HumanDuration(%v) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }

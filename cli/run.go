@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/localjobs/localjobs/kubectl"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
@@ -258,8 +259,9 @@ func (r *runState) run(ctx context.Context, files []localapi.File, output string
 	follow(rc.waitCtx)
 	stopped := rc.waitCtx.Err() != nil && !r.finished()
 	waitedFor := ""
-	if r.imageGaveUp != nil && !r.finished() {
-		// An image that will not appear: stop like a timeout, exit 1.
+	// halt stops the run's targets with their grace periods (following
+	// them for at most a minute), then kills what is left.
+	halt := func() {
 		r.stopTargets(bg, false)
 		r.halted = true
 		drain, cancel := context.WithTimeout(rc.drainCtx, time.Minute)
@@ -268,6 +270,10 @@ func (r *runState) run(ctx context.Context, files []localapi.File, output string
 		if !r.finished() {
 			r.stopTargets(bg, true)
 		}
+	}
+	if r.imageGaveUp != nil && !r.finished() {
+		// An image that will not appear: stop like a timeout, exit 1.
+		halt()
 		r.p.flush()
 		return r.verdict(bg, output, timeout, false, false, "")
 	}
@@ -277,14 +283,7 @@ func (r *runState) run(ctx context.Context, files []localapi.File, output string
 		// as failures) and stop its pods, with their grace periods (at
 		// most a minute, then kill).
 		waitedFor = r.describeWaiting()
-		r.stopTargets(bg, false)
-		r.halted = true
-		drain, cancel := context.WithTimeout(rc.drainCtx, time.Minute)
-		follow(drain)
-		cancel()
-		if !r.finished() {
-			r.stopTargets(bg, true)
-		}
+		halt()
 	}
 	r.p.flush()
 	return r.verdict(bg, output, timeout, stopped, rc.interrupted.Load(), waitedFor)
@@ -422,7 +421,7 @@ func podTerminal(p *manifest.Pod) bool {
 }
 
 func jobFinished(j *manifest.Job) bool {
-	s := jobStatus(j)
+	s := kubectl.JobStatus(j)
 	return s == "Complete" || s == "Failed"
 }
 
@@ -501,8 +500,8 @@ func (r *runState) verdict(ctx context.Context, output string, timeout time.Dura
 				continue
 			}
 			out = append(out, j)
-			if jobStatus(j) != "Complete" {
-				failures = append(failures, fmt.Sprintf("job/%s %s%s", t.Name, jobStatus(j), jobReason(j)))
+			if kubectl.JobStatus(j) != "Complete" {
+				failures = append(failures, fmt.Sprintf("job/%s %s%s", t.Name, kubectl.JobStatus(j), jobReason(j)))
 			}
 		}
 	}

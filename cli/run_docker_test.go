@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/localjobs/localjobs/daemon"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,10 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localjobs/localjobs/daemon"
+
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/runner/docker/dockertest"
-	"github.com/localjobs/localjobs/state"
 )
 
 // These tests run the real CLI against the real Docker engine, with images
@@ -40,6 +40,29 @@ func runCLI(t *testing.T, stateDir string, args ...string) cliResult {
 	}
 	t.Logf("localjobs %s → exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errb.String())
 	return cliResult{code, out.String(), errb.String()}
+}
+
+// runJSON runs `run -f file -o json` in state dir st and fails the test
+// unless it exits with code.
+func runJSON(t *testing.T, st, file string, code int) cliResult {
+	t.Helper()
+	r := runCLI(t, st, "run", "-f", file, "-o", "json")
+	if r.code != code {
+		t.Fatalf("exit %d, want %d", r.code, code)
+	}
+	return r
+}
+
+// realManifest starts a test against the real engine: it needs Docker,
+// runs in parallel with the others, and writes manifest (with %s for the
+// busybox image) to a file called name; st is a fresh state dir.
+func realManifest(t *testing.T, name, manifest string) (st, file string) {
+	t.Helper()
+	dockertest.RequireDocker(t)
+	t.Parallel()
+	image := dockertest.Busybox(t)
+	st = t.TempDir()
+	return st, writeFile(t, t.TempDir(), name, fmt.Sprintf(manifest, image))
 }
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -125,10 +148,7 @@ func TestSeedPods(t *testing.T) {
 
 	t.Run("ecoh", func(t *testing.T) {
 		f := writeFile(t, dir, "ecoh.yaml", seedYAML(image, "ecoh", "network-task"))
-		r := runCLI(t, st, "run", "-f", f, "-o", "json")
-		if r.code != 1 {
-			t.Fatalf("exit %d, want 1", r.code)
-		}
+		r := runJSON(t, st, f, 1)
 		term := podFromJSON(t, r.stdout).Status.ContainerStatuses[0].State.Terminated
 		if term == nil || term.Reason != "ContainerCannotRun" || term.ExitCode == 0 {
 			t.Fatalf("terminated = %+v, want ContainerCannotRun", term)
@@ -154,10 +174,7 @@ func TestSeedPods(t *testing.T) {
 
 	t.Run("exit1", func(t *testing.T) {
 		f := writeFile(t, dir, "exit1.yaml", seedYAML(image, "sh", "-c", "echo network-task; echo second line; exit 1"))
-		r := runCLI(t, st, "run", "-f", f, "-o", "json")
-		if r.code != 1 {
-			t.Fatalf("exit %d, want 1", r.code)
-		}
+		r := runJSON(t, st, f, 1)
 		term := podFromJSON(t, r.stdout).Status.ContainerStatuses[0].State.Terminated
 		if term == nil || term.Reason != "Error" || term.ExitCode != 1 {
 			t.Fatalf("terminated = %+v, want Error/1", term)
@@ -172,10 +189,7 @@ func TestSeedPods(t *testing.T) {
 }
 
 func TestOOMKilled(t *testing.T) {
-	dockertest.RequireDocker(t)
-	t.Parallel()
-	image := dockertest.Busybox(t)
-	f := writeFile(t, t.TempDir(), "oom.yaml", fmt.Sprintf(`apiVersion: v1
+	st, f := realManifest(t, "oom.yaml", `apiVersion: v1
 kind: Pod
 metadata:
   name: hog
@@ -188,11 +202,8 @@ spec:
     resources:
       limits:
         memory: 16Mi
-`, image))
-	r := runCLI(t, t.TempDir(), "run", "-f", f, "-o", "json")
-	if r.code != 1 {
-		t.Fatalf("exit %d, want 1", r.code)
-	}
+`)
+	r := runJSON(t, st, f, 1)
 	term := podFromJSON(t, r.stdout).Status.ContainerStatuses[0].State.Terminated
 	if term == nil || term.Reason != "OOMKilled" {
 		t.Fatalf("terminated = %+v, want OOMKilled", term)
@@ -203,11 +214,7 @@ spec:
 // pods, each started ≥ 10 s then ≥ 20 s after the previous one finished (and
 // less than 2 s later than that), ending Failed / BackoffLimitExceeded.
 func TestJobBackoffReal(t *testing.T) {
-	dockertest.RequireDocker(t)
-	t.Parallel()
-	image := dockertest.Busybox(t)
-	st := t.TempDir()
-	f := writeFile(t, t.TempDir(), "job.yaml", fmt.Sprintf(`apiVersion: batch/v1
+	st, f := realManifest(t, "job.yaml", `apiVersion: batch/v1
 kind: Job
 metadata:
   name: fails
@@ -220,31 +227,13 @@ spec:
       - name: task
         image: %s
         command: ["sh", "-c", "exit 1"]
-`, image))
-	r := runCLI(t, st, "run", "-f", f, "-o", "json")
-	if r.code != 1 {
-		t.Fatalf("exit %d, want 1", r.code)
-	}
-	var job manifest.Job
-	if err := json.Unmarshal([]byte(r.stdout), &job); err != nil {
-		t.Fatal(err)
-	}
-	var conds []string
-	for _, c := range job.Status.Conditions {
-		conds = append(conds, c.Type+"/"+c.Reason)
-	}
-	if want := []string{"FailureTarget/BackoffLimitExceeded", "Failed/BackoffLimitExceeded"}; !slices.Equal(conds, want) {
+`)
+	r := runJSON(t, st, f, 1)
+	job := jobFromJSON(t, r.stdout)
+	if conds, want := jobConds(job), []string{"FailureTarget/BackoffLimitExceeded", "Failed/BackoffLimitExceeded"}; !slices.Equal(conds, want) {
 		t.Errorf("conditions %v, want %v", conds, want)
 	}
-	db, err := state.Open(st, state.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	pods, err := db.PodsOfJob(context.Background(), job.UID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pods := jobPods(t, st, job)
 	if len(pods) != 3 {
 		t.Fatalf("%d pods, want exactly 3", len(pods))
 	}

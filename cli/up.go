@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/localjobs/localjobs/kubectl"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
@@ -185,7 +186,7 @@ func printUp(stream *localapi.WatchStream, p *runPrinter, out, errw io.Writer) {
 		case k.Kind == manifest.KindJob:
 			var j manifest.Job
 			if decodeObject(ev, &j) && jobFinished(&j) {
-				if s := jobStatus(&j); lastJob[j.Name] != s {
+				if s := kubectl.JobStatus(&j); lastJob[j.Name] != s {
 					lastJob[j.Name] = s
 					fmt.Fprintf(out, "job.batch/%s %s%s\n", j.Name, s, jobReason(&j))
 				}

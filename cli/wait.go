@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/jsonpath"
 
+	"github.com/localjobs/localjobs/kubectl"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
@@ -75,12 +75,6 @@ func parseWaitFor(s string) (waitCondition, error) {
 	return c, &usageError{msg: fmt.Sprintf("unrecognized condition: %q", s), hint: "--for=condition=complete, --for=condition=Ready, --for=jsonpath='{.status.phase}'=Succeeded, --for=delete or --for=create"}
 }
 
-// waitTarget is one object wait follows.
-type waitTarget struct {
-	kind *resourceKind
-	name string
-}
-
 // wait blocks until objects meet a condition, like kubectl wait: pods and
 // Jobs, by condition, JSONPath value, deletion or creation. Unlike
 // kubectl, a finished object (a Failed or Complete Job, a Succeeded or
@@ -103,43 +97,29 @@ func (e *env) wait(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	selector, err := labels.Parse(*sel)
+	selector, err := parseSelector(*sel)
 	if err != nil {
-		return &usageError{msg: fmt.Sprintf("invalid label selector %q: %v", *sel, err), hint: "-l app=web"}
+		return err
 	}
 	byQuery := *sel != "" || *all
-	var targets []waitTarget
-	var queryKind *resourceKind
-	switch {
-	case fs.NArg() == 0:
+	if fs.NArg() == 0 {
 		return &usageError{msg: "you must provide one or more resources by argument", hint: "localjobs wait --for=condition=complete job/hello"}
-	case strings.Contains(fs.Arg(0), "/"):
-		if byQuery {
-			return &usageError{msg: "name cannot be provided when a selector or --all is specified", hint: "localjobs wait --for=condition=Ready pods -l app=web"}
-		}
-		for _, a := range fs.Args() {
-			k, n, _ := strings.Cut(a, "/")
-			rk := waitKind(k)
-			if rk == nil || n == "" {
-				return &usageError{msg: fmt.Sprintf("wait supports pod/NAME and job/NAME, not %q", a), hint: "localjobs wait --for=condition=complete job/hello"}
-			}
-			targets = append(targets, waitTarget{rk, n})
-		}
-	default:
-		queryKind = waitKind(fs.Arg(0))
-		if queryKind == nil {
-			return &usageError{msg: fmt.Sprintf("wait supports pods and jobs, not %q", fs.Arg(0)), hint: "localjobs wait --for=condition=complete job/hello"}
-		}
-		switch {
-		case byQuery && fs.NArg() > 1:
-			return &usageError{msg: "name cannot be provided when a selector or --all is specified", hint: "localjobs wait --for=condition=Ready pods -l app=web"}
-		case !byQuery && fs.NArg() == 1:
-			return &usageError{msg: "resource(s) were provided, but no name was specified", hint: "localjobs wait --for=condition=Ready pod NAME"}
-		}
-		for _, n := range fs.Args()[1:] {
-			targets = append(targets, waitTarget{queryKind, n})
-		}
 	}
+	objs, err := parseObjectArgs(fs.Args(), byQuery, objectArgSyntax{
+		kind: waitKind,
+		badSlash: func(arg, _ string) error {
+			return &usageError{msg: fmt.Sprintf("wait supports pod/NAME and job/NAME, not %q", arg), hint: "localjobs wait --for=condition=complete job/hello"}
+		},
+		badKind: func(kind string) error {
+			return &usageError{msg: fmt.Sprintf("wait supports pods and jobs, not %q", kind), hint: "localjobs wait --for=condition=complete job/hello"}
+		},
+		queryHint: "localjobs wait --for=condition=Ready pods -l app=web",
+		nameHint:  "localjobs wait --for=condition=Ready pod NAME",
+	})
+	if err != nil {
+		return err
+	}
+	targets := objs.named
 	if *timeout < 0 {
 		*timeout = 7 * 24 * time.Hour
 	}
@@ -148,16 +128,13 @@ func (e *env) wait(ctx context.Context, args []string) error {
 		return err
 	}
 	defer src.Close()
-	if byQuery {
-		list, err := queryKind.list(ctx, src, *ns)
+	if k := objs.query; k != nil {
+		ms, err := matching(ctx, src, k, *ns, selector)
 		if err != nil {
 			return err
 		}
-		sortByName(list)
-		for _, o := range list {
-			if m := metaOf(o); selector.Matches(labels.Set(m.Labels)) {
-				targets = append(targets, waitTarget{queryKind, m.Name})
-			}
+		for _, m := range ms {
+			targets = append(targets, namedObject{k, m.Name})
 		}
 		if len(targets) == 0 {
 			return errors.New("no matching resources found")
@@ -169,13 +146,7 @@ func (e *env) wait(ctx context.Context, args []string) error {
 			errs = append(errs, err)
 		}
 	}
-	if len(errs) > 0 {
-		for _, err := range errs[:len(errs)-1] {
-			fmt.Fprintln(e.stderr, errorLine(err))
-		}
-		return errs[len(errs)-1]
-	}
-	return nil
+	return e.lastError(errs)
 }
 
 // waitKind is the kind of a wait argument: pods or jobs.
@@ -189,7 +160,7 @@ func waitKind(s string) *resourceKind {
 
 // waitOne waits for one object; it prints "pod/x condition met" or
 // returns why not.
-func (e *env) waitOne(ctx context.Context, src source, t waitTarget, ns string, cond waitCondition, timeout time.Duration) error {
+func (e *env) waitOne(ctx context.Context, src source, t namedObject, ns string, cond waitCondition, timeout time.Duration) error {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -355,7 +326,7 @@ func never(obj any, cond waitCondition) string {
 	}
 	switch o := obj.(type) {
 	case *manifest.Job:
-		s := jobStatus(o)
+		s := kubectl.JobStatus(o)
 		if s != "Complete" && s != "Failed" {
 			return ""
 		}

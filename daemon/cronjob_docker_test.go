@@ -256,6 +256,80 @@ func TestCronJobForbidRestart(t *testing.T) {
 	image := dockertest.Busybox(t)
 	bin := buildBinary(t)
 	stateDir := shortDir(t, "ljcj")
+	specs := everyMinuteSpec(t, image)
+	ctx := context.Background()
+	const cj = "every-minute"
+	w := newCronWatch(t, cj)
+
+	up := startUp(t, bin, stateDir, specs)
+	c := dialUntil(t, stateDir, 30*time.Second)
+	w.attach(c)
+	var jobA, jobB *manifest.Job
+	w.waitFor("the first job", 90*time.Second, func() bool {
+		for _, j := range w.created {
+			jobA = j
+		}
+		return jobA != nil
+	})
+	s := cronSlots{cronJob: cj, s1: slotOf(t, jobA)}
+	if jobA.Name != s.name(1) {
+		t.Fatalf("first job %s, want %s", jobA.Name, s.name(1))
+	}
+	t.Logf("S1 = %s: job %s seen %v after its slot", s.s1.Format(time.TimeOnly), jobA.Name, w.seen[jobA.Name].Sub(s.s1))
+
+	// S2 is held back while A runs, and starts as soon as A ends.
+	w.waitFor("job B for slot S2", 3*time.Minute, func() bool {
+		jobB = w.created[s.name(2)]
+		return jobB != nil
+	})
+	t.Logf("B (slot S2) seen at S1+%v", w.seen[jobB.Name].Sub(s.s1).Round(time.Millisecond))
+
+	// Stop the daemon shortly before S3 while B runs; start it again
+	// after S4, so two slots are missed.
+	stopAt, startAt := s.slot(3).Add(-3*time.Second), s.slot(4).Add(3*time.Second)
+	if time.Now().After(stopAt) {
+		t.Fatalf("B started too late (at S1+%v) for the restart scenario", time.Since(s.s1))
+	}
+	sleepUntil(t, stopAt)
+	w.detach()
+	up.stop(t)
+	t.Logf("first daemon's stderr:\n%s", up.stderr.String())
+	sleepUntil(t, startAt)
+	up2 := startUp(t, bin, stateDir, specs)
+	c = dialUntil(t, stateDir, 30*time.Second)
+	w.attach(c)
+	defer func() {
+		w.detach()
+		up2.stop(t)
+		t.Logf("second daemon's stderr:\n%s", up2.stderr.String())
+	}()
+
+	// The newest missed slot (S4) runs once; S5 is held back by it and
+	// starts when it ends.
+	w.waitFor("job C for slot S4", time.Minute, func() bool { return w.created[s.name(4)] != nil })
+	t.Logf("C (slot S4) seen %v after the restart", w.seen[s.name(4)].Sub(startAt).Round(time.Millisecond))
+	w.waitFor("job D for slot S5", 3*time.Minute, func() bool { return w.created[s.name(5)] != nil })
+	w.waitFor("history: A and B deleted", 30*time.Second, func() bool {
+		return w.deleted[s.name(1)] && w.deleted[s.name(2)]
+	})
+
+	w.checkCreatedOnce([]string{s.name(1), s.name(2), s.name(4), s.name(5)},
+		"S1, S2, S4, S5; S3 was missed while down and is older than S4")
+	checkForbidRestartLeft(t, ctx, c, s)
+	checkForbidRestartStatus(t, ctx, c, s)
+
+	// Deleting the CronJob deletes D and stops its container.
+	if err := c.DeleteCronJob(ctx, "default", cj); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, _ := c.Jobs(ctx, "default"); len(jobs) != 0 {
+		t.Errorf("%d jobs left after deleting the cronjob", len(jobs))
+	}
+}
+
+// everyMinuteSpec writes the scenario's CronJob to a folder for up: "* * *
+// * *", Forbid, history limit 1, a Job of 70 s.
+func everyMinuteSpec(t *testing.T, image string) string {
 	specs := t.TempDir()
 	os.WriteFile(filepath.Join(specs, "every-minute.yaml"), []byte(fmt.Sprintf(`apiVersion: batch/v1
 kind: CronJob
@@ -276,64 +350,25 @@ spec:
             image: %s
             command: ["sleep", "70"]
 `, image)), 0o644)
-	ctx := context.Background()
-	const cj = "every-minute"
-	w := newCronWatch(t, cj)
+	return specs
+}
 
-	up := startUp(t, bin, stateDir, specs)
-	c := dialUntil(t, stateDir, 30*time.Second)
-	w.attach(c)
-	var jobA, jobB *manifest.Job
-	w.waitFor("the first job", 90*time.Second, func() bool {
-		for _, j := range w.created {
-			jobA = j
-		}
-		return jobA != nil
-	})
-	s1 := slotOf(t, jobA)
-	name := func(slot time.Time) string { return schedule.JobName(cj, slot) }
-	if jobA.Name != name(s1) {
-		t.Fatalf("first job %s, want %s", jobA.Name, name(s1))
-	}
-	slot := func(n int) time.Time { return s1.Add(time.Duration(n-1) * time.Minute) }
-	t.Logf("S1 = %s: job %s seen %v after its slot", s1.Format(time.TimeOnly), jobA.Name, w.seen[jobA.Name].Sub(s1))
+// cronSlots names the slots of a scenario from its first: slot(n) is Sn,
+// name(n) the name of its Job.
+type cronSlots struct {
+	cronJob string
+	s1      time.Time
+}
 
-	// S2 is held back while A runs, and starts as soon as A ends.
-	w.waitFor("job B for slot S2", 3*time.Minute, func() bool {
-		jobB = w.created[name(slot(2))]
-		return jobB != nil
-	})
-	t.Logf("B (slot S2) seen at S1+%v", w.seen[jobB.Name].Sub(s1).Round(time.Millisecond))
+func (s cronSlots) slot(n int) time.Time { return s.s1.Add(time.Duration(n-1) * time.Minute) }
 
-	// Stop the daemon shortly before S3 while B runs; start it again
-	// after S4, so two slots are missed.
-	stopAt, startAt := slot(3).Add(-3*time.Second), slot(4).Add(3*time.Second)
-	if time.Now().After(stopAt) {
-		t.Fatalf("B started too late (at S1+%v) for the restart scenario", time.Since(s1))
-	}
-	sleepUntil(t, stopAt)
-	w.detach()
-	up.stop(t)
-	t.Logf("first daemon's stderr:\n%s", up.stderr.String())
-	sleepUntil(t, startAt)
-	up2 := startUp(t, bin, stateDir, specs)
-	c = dialUntil(t, stateDir, 30*time.Second)
-	w.attach(c)
-	defer func() {
-		w.detach()
-		up2.stop(t)
-		t.Logf("second daemon's stderr:\n%s", up2.stderr.String())
-	}()
+func (s cronSlots) name(n int) string { return schedule.JobName(s.cronJob, s.slot(n)) }
 
-	// The newest missed slot (S4) runs once; S5 is held back by it and
-	// starts when it ends.
-	w.waitFor("job C for slot S4", time.Minute, func() bool { return w.created[name(slot(4))] != nil })
-	t.Logf("C (slot S4) seen %v after the restart", w.seen[name(slot(4))].Sub(startAt).Round(time.Millisecond))
-	w.waitFor("job D for slot S5", 3*time.Minute, func() bool { return w.created[name(slot(5))] != nil })
-	w.waitFor("history: A and B deleted", 30*time.Second, func() bool {
-		return w.deleted[name(slot(1))] && w.deleted[name(slot(2))]
-	})
-
+// checkCreatedOnce reports the watch's errors, and fails unless the Jobs
+// created are want (why says which slots), each created once.
+func (w *cronWatch) checkCreatedOnce(want []string, why string) {
+	t := w.t
+	t.Helper()
 	w.mu.Lock()
 	for _, e := range w.errs {
 		t.Error(e)
@@ -347,12 +382,15 @@ spec:
 	}
 	w.mu.Unlock()
 	sort.Strings(names)
-	want := []string{name(slot(1)), name(slot(2)), name(slot(4)), name(slot(5))}
 	if !slices.Equal(names, want) {
-		t.Errorf("jobs created %v, want %v (S1, S2, S4, S5; S3 was missed while down and is older than S4)", names, want)
+		t.Errorf("jobs created %v, want %v (%s)", names, want, why)
 	}
+}
 
-	// What is left: C (complete, the one kept by the history limit) and D.
+// checkForbidRestartLeft: what is left is C (complete, the one kept by the
+// history limit) and D, and no pod of A or B.
+func checkForbidRestartLeft(t *testing.T, ctx context.Context, c *localapi.Client, s cronSlots) {
+	t.Helper()
 	jobs, err := c.Jobs(ctx, "default")
 	if err != nil {
 		t.Fatal(err)
@@ -361,7 +399,7 @@ spec:
 	for _, j := range jobs {
 		left = append(left, j.Name+"="+jobState(j))
 	}
-	if wantLeft := []string{name(slot(4)) + "=Complete", name(slot(5)) + "=Running"}; !slices.Equal(left, wantLeft) {
+	if wantLeft := []string{s.name(4) + "=Complete", s.name(5) + "=Running"}; !slices.Equal(left, wantLeft) {
 		t.Errorf("jobs left %v, want %v", left, wantLeft)
 	}
 	pods, err := c.Pods(ctx, "default")
@@ -369,19 +407,25 @@ spec:
 		t.Fatal(err)
 	}
 	for _, p := range pods {
-		if strings.HasPrefix(p.Name, name(slot(1))) || strings.HasPrefix(p.Name, name(slot(2))) {
+		if strings.HasPrefix(p.Name, s.name(1)) || strings.HasPrefix(p.Name, s.name(2)) {
 			t.Errorf("pod %s of a job deleted by the history limit is still there", p.Name)
 		}
 	}
-	// The controller records its event and status just after the Job it
-	// created was published: poll the CronJob briefly for them.
+}
+
+// checkForbidRestartStatus: the CronJob's lastScheduleTime is S5 and its
+// events are 4 creations, 2 deletions and some held back. The controller
+// records its event and status just after the Job it created was
+// published: poll the CronJob briefly for them.
+func checkForbidRestartStatus(t *testing.T, ctx context.Context, c *localapi.Client, s cronSlots) {
+	t.Helper()
 	eventually(t, 5*time.Second, func() string {
-		got, err := c.CronJob(ctx, "default", cj)
+		got, err := c.CronJob(ctx, "default", s.cronJob)
 		if err != nil {
 			return err.Error()
 		}
-		if lst := got.Status.LastScheduleTime; lst == nil || !lst.Equal(slot(5)) {
-			return fmt.Sprintf("lastScheduleTime %v, want S5 %v", lst, slot(5))
+		if lst := got.Status.LastScheduleTime; lst == nil || !lst.Equal(s.slot(5)) {
+			return fmt.Sprintf("lastScheduleTime %v, want S5 %v", lst, s.slot(5))
 		}
 		evs, err := c.Events(ctx, "default", got.UID)
 		if err != nil {
@@ -396,14 +440,6 @@ spec:
 		}
 		return ""
 	})
-
-	// Deleting the CronJob deletes D and stops its container.
-	if err := c.DeleteCronJob(ctx, "default", cj); err != nil {
-		t.Fatal(err)
-	}
-	if jobs, _ := c.Jobs(ctx, "default"); len(jobs) != 0 {
-		t.Errorf("%d jobs left after deleting the cronjob", len(jobs))
-	}
 }
 
 // eventually polls check (every 50 ms, bounded by timeout) until it

@@ -454,10 +454,7 @@ func TestDecode_Problems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := Decode(tt.file, []byte(tt.in))
-			var got []string
-			for _, p := range res.Errors {
-				got = append(got, p.Error())
-			}
+			got := problemLines(res.Errors)
 			if fmt.Sprint(got) != fmt.Sprint(tt.wantErrs) {
 				t.Errorf("errors:\n got %q\nwant %q", got, tt.wantErrs)
 			}
@@ -492,10 +489,7 @@ func TestDecode_Warnings(t *testing.T) {
 	if len(res.Errors) > 0 {
 		t.Fatalf("errors: %v", res.Errors)
 	}
-	var got []string
-	for _, p := range res.Warnings {
-		got = append(got, p.Error())
-	}
+	got := problemLines(res.Warnings)
 	want := []string{
 		"pod.yaml:6: spec.nodeSelector: accepted but not run by localjobs (there is one node and no scheduler)",
 		"pod.yaml:10: spec.containers[0].livenessProbe: accepted but not run by localjobs (probes are not supported)",
@@ -565,10 +559,7 @@ func TestDecode_ExportedObjectWarnsOnlyWhereUseful(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := Decode("exported-pod.yaml", data)
-	var got []string
-	for _, p := range res.Warnings {
-		got = append(got, p.Error())
-	}
+	got := problemLines(res.Warnings)
 	// priority 0, serviceAccountName default, seccompProfile RuntimeDefault
 	// and the like are what localjobs does anyway: no warning.
 	want := []string{
@@ -657,12 +648,18 @@ func TestDecode_OddUnknownKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		res := Decode("p.yaml", []byte(tt.in))
-		var got []string
-		for _, p := range res.Errors {
-			got = append(got, p.Error())
-		}
+		got := problemLines(res.Errors)
 		if len(got) == 0 || got[0] != tt.want {
 			t.Errorf("Decode(%q): errors %q, want first %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// problemLines are problems as Decode's callers print them.
+func problemLines(ps []Problem) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Error())
+	}
+	return out
 }

@@ -204,7 +204,8 @@ func structOf(t reflect.Type) reflect.Type {
 	return t
 }
 
-// typeHint is kubectl explain's type of one of our field types.
+// typeHint is kubectl explain's type of a field type, ours or k8s.io/api's
+// (explain_test.go derives explain_docs.go's types with it).
 func typeHint(t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.Pointer:
@@ -219,7 +220,7 @@ func typeHint(t reflect.Type) string {
 	case reflect.Struct:
 		switch t.Name() {
 		case "Time", "MicroTime":
-			return "string"
+			return "string" // as kubectl explain shows them
 		}
 		return t.Name()
 	case reflect.String:

@@ -76,7 +76,7 @@ func generateExplainDocs(t *testing.T) []byte {
 			if d := oneLine(fieldDoc(kt, k.index, name)); d != "" {
 				fieldDocs[key] = d
 			}
-			fieldTypes[key] = k8sTypeHint(k.typ)
+			fieldTypes[key] = typeHint(k.typ)
 			if f.typ == rawMessageType {
 				continue
 			}
@@ -135,33 +135,6 @@ func fieldDoc(t reflect.Type, index []int, name string) string {
 		}
 	}
 	return swaggerDoc(t)[name]
-}
-
-// k8sTypeHint is kubectl explain's type of a k8s.io/api field type.
-func k8sTypeHint(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Pointer:
-		return k8sTypeHint(t.Elem())
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return "string"
-		}
-		return "[]" + k8sTypeHint(t.Elem())
-	case reflect.Map:
-		return "map[string]" + k8sTypeHint(t.Elem())
-	case reflect.Struct:
-		if t.Name() == "Time" || t.Name() == "MicroTime" {
-			return "string" // as kubectl explain shows them
-		}
-		return t.Name()
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Float32, reflect.Float64:
-		return "number"
-	}
-	return "integer"
 }
 
 var (

@@ -29,10 +29,7 @@ spec:
           containers: [{name: main, image: busybox}]
 `
 	res := Decode("backup.yaml", []byte(doc))
-	var got []string
-	for _, p := range res.Errors {
-		got = append(got, p.Error())
-	}
+	got := problemLines(res.Errors)
 	all := strings.Join(got, "\n")
 	for _, want := range []string{
 		`backup.yaml:6: metadata.annotations[localjobs.io/notify-url]: Invalid value: "ftp://example.com/hook": must be an http or https URL`,

@@ -260,7 +260,7 @@ func unknownFieldMsg(root reflect.Type, p fieldPath) string {
 	}
 	best, bestD := "", 3
 	for _, k := range sortedKeys(jsonFields(parent)) {
-		d := editDistance(strings.ToLower(name), strings.ToLower(k))
+		d := EditDistance(strings.ToLower(name), strings.ToLower(k))
 		if d < bestD {
 			best, bestD = k, d
 		}
@@ -271,8 +271,10 @@ func unknownFieldMsg(root reflect.Type, p fieldPath) string {
 	return msg
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b: how "did you
+// mean" picks a near name, for an unknown field here and an unknown
+// command in the CLI.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -203,6 +203,16 @@ func (h *harness) sleepUntil(w time.Time) {
 	synctest.Wait()
 }
 
+// run applies cj, runs the controller until the fake clock reaches until,
+// and returns what the store saw.
+func (h *harness) run(cj *manifest.CronJob, until time.Time) (cs []created, deleted []string, maxActive int) {
+	h.ctrl.Apply(cj)
+	h.start()
+	h.sleepUntil(until)
+	h.stop()
+	return h.store.snapshot()
+}
+
 func minuteCronJob(policy string) *manifest.CronJob {
 	cj := newCronJob("*/1 * * * *", at("09:59"))
 	cj.Spec.ConcurrencyPolicy = policy
@@ -229,11 +239,7 @@ func TestControllerForbid(t *testing.T) {
 		cj := minuteCronJob(manifest.ConcurrencyForbid)
 		two := int32(2)
 		cj.Spec.SuccessfulJobsHistoryLimit = &two
-		h.ctrl.Apply(cj)
-		h.start()
-		h.sleepUntil(at("10:10:00"))
-		h.stop()
-		cs, deleted, maxActive := h.store.snapshot()
+		cs, deleted, maxActive := h.run(cj, at("10:10:00"))
 		if maxActive != 1 {
 			t.Errorf("max active jobs = %d, want 1", maxActive)
 		}
@@ -270,11 +276,7 @@ func TestControllerForbidDeadline(t *testing.T) {
 		h := newHarness(t, at("09:59:30"), 75*time.Second)
 		cj := minuteCronJob(manifest.ConcurrencyForbid)
 		cj.Spec.StartingDeadlineSeconds = i64(10)
-		h.ctrl.Apply(cj)
-		h.start()
-		h.sleepUntil(at("10:03:30"))
-		h.stop()
-		cs, _, maxActive := h.store.snapshot()
+		cs, _, maxActive := h.run(cj, at("10:03:30"))
 		want := []created{
 			{JobName("mycronjob", at("10:00")), at("10:00:00")},
 			{JobName("mycronjob", at("10:02")), at("10:02:00")},
@@ -290,11 +292,7 @@ func TestControllerForbidDeadline(t *testing.T) {
 func TestControllerReplace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, at("09:59:30"), 90*time.Second)
-		h.ctrl.Apply(minuteCronJob(manifest.ConcurrencyReplace))
-		h.start()
-		h.sleepUntil(at("10:02:30"))
-		h.stop()
-		cs, deleted, maxActive := h.store.snapshot()
+		cs, deleted, maxActive := h.run(minuteCronJob(manifest.ConcurrencyReplace), at("10:02:30"))
 		var names []string
 		for _, c := range cs {
 			names = append(names, c.name)
@@ -313,11 +311,7 @@ func TestControllerReplace(t *testing.T) {
 func TestControllerAllow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, at("09:59:30"), 90*time.Second)
-		h.ctrl.Apply(minuteCronJob(manifest.ConcurrencyAllow))
-		h.start()
-		h.sleepUntil(at("10:03:20"))
-		h.stop()
-		cs, _, maxActive := h.store.snapshot()
+		cs, _, maxActive := h.run(minuteCronJob(manifest.ConcurrencyAllow), at("10:03:20"))
 		if len(cs) != 4 || maxActive != 2 {
 			t.Errorf("created %v max active %d, want 4 and 2", cs, maxActive)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -96,12 +97,24 @@ type Result struct {
 // syncCronJob, k8s-semantics §3.3, with DESIGN §8's differences): it
 // reconciles status.active with the Jobs that exist, deletes Jobs beyond
 // the history limits, and decides whether the newest due schedule time
-// gets a Job. It has no side effects.
+// gets a Job. It has no side effects. Its stages, each a function with its
+// own tests:
+//
+//  1. sawChildren: events for the active Jobs that finished or went
+//     missing; lastSuccessful: the newest completion;
+//  2. historyToDelete and activeJobs: the finished Jobs beyond the history
+//     limits, and the Jobs still running;
+//  3. scheduleOf: the zone and the parsed schedule (or the warning why
+//     nothing runs);
+//  4. dueSlot: the newest due schedule time and what it needs;
+//  5. starter.start: a Job under the concurrency policy, for the slot and
+//     for localjobs.io/run-on-start;
+//  6. nextAfter: when to look again.
 func Sync(in Input) (r Result) {
 	cj := in.CronJob
 	now := in.Now
 	old := cj.Status
-	st := manifest.CronJobStatus{LastScheduleTime: old.LastScheduleTime, LastSuccessfulTime: old.LastSuccessfulTime}
+	st := manifest.CronJobStatus{LastScheduleTime: old.LastScheduleTime}
 	defer func() {
 		r.Status = st
 		r.StatusChanged = !statusEqual(&old, &st)
@@ -109,41 +122,99 @@ func Sync(in Input) (r Result) {
 			r.RequeueAfter = r.NextRun.Add(nextScheduleDelta).Sub(now)
 		}
 	}()
-	event := func(typ, reason, format string, a ...any) {
-		r.Events = append(r.Events, Event{typ, reason, fmt.Sprintf(format, a...)})
-	}
 
 	// 1. Children: what was active and has finished or gone.
-	byName := map[string]*manifest.Job{}
-	for _, j := range in.Jobs {
-		byName[j.Name] = j
+	r.Events = sawChildren(old.Active, in.Jobs)
+	st.LastSuccessfulTime = lastSuccessful(old.LastSuccessfulTime, in.Jobs)
+
+	// 2. History limits.
+	doomed := historyToDelete(in.Jobs, cj.Spec.SuccessfulJobsHistoryLimit, cj.Spec.FailedJobsHistoryLimit)
+	for _, j := range doomed {
+		r.Actions = append(r.Actions, deleteAction(j))
 	}
-	for _, ref := range old.Active {
-		j, ok := byName[ref.Name]
-		switch {
-		case !ok:
-			event(EventNormal, ReasonMissingJob, "Active job went missing: %s", ref.Name)
-		case jobFinished(j) != "":
-			event(EventNormal, ReasonSawCompletedJob, "Saw completed job: %s, status: %s", j.Name, jobFinished(j))
+	s := starter{policy: cj.Spec.ConcurrencyPolicy, active: activeJobs(in.Jobs, doomed)}
+	st.Active = refsOf(s.active)
+
+	// 3. Zone and schedule.
+	sched, loc, warning := scheduleOf(cj, in.Local)
+	if warning != nil {
+		r.Events = append(r.Events, *warning)
+		return r
+	}
+	if cj.Spec.Suspend != nil && *cj.Spec.Suspend {
+		return r
+	}
+
+	// 4. The newest due schedule time.
+	base := scheduleBase(cj)
+	slot, todo, evs := dueSlot(cj, sched, base, now, in.Jobs)
+	r.Events = append(r.Events, evs...)
+	if todo == slotInvalid {
+		return r
+	}
+	r.Slot = slot.Time
+	created := false
+	switch todo {
+	case slotExists:
+		st.LastScheduleTime = manifest.NewTime(slot.Time)
+	case slotCreate:
+		if s.start(NewJob(cj, slot.Time, loc), slot, "job") {
+			st.LastScheduleTime = manifest.NewTime(slot.Time)
+			created = true
 		}
 	}
-	for _, j := range in.Jobs {
+
+	// 5. localjobs.io/run-on-start: one extra run, unless this sync
+	// already started one.
+	if in.RunOnStart && !created {
+		if j := runOnStartJob(cj, now, loc); findJob(in.Jobs, j.Name) == nil {
+			s.start(j, Fire{}, "the run-on-start job")
+		}
+	}
+	r.Actions = append(r.Actions, s.actions...)
+	r.Events = append(r.Events, s.events...)
+	st.Active = refsOf(s.active)
+
+	// 6. When to look again.
+	r.NextRun = nextAfter(sched, base, now)
+	return r
+}
+
+// sawChildren returns the events for the Jobs of status.active that have
+// finished or are gone.
+func sawChildren(active []manifest.ObjectReference, jobs []*manifest.Job) []Event {
+	var evs []Event
+	for _, ref := range active {
+		j := findJob(jobs, ref.Name)
+		switch {
+		case j == nil:
+			evs = append(evs, Event{EventNormal, ReasonMissingJob, "Active job went missing: " + ref.Name})
+		case jobFinished(j) != "":
+			evs = append(evs, Event{EventNormal, ReasonSawCompletedJob, fmt.Sprintf("Saw completed job: %s, status: %s", j.Name, jobFinished(j))})
+		}
+	}
+	return evs
+}
+
+// lastSuccessful is status.lastSuccessfulTime: last, or the newest
+// completion time of a Complete Job if later.
+func lastSuccessful(last *manifest.Time, jobs []*manifest.Job) *manifest.Time {
+	for _, j := range jobs {
 		if jobFinished(j) == manifest.JobComplete && j.Status.CompletionTime != nil {
-			if st.LastSuccessfulTime == nil || j.Status.CompletionTime.After(st.LastSuccessfulTime.Time) {
-				st.LastSuccessfulTime = &manifest.Time{Time: j.Status.CompletionTime.Time}
+			if last == nil || j.Status.CompletionTime.After(last.Time) {
+				last = &manifest.Time{Time: j.Status.CompletionTime.Time}
 			}
 		}
 	}
+	return last
+}
 
-	// 2. History limits.
-	deleted := map[string]bool{}
-	for _, j := range historyToDelete(in.Jobs, cj.Spec.SuccessfulJobsHistoryLimit, cj.Spec.FailedJobsHistoryLimit) {
-		deleted[j.Name] = true
-		r.Actions = append(r.Actions, Action{Delete: j, Event: Event{EventNormal, ReasonSuccessfulDelete, "Deleted job " + j.Name}})
-	}
+// activeJobs are the Jobs neither finished, being deleted, nor about to be
+// deleted (doomed), oldest first (ties by name).
+func activeJobs(jobs, doomed []*manifest.Job) []*manifest.Job {
 	var active []*manifest.Job
-	for _, j := range in.Jobs {
-		if !deleted[j.Name] && jobFinished(j) == "" && j.DeletionTimestamp == nil {
+	for _, j := range jobs {
+		if !slices.Contains(doomed, j) && jobFinished(j) == "" && j.DeletionTimestamp == nil {
 			active = append(active, j)
 		}
 	}
@@ -154,119 +225,145 @@ func Sync(in Input) (r Result) {
 		}
 		return active[a].Name < active[b].Name
 	})
-	setActive := func(js []*manifest.Job) {
-		st.Active = nil
-		for _, j := range js {
-			st.Active = append(st.Active, jobRef(j))
-		}
-	}
-	setActive(active)
+	return active
+}
 
-	// 3. Zone and schedule.
-	loc := in.Local
-	if loc == nil {
-		loc = time.Local
+// scheduleOf is the CronJob's zone (timeZone, else local, else time.Local)
+// and parsed schedule, or the warning that says why nothing runs.
+func scheduleOf(cj *manifest.CronJob, local *time.Location) (*Schedule, *time.Location, *Event) {
+	if local == nil {
+		local = time.Local
 	}
-	if tz := cj.Spec.TimeZone; tz != nil {
-		l, err := LoadZone(*tz)
-		if err != nil {
-			event(EventWarning, ReasonUnknownTimeZone, "invalid timeZone: %q: %s", *tz, err)
-			return r
-		}
-		loc = l
+	loc, err := ZoneOf(cj, local)
+	if err != nil {
+		return nil, nil, &Event{EventWarning, ReasonUnknownTimeZone, fmt.Sprintf("invalid timeZone: %q: %s", *cj.Spec.TimeZone, err)}
 	}
 	if strings.Contains(cj.Spec.Schedule, "TZ") {
 		// Kubernetes still runs legacy objects with TZ in the schedule;
 		// localjobs never accepted them (DESIGN §8), so nothing runs.
-		event(EventWarning, ReasonUnsupportedSchedule, "%s", ErrTZInSchedule)
-		return r
+		return nil, nil, &Event{EventWarning, ReasonUnsupportedSchedule, ErrTZInSchedule.Error()}
 	}
 	sched, err := Parse(cj.Spec.Schedule, loc, PolicyOf(cj.Annotations))
 	if err != nil {
-		event(EventWarning, ReasonUnparseableSchedule, "unparseable schedule: %q : %s", cj.Spec.Schedule, err)
-		return r
+		return nil, nil, &Event{EventWarning, ReasonUnparseableSchedule, fmt.Sprintf("unparseable schedule: %q : %s", cj.Spec.Schedule, err)}
 	}
-	suspended := cj.Spec.Suspend != nil && *cj.Spec.Suspend
-	if suspended {
-		return r
-	}
+	return sched, loc, nil
+}
 
-	// create adds the actions that start j under the concurrency policy;
-	// it reports false when Forbid holds it back.
-	create := func(j *manifest.Job, slot Fire, what string) bool {
-		switch cj.Spec.ConcurrencyPolicy {
-		case manifest.ConcurrencyForbid:
-			if len(active) > 0 {
-				event(EventNormal, ReasonJobAlreadyActive, "Not starting %s because prior execution is running and concurrency policy is Forbid", what)
-				return false
-			}
-		case manifest.ConcurrencyReplace:
-			for _, a := range active {
-				r.Actions = append(r.Actions, Action{Delete: a, Event: Event{EventNormal, ReasonSuccessfulDelete, "Deleted job " + a.Name}})
-			}
-			active = nil
-		}
-		act := Action{Create: j, Event: Event{EventNormal, ReasonSuccessfulCreate, "Created job " + j.Name}}
-		if slot.Adjusted {
-			act.Adjusted = &Event{EventNormal, ReasonDSTAdjusted, fmt.Sprintf("Job %s: %s", j.Name, slot.Reason)}
-		}
-		r.Actions = append(r.Actions, act)
-		active = append(active, j)
-		setActive(active)
-		return true
+// scheduleBase is where the search for due times starts: the last
+// scheduled time, or the CronJob's creation.
+func scheduleBase(cj *manifest.CronJob) time.Time {
+	if t := cj.Status.LastScheduleTime; t != nil {
+		return t.Time
 	}
+	return cj.CreationTimestamp.Time
+}
 
-	// 4. The newest due schedule time.
-	base := cj.CreationTimestamp.Time
-	if old.LastScheduleTime != nil {
-		base = old.LastScheduleTime.Time
-	}
+// slotTodo is what the newest due schedule time needs.
+type slotTodo int
+
+const (
+	slotNone    slotTodo = iota // no time is due, or it was processed
+	slotExists                  // its Job exists: record it as scheduled
+	slotCreate                  // create its Job
+	slotInvalid                 // the schedule cannot be searched: stop
+)
+
+// dueSlot finds the newest schedule time due at now (after base, within
+// startingDeadlineSeconds) and what it needs, with the warnings of the
+// search (too many missed times, an invalid schedule).
+func dueSlot(cj *manifest.CronJob, sched *Schedule, base, now time.Time, jobs []*manifest.Job) (Fire, slotTodo, []Event) {
+	var evs []Event
 	slot, missed, err := mostRecent(sched, base, now, cj.Spec.StartingDeadlineSeconds)
 	switch {
 	case errors.Is(err, errNeverFires) && cj.Annotations[AnnotationRunOnStart] == "true":
 		// A CronJob that runs only at daemon start: a schedule that never
 		// fires with run-on-start is crontab's @reboot (`localjobs import
-		// crontab` writes "0 0 31 2 *"). It gets its start run below.
+		// crontab` writes "0 0 31 2 *"). It gets its start run in Sync.
 	case err != nil:
-		event(EventWarning, ReasonInvalidSchedule, "invalid schedule: %s : %s", cj.Spec.Schedule, err)
-		return r
+		return Fire{}, slotInvalid, []Event{{EventWarning, ReasonInvalidSchedule, fmt.Sprintf("invalid schedule: %s : %s", cj.Spec.Schedule, err)}}
 	}
 	if missed > tooManyMissed {
-		event(EventWarning, ReasonTooManyMissedTimes, "too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew")
+		evs = append(evs, Event{EventWarning, ReasonTooManyMissedTimes, "too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew"})
 	}
-	created := false
-	if !slot.Time.IsZero() {
-		r.Slot = slot.Time
-		name := JobName(cj.Name, slot.Time)
-		switch {
-		case old.LastScheduleTime != nil && !old.LastScheduleTime.Before(slot.Time):
-			// Already processed.
-		case byName[name] != nil:
-			// A Job for this slot exists (created before a crash, or
-			// by another sync): the slot has run.
-			st.LastScheduleTime = manifest.NewTime(slot.Time)
-		default:
-			if create(NewJob(cj, slot.Time, loc), slot, "job") {
-				st.LastScheduleTime = manifest.NewTime(slot.Time)
-				created = true
-			}
+	last := cj.Status.LastScheduleTime
+	switch {
+	case slot.Time.IsZero():
+		return slot, slotNone, evs
+	case last != nil && !last.Before(slot.Time):
+		// Already processed.
+		return slot, slotNone, evs
+	case findJob(jobs, JobName(cj.Name, slot.Time)) != nil:
+		// A Job for this slot exists (created before a crash, or by
+		// another sync): the slot has run.
+		return slot, slotExists, evs
+	}
+	return slot, slotCreate, evs
+}
+
+// runOnStartJob is the Job of localjobs.io/run-on-start: a Job of now,
+// marked as the start run rather than a scheduled one.
+func runOnStartJob(cj *manifest.CronJob, now time.Time, loc *time.Location) *manifest.Job {
+	j := NewJob(cj, now, loc)
+	delete(j.Annotations, AnnotationScheduledTimestamp)
+	j.Annotations[AnnotationRunOnStart] = "true"
+	return j
+}
+
+// starter starts Jobs under a concurrency policy, keeping the active Jobs
+// and the actions and events it adds.
+type starter struct {
+	policy  string
+	active  []*manifest.Job
+	actions []Action
+	events  []Event
+}
+
+// start adds the actions that start j (for slot; what names it in the
+// event); it reports false when Forbid holds it back.
+func (s *starter) start(j *manifest.Job, slot Fire, what string) bool {
+	switch s.policy {
+	case manifest.ConcurrencyForbid:
+		if len(s.active) > 0 {
+			s.events = append(s.events, Event{EventNormal, ReasonJobAlreadyActive, fmt.Sprintf("Not starting %s because prior execution is running and concurrency policy is Forbid", what)})
+			return false
+		}
+	case manifest.ConcurrencyReplace:
+		for _, a := range s.active {
+			s.actions = append(s.actions, deleteAction(a))
+		}
+		s.active = nil
+	}
+	act := Action{Create: j, Event: Event{EventNormal, ReasonSuccessfulCreate, "Created job " + j.Name}}
+	if slot.Adjusted {
+		act.Adjusted = &Event{EventNormal, ReasonDSTAdjusted, fmt.Sprintf("Job %s: %s", j.Name, slot.Reason)}
+	}
+	s.actions = append(s.actions, act)
+	s.active = append(s.active, j)
+	return true
+}
+
+// deleteAction deletes j, with its SuccessfulDelete event.
+func deleteAction(j *manifest.Job) Action {
+	return Action{Delete: j, Event: Event{EventNormal, ReasonSuccessfulDelete, "Deleted job " + j.Name}}
+}
+
+// findJob is the Job called name, or nil.
+func findJob(jobs []*manifest.Job, name string) *manifest.Job {
+	for _, j := range jobs {
+		if j.Name == name {
+			return j
 		}
 	}
+	return nil
+}
 
-	// 5. localjobs.io/run-on-start: one extra run, unless this sync
-	// already started one.
-	if in.RunOnStart && !created {
-		j := NewJob(cj, now, loc)
-		delete(j.Annotations, AnnotationScheduledTimestamp)
-		j.Annotations[AnnotationRunOnStart] = "true"
-		if byName[j.Name] == nil {
-			create(j, Fire{}, "the run-on-start job")
-		}
+func refsOf(jobs []*manifest.Job) []manifest.ObjectReference {
+	var refs []manifest.ObjectReference
+	for _, j := range jobs {
+		refs = append(refs, jobRef(j))
 	}
-
-	// 6. When to look again.
-	r.NextRun = nextAfter(sched, base, now)
-	return r
+	return refs
 }
 
 // LoadZone loads an IANA zone as a CronJob's timeZone; "Local" is refused
@@ -276,6 +373,40 @@ func LoadZone(name string) (*time.Location, error) {
 		return nil, fmt.Errorf("unknown time zone %s", name)
 	}
 	return time.LoadLocation(name)
+}
+
+// ZoneOf is the zone a CronJob's schedule runs in: its timeZone, else
+// local.
+func ZoneOf(cj *manifest.CronJob, local *time.Location) (*time.Location, error) {
+	if tz := cj.Spec.TimeZone; tz != nil {
+		return LoadZone(*tz)
+	}
+	return local, nil
+}
+
+// NextFire is when a CronJob's schedule next fires after now, as `describe
+// cronjob` and the dashboard show it, with the zone it runs in (ZoneOf):
+// an @every schedule counts from the last scheduled run, or creation. A
+// zero Fire means the schedule never fires; an error, that its zone or
+// expression is invalid. Whether the CronJob is suspended is the caller's
+// to say.
+func NextFire(cj *manifest.CronJob, now time.Time, local *time.Location) (Fire, *time.Location, error) {
+	loc, err := ZoneOf(cj, local)
+	if err != nil {
+		return Fire{}, nil, err
+	}
+	s, err := Parse(cj.Spec.Schedule, loc, PolicyOf(cj.Annotations))
+	if err != nil {
+		return Fire{}, nil, err
+	}
+	after := now
+	if d := s.Every(); d > 0 {
+		after = scheduleBase(cj)
+		if now.After(after) {
+			after = after.Add(now.Sub(after) / d * d)
+		}
+	}
+	return s.NextFire(after), loc, nil
 }
 
 // JobName is the name of the Job for a scheduled time:

@@ -112,8 +112,22 @@ func TestDashboardBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	dir := tempDir(t, "ljui")
-	data := tempDir(t, "ljuidata")
+	d, dir, data := startDashboardDaemon(t, ctx)
+	base := d.UIURL()
+	c := d.Client()
+	runDashboardObjects(t, ctx, d, img, data)
+	checkOverview(t, browser, base, dir)
+	checkCronJobPage(t, browser, base)
+	podURL := checkPodPage(t, ctx, c, browser, base)
+	checkFullLogAndReadOnly(t, base, podURL)
+}
+
+// startDashboardDaemon starts a daemon with the dashboard on a free
+// loopback port, in a fresh state dir (dir), allowed the host folder data;
+// the test's cleanup stops it and removes its containers.
+func startDashboardDaemon(t *testing.T, ctx context.Context) (d *daemon.Daemon, dir, data string) {
+	dir = tempDir(t, "ljui")
+	data = tempDir(t, "ljuidata")
 	d, err := daemon.Start(ctx, daemon.Config{StateDir: dir, Version: cli.Version, UIAddr: "127.0.0.1:0", AllowHostPath: []string{data}})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +150,12 @@ func TestDashboardBrowser(t *testing.T) {
 	if !strings.Contains(strings.Join(d.Summary(), "\n"), "dashboard: "+base) {
 		t.Errorf("the banner does not say where the dashboard listens:\n%s", strings.Join(d.Summary(), "\n"))
 	}
+	return d, dir, data
+}
 
+// runDashboardObjects applies dashboardYAML and waits for the CronJob's
+// start run and two manual runs, the failing Job and the completed Pod.
+func runDashboardObjects(t *testing.T, ctx context.Context, d *daemon.Daemon, img, data string) {
 	c := d.Client()
 	stream, err := c.Watch(ctx, "default", "pods", "jobs")
 	if err != nil {
@@ -164,9 +183,14 @@ func TestDashboardBrowser(t *testing.T) {
 		p, err2 := c.Pod(ctx, "default", "hello-pod")
 		return err == nil && err2 == nil && hasCondition(j, manifest.JobFailed) && p.Status.Phase == manifest.PodSucceeded
 	})
+}
 
-	// The overview, given 12 s of the browser's virtual time so that the
-	// live refresh (under the CSP) swaps the content in at least once.
+// checkOverview loads the overview: the objects, the schedule in English,
+// kubectl's statuses, the next fire time, and each pod's STATUS as
+// `localjobs get pods` prints it.
+func checkOverview(t *testing.T, browser, base, dir string) {
+	// Given 12 s of the browser's virtual time, the live refresh (under
+	// the CSP) swaps the content in at least once.
 	dom := dumpDOM(t, browser, base, "--virtual-time-budget=12000")
 	if !strings.Contains(dom, `data-refreshed="`) || strings.Contains(dom, `id="pause" class="button" aria-pressed="false" hidden`) {
 		t.Errorf("the live refresh did not run")
@@ -208,11 +232,13 @@ func TestDashboardBrowser(t *testing.T) {
 		}
 	}
 	screenshot(t, browser, base, "dashboard.png")
+}
 
-	// The CronJob page: the chart (one bar per run, coloured and marked
-	// by outcome, with a title each) and the runs table.
+// checkCronJobPage loads the CronJob page: the chart (one bar per run,
+// coloured and marked by outcome, with a title each) and the runs table.
+func checkCronJobPage(t *testing.T, browser, base string) {
 	cronURL := base + "cronjobs/default/nightly-report"
-	dom = dumpDOM(t, browser, cronURL)
+	dom := dumpDOM(t, browser, cronURL)
 	if !strings.Contains(dom, "<svg") || !strings.Contains(dom, `role="img"`) {
 		t.Errorf("the CronJob page has no chart:\n%s", dom)
 	}
@@ -234,15 +260,18 @@ func TestDashboardBrowser(t *testing.T) {
 		}
 	}
 	screenshot(t, browser, cronURL, "cronjob.png")
+}
 
-	// A pod page: containers, events, the log tail (escaped), and the
-	// whole log as text.
+// checkPodPage loads the page of the failed run's pod: containers, events,
+// the log tail (escaped), and the link to the whole log; it returns the
+// page's URL.
+func checkPodPage(t *testing.T, ctx context.Context, c *localapi.Client, browser, base string) string {
 	pods, err := c.PodsOfJob(ctx, "default", "nightly-report-manual-1")
 	if err != nil || len(pods) != 1 {
 		t.Fatalf("pods of nightly-report-manual-1: %v %v", pods, err)
 	}
 	podURL := base + "pods/default/" + pods[0].Name
-	dom = dumpDOM(t, browser, podURL)
+	dom := dumpDOM(t, browser, podURL)
 	for _, want := range []string{
 		"report run 2: building",
 		"error: upstream timed out",
@@ -262,9 +291,12 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Errorf("the pod page lists no container events")
 	}
 	screenshot(t, browser, podURL, "pod.png")
+	return podURL
+}
 
-	// The full log is text/plain, and the dashboard is read-only, with a
-	// CSP and a Host check.
+// checkFullLogAndReadOnly: the full log is text/plain, and the dashboard
+// is read-only, with a CSP and a Host check.
+func checkFullLogAndReadOnly(t *testing.T, base, podURL string) {
 	body, hdr := get(t, podURL+"/log?container=report", "", http.StatusOK)
 	if !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain") || !strings.Contains(body, "<b>not bold</b>\n") {
 		t.Errorf("full log: %s\n%s", hdr.Get("Content-Type"), body)

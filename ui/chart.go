@@ -3,6 +3,8 @@ package ui
 import (
 	"fmt"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/duration"
 )
 
 // chart is a CronJob's run history as an inline SVG bar chart: one bar per
@@ -125,7 +127,7 @@ func buildChart(runs []Run, now time.Time, loc *time.Location) chart {
 		c.XLabels = append(c.XLabels, t)
 	}
 	c.Label = fmt.Sprintf("Duration of the last %d runs, oldest on the left: %d failed, %d complete or running; the longest took %s.",
-		len(runs), failed, len(runs)-failed, humanDuration(longest))
+		len(runs), failed, len(runs)-failed, duration.HumanDuration(longest))
 	if len(runs) == 1 {
 		c.Label = "Duration of the only run: " + runSummary(runs[0], now, loc) + "."
 	}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/localjobs/localjobs/kubectl"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/schedule"
@@ -89,12 +90,12 @@ func runOf(j *manifest.Job) Run {
 			r.Scheduled = t
 		}
 	}
-	switch c := jobCondition(j, manifest.JobComplete); {
+	switch c := kubectl.JobCondition(j, manifest.JobComplete); {
 	case c != nil:
 		r.Outcome, r.Reason = OutcomeComplete, c.Reason
 		r.ExitCode = new(int32)
-	case jobCondition(j, manifest.JobFailed) != nil:
-		r.Outcome, r.Reason = OutcomeFailed, jobCondition(j, manifest.JobFailed).Reason
+	case kubectl.JobCondition(j, manifest.JobFailed) != nil:
+		r.Outcome, r.Reason = OutcomeFailed, kubectl.JobCondition(j, manifest.JobFailed).Reason
 	default:
 		r.Outcome, r.End = OutcomeRunning, time.Time{}
 	}
@@ -191,4 +192,19 @@ func (h RecordedHistory) History(ctx context.Context, ns, owner string) ([]Run, 
 	}
 	sortRuns(runs)
 	return runs, nil
+}
+
+// jobTimes are a Job's start and end (zero while it runs); a Failed Job
+// has no completionTime, so its end is when it got the Failed condition.
+func jobTimes(j *manifest.Job) (start, end time.Time) {
+	if j.Status.StartTime != nil {
+		start = j.Status.StartTime.Time
+	}
+	switch {
+	case j.Status.CompletionTime != nil:
+		end = j.Status.CompletionTime.Time
+	case kubectl.JobCondition(j, manifest.JobFailed) != nil:
+		end = kubectl.JobCondition(j, manifest.JobFailed).LastTransitionTime.Time
+	}
+	return start, end
 }

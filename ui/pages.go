@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/localjobs/localjobs/kubectl"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/schedule"
@@ -134,15 +137,15 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 	jobCount := map[string]int{}
 	for _, j := range jobs {
 		namespaces[j.Namespace] = true
-		st := kubectlJobStatus(j)
+		st := kubectl.JobStatus(j)
 		jobCount[st]++
 		row := jobRow{NS: j.Namespace, Name: j.Name, URL: jobURL(j.Namespace, j.Name), Status: statusOf(st),
-			Completions: kubectlCompletions(j), Age: humanDuration(now.Sub(j.CreationTimestamp.Time))}
+			Completions: kubectl.JobCompletions(j), Age: duration.HumanDuration(now.Sub(j.CreationTimestamp.Time))}
 		if start, end := jobTimes(j); !start.IsZero() {
 			if end.IsZero() {
 				end = now
 			}
-			row.Duration = humanDuration(end.Sub(start))
+			row.Duration = duration.HumanDuration(end.Sub(start))
 		}
 		if o := cronJobOf(j); o != "" {
 			row.Owner, row.OwnerURL = o, cronJobURL(j.Namespace, o)
@@ -160,10 +163,10 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 	podCount := map[string]int{}
 	for _, pod := range pods {
 		namespaces[pod.Namespace] = true
-		cols := kubectlPod(pod, now)
+		cols := kubectl.PrintPod(pod, now)
 		podCount[statusOf(cols.Status).Class]++
 		row := podRow{NS: pod.Namespace, Name: pod.Name, URL: podURL(pod.Namespace, pod.Name), Ready: cols.Ready,
-			Status: statusOf(cols.Status), Restarts: cols.Restarts, Age: humanDuration(now.Sub(pod.CreationTimestamp.Time))}
+			Status: statusOf(cols.Status), Restarts: cols.Restarts, Age: duration.HumanDuration(now.Sub(pod.CreationTimestamp.Time))}
 		if j := jobOf(pod); j != "" {
 			row.Job, row.JobURL = j, jobURL(pod.Namespace, j)
 		}
@@ -216,7 +219,7 @@ func (h *handler) cronRow(cj *manifest.CronJob, runs []Run, jobExists map[string
 	row := cronRow{NS: cj.Namespace, Name: cj.Name, URL: cronJobURL(cj.Namespace, cj.Name),
 		Schedule: cj.Spec.Schedule, English: schedule.Describe(cj.Spec.Schedule),
 		Zone: zoneName(cj, h.o.Location, now), Active: len(cj.Status.Active), Suspended: suspended(cj)}
-	loc, _ := zoneOf(cj, h.o.Location)
+	loc, _ := schedule.ZoneOf(cj, h.o.Location)
 	next, note := nextRun(cj, now, h.o.Location)
 	row.Next, row.NextNote = h.atZone(next, now, loc), note
 	if t := cj.Status.LastScheduleTime; t != nil {
@@ -290,7 +293,7 @@ func (h *handler) cronJob(w http.ResponseWriter, r *http.Request) {
 	if p.Concurrency == "" {
 		p.Concurrency = manifest.ConcurrencyAllow
 	}
-	loc, _ := zoneOf(cj, h.o.Location)
+	loc, _ := schedule.ZoneOf(cj, h.o.Location)
 	next, note := nextRun(cj, now, h.o.Location)
 	p.Next, p.NextNote = h.atZone(next, now, loc), note
 	p.LastSchedule, p.LastSuccess = timeView{Zero: true}, timeView{Zero: true}
@@ -345,7 +348,7 @@ func (h *handler) job(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	crumbs := []link{{"Overview", "/"}}
-	p := jobPage{NS: ns, Name: name, Status: statusOf(kubectlJobStatus(j)), Completions: kubectlCompletions(j),
+	p := jobPage{NS: ns, Name: name, Status: statusOf(kubectl.JobStatus(j)), Completions: kubectl.JobCompletions(j),
 		Created: h.at(j.CreationTimestamp.Time, now), Events: h.events(evs, now)}
 	if o := cronJobOf(j); o != "" {
 		p.Owner, p.OwnerURL = o, cronJobURL(ns, o)
@@ -353,7 +356,7 @@ func (h *handler) job(w http.ResponseWriter, r *http.Request) {
 	}
 	p.page = h.page("Job "+name, now, crumbs...)
 	for _, typ := range []string{manifest.JobComplete, manifest.JobFailed, manifest.JobSuspended, manifest.JobFailureTarget} {
-		if c := jobCondition(j, typ); c != nil {
+		if c := kubectl.JobCondition(j, typ); c != nil {
 			p.Reason, p.Message = c.Reason, c.Message
 			break
 		}
@@ -364,15 +367,15 @@ func (h *handler) job(w http.ResponseWriter, r *http.Request) {
 		if end.IsZero() {
 			end = now
 		}
-		p.Duration = humanDuration(end.Sub(start))
+		p.Duration = duration.HumanDuration(end.Sub(start))
 	}
 	sort.SliceStable(pods, func(a, b int) bool {
 		return pods[a].CreationTimestamp.Before(pods[b].CreationTimestamp.Time)
 	})
 	for _, pod := range pods {
-		cols := kubectlPod(pod, now)
+		cols := kubectl.PrintPod(pod, now)
 		p.Pods.Pods = append(p.Pods.Pods, podRow{NS: ns, Name: pod.Name, URL: podURL(ns, pod.Name), Ready: cols.Ready,
-			Status: statusOf(cols.Status), Restarts: cols.Restarts, Age: humanDuration(now.Sub(pod.CreationTimestamp.Time))})
+			Status: statusOf(cols.Status), Restarts: cols.Restarts, Age: duration.HumanDuration(now.Sub(pod.CreationTimestamp.Time))})
 	}
 	p.Pods.Label = "Pods of job " + name
 	h.render(w, r, http.StatusOK, "job", p)
@@ -438,7 +441,7 @@ func (h *handler) pod(w http.ResponseWriter, r *http.Request) {
 		h.apiError(w, r, "events", err)
 		return
 	}
-	cols := kubectlPod(pod, now)
+	cols := kubectl.PrintPod(pod, now)
 	p := podPage{NS: ns, Name: name, Ready: cols.Ready, Restarts: cols.Restarts, Status: statusOf(cols.Status),
 		Phase: pod.Status.Phase, Reason: pod.Status.Reason, Message: pod.Status.Message, Node: pod.Spec.NodeName,
 		Created: h.at(pod.CreationTimestamp.Time, now), Events: h.events(evs, now)}

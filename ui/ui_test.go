@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localjobs/localjobs/kubectl"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/schedule"
@@ -414,19 +415,19 @@ func TestKubectlPod(t *testing.T) {
 	initPod.Status.ContainerStatuses[0].State = manifest.ContainerState{Waiting: &manifest.StateWaiting{Reason: "PodInitializing"}}
 	tests := []struct {
 		pod  *manifest.Pod
-		want podColumns
+		want kubectl.PodColumns
 	}{
-		{testPod("ok", "", 0, 0), podColumns{"0/1", "Completed", "0"}},
-		{testPod("err", "", 0, 1), podColumns{"0/1", "Error", "0"}},
-		{testPod("run", "", 0, -1), podColumns{"1/1", "Running", "0"}},
-		{waiting, podColumns{"0/1", "CrashLoopBackOff", "2 (60s ago)"}},
-		{noReason, podColumns{"0/1", "ExitCode:3", "0"}},
-		{terminating, podColumns{"1/1", "Terminating", "0"}},
-		{initPod, podColumns{"0/1", "Init:0/1", "0"}},
+		{testPod("ok", "", 0, 0), kubectl.PodColumns{Ready: "0/1", Status: "Completed", Restarts: "0"}},
+		{testPod("err", "", 0, 1), kubectl.PodColumns{Ready: "0/1", Status: "Error", Restarts: "0"}},
+		{testPod("run", "", 0, -1), kubectl.PodColumns{Ready: "1/1", Status: "Running", Restarts: "0"}},
+		{waiting, kubectl.PodColumns{Ready: "0/1", Status: "CrashLoopBackOff", Restarts: "2 (60s ago)"}},
+		{noReason, kubectl.PodColumns{Ready: "0/1", Status: "ExitCode:3", Restarts: "0"}},
+		{terminating, kubectl.PodColumns{Ready: "1/1", Status: "Terminating", Restarts: "0"}},
+		{initPod, kubectl.PodColumns{Ready: "0/1", Status: "Init:0/1", Restarts: "0"}},
 	}
 	for _, tt := range tests {
-		if got := kubectlPod(tt.pod, now); got != tt.want {
-			t.Errorf("kubectlPod(%s) = %+v, want %+v", tt.pod.Name, got, tt.want)
+		if got := kubectl.PrintPod(tt.pod, now); got != tt.want {
+			t.Errorf("kubectl.PrintPod(%s) = %+v, want %+v", tt.pod.Name, got, tt.want)
 		}
 	}
 }

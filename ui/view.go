@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/duration"
+
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/schedule"
 )
@@ -53,9 +55,9 @@ func timeAt(t, now time.Time, loc *time.Location) timeView {
 		v.Text = lt.Format("2 Jan 2006 15:04")
 	}
 	if d > 0 {
-		v.Rel = "in " + humanDuration(d)
+		v.Rel = "in " + duration.HumanDuration(d)
 	} else {
-		v.Rel = humanDuration(-d) + " ago"
+		v.Rel = duration.HumanDuration(-d) + " ago"
 	}
 	return v
 }
@@ -113,26 +115,10 @@ func nextRun(cj *manifest.CronJob, now time.Time, local *time.Location) (next ti
 	if cj.Spec.Suspend != nil && *cj.Spec.Suspend {
 		return time.Time{}, "suspended"
 	}
-	loc, err := zoneOf(cj, local)
+	f, _, err := schedule.NextFire(cj, now, local)
 	if err != nil {
 		return time.Time{}, err.Error()
 	}
-	s, err := schedule.Parse(cj.Spec.Schedule, loc, schedule.PolicyOf(cj.Annotations))
-	if err != nil {
-		return time.Time{}, err.Error()
-	}
-	after := now
-	if d := s.Every(); d > 0 {
-		// @every counts from the last scheduled run, or creation.
-		after = cj.CreationTimestamp.Time
-		if t := cj.Status.LastScheduleTime; t != nil {
-			after = t.Time
-		}
-		if now.After(after) {
-			after = after.Add(now.Sub(after) / d * d)
-		}
-	}
-	f := s.NextFire(after)
 	if f.Time.IsZero() {
 		if cj.Annotations[schedule.AnnotationRunOnStart] == "true" {
 			return time.Time{}, "never: it runs only when the daemon starts"
@@ -143,14 +129,6 @@ func nextRun(cj *manifest.CronJob, now time.Time, local *time.Location) (next ti
 		note = "DST-adjusted: " + f.Reason
 	}
 	return f.Time, note
-}
-
-// zoneOf is the zone a CronJob's schedule runs in.
-func zoneOf(cj *manifest.CronJob, local *time.Location) (*time.Location, error) {
-	if tz := cj.Spec.TimeZone; tz != nil {
-		return schedule.LoadZone(*tz)
-	}
-	return local, nil
 }
 
 // zoneName is the TIMEZONE column: the CronJob's timeZone, or the
@@ -215,7 +193,7 @@ func (h *handler) runViews(ns string, runs []Run, jobs map[string]bool, loc *tim
 	out := make([]runView, 0, len(runs))
 	for _, r := range runs {
 		v := runView{Job: r.Job, Scheduled: h.atZone(r.Scheduled, now, loc), Start: h.at(r.Start, now),
-			Duration: humanDuration(r.Duration(now)), Status: statusOf(r.Outcome), Reason: r.Reason}
+			Duration: duration.HumanDuration(r.Duration(now)), Status: statusOf(r.Outcome), Reason: r.Reason}
 		if jobs == nil || jobs[r.Job] {
 			v.JobURL = jobURL(ns, r.Job)
 		}
@@ -244,9 +222,9 @@ func runSummary(r Run, now time.Time, loc *time.Location) string {
 		b.WriteString(" (" + strings.Join(extra, ", ") + ")")
 	}
 	if r.Outcome == OutcomeRunning {
-		b.WriteString(" for " + humanDuration(r.Duration(now)))
+		b.WriteString(" for " + duration.HumanDuration(r.Duration(now)))
 	} else {
-		b.WriteString(" after " + humanDuration(r.Duration(now)))
+		b.WriteString(" after " + duration.HumanDuration(r.Duration(now)))
 	}
 	if !r.Start.IsZero() {
 		b.WriteString(", started " + timeAt(r.Start, now, loc).Text)

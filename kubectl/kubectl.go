@@ -1,73 +1,22 @@
-package ui
+package kubectl
 
 import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/duration"
+
 	"github.com/localjobs/localjobs/manifest"
 )
 
-// The columns below are kubectl's, as the CLI prints them (cli/printers.go
-// podRow, jobStatus, jobCompletions, HumanDuration). The dashboard cannot
-// import cli (it sits below it), so they are repeated here; the browser
-// test compares this STATUS column with `localjobs get pods` on the same
-// pods, so the two cannot drift apart unnoticed.
-
-// humanDuration formats d as kubectl's AGE and DURATION columns do
-// (apimachinery duration.HumanDuration).
-func humanDuration(d time.Duration) string {
-	if seconds := int(d.Seconds()); seconds < -1 {
-		return "<invalid>"
-	} else if seconds < 0 {
-		return "0s"
-	} else if seconds < 60*2 {
-		return fmt.Sprintf("%ds", seconds)
-	}
-	minutes := int(d / time.Minute)
-	if minutes < 10 {
-		s := int(d/time.Second) % 60
-		if s == 0 {
-			return fmt.Sprintf("%dm", minutes)
-		}
-		return fmt.Sprintf("%dm%ds", minutes, s)
-	} else if minutes < 60*3 {
-		return fmt.Sprintf("%dm", minutes)
-	}
-	hours := int(d / time.Hour)
-	if hours < 8 {
-		m := int(d/time.Minute) % 60
-		if m == 0 {
-			return fmt.Sprintf("%dh", hours)
-		}
-		return fmt.Sprintf("%dh%dm", hours, m)
-	} else if hours < 48 {
-		return fmt.Sprintf("%dh", hours)
-	} else if hours < 24*8 {
-		h := hours % 24
-		if h == 0 {
-			return fmt.Sprintf("%dd", hours/24)
-		}
-		return fmt.Sprintf("%dd%dh", hours/24, h)
-	} else if hours < 24*365*2 {
-		return fmt.Sprintf("%dd", hours/24)
-	} else if hours < 24*365*8 {
-		dy := int(hours/24) % 365
-		if dy == 0 {
-			return fmt.Sprintf("%dy", hours/24/365)
-		}
-		return fmt.Sprintf("%dy%dd", hours/24/365, dy)
-	}
-	return fmt.Sprintf("%dy", int(hours/24/365))
-}
-
-// podColumns are kubectl get pods' READY, STATUS and RESTARTS.
-type podColumns struct {
+// PodColumns are kubectl get pods' READY, STATUS and RESTARTS.
+type PodColumns struct {
 	Ready, Status, Restarts string
 }
 
-// kubectlPod computes READY, STATUS and RESTARTS exactly as kubectl's
+// PrintPod computes READY, STATUS and RESTARTS exactly as kubectl's
 // printPod does (reference §1.5).
-func kubectlPod(pod *manifest.Pod, now time.Time) podColumns {
+func PrintPod(pod *manifest.Pod, now time.Time) PodColumns {
 	restarts := 0
 	totalContainers := len(pod.Spec.Containers)
 	readyContainers := 0
@@ -170,16 +119,18 @@ func kubectlPod(pod *manifest.Pod, now time.Time) podColumns {
 	}
 	rs := fmt.Sprint(restarts)
 	if restarts > 0 && !lastRestart.IsZero() {
-		rs = fmt.Sprintf("%d (%s ago)", restarts, humanDuration(now.Sub(lastRestart)))
+		rs = fmt.Sprintf("%d (%s ago)", restarts, duration.HumanDuration(now.Sub(lastRestart)))
 	}
-	return podColumns{
+	return PodColumns{
 		Ready:    fmt.Sprintf("%d/%d", readyContainers, totalContainers),
 		Status:   reason,
 		Restarts: rs,
 	}
 }
 
-func jobCondition(j *manifest.Job, typ string) *manifest.JobCondition {
+// JobCondition is the Job's condition of type typ when its status is
+// True, else nil.
+func JobCondition(j *manifest.Job, typ string) *manifest.JobCondition {
 	for i, c := range j.Status.Conditions {
 		if c.Type == typ && c.Status == "True" {
 			return &j.Status.Conditions[i]
@@ -188,9 +139,9 @@ func jobCondition(j *manifest.Job, typ string) *manifest.JobCondition {
 	return nil
 }
 
-// kubectlJobStatus is the STATUS column of kubectl get jobs.
-func kubectlJobStatus(j *manifest.Job) string {
-	has := func(t string) bool { return jobCondition(j, t) != nil }
+// JobStatus is the STATUS column of kubectl get jobs.
+func JobStatus(j *manifest.Job) string {
+	has := func(t string) bool { return JobCondition(j, t) != nil }
 	switch {
 	case has(manifest.JobComplete):
 		return "Complete"
@@ -206,8 +157,8 @@ func kubectlJobStatus(j *manifest.Job) string {
 	return "Running"
 }
 
-// kubectlCompletions is the COMPLETIONS column of kubectl get jobs.
-func kubectlCompletions(j *manifest.Job) string {
+// JobCompletions is the COMPLETIONS column of kubectl get jobs.
+func JobCompletions(j *manifest.Job) string {
 	switch {
 	case j.Spec.Completions != nil:
 		return fmt.Sprintf("%d/%d", j.Status.Succeeded, *j.Spec.Completions)
@@ -215,19 +166,4 @@ func kubectlCompletions(j *manifest.Job) string {
 		return fmt.Sprintf("%d/1 of %d", j.Status.Succeeded, *j.Spec.Parallelism)
 	}
 	return fmt.Sprintf("%d/1", j.Status.Succeeded)
-}
-
-// jobTimes are a Job's start and end (zero while it runs); a Failed Job
-// has no completionTime, so its end is when it got the Failed condition.
-func jobTimes(j *manifest.Job) (start, end time.Time) {
-	if j.Status.StartTime != nil {
-		start = j.Status.StartTime.Time
-	}
-	switch {
-	case j.Status.CompletionTime != nil:
-		end = j.Status.CompletionTime.Time
-	case jobCondition(j, manifest.JobFailed) != nil:
-		end = jobCondition(j, manifest.JobFailed).LastTransitionTime.Time
-	}
-	return start, end
 }
