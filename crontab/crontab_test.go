@@ -151,36 +151,6 @@ func TestBaseName(t *testing.T) {
 
 // expandK8s is Kubernetes' expansion of $(VAR) and $$ in command and env
 // values, as runner applies it.
-func expandK8s(s string, vars map[string]string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString(s[i:])
-				return b.String()
-			}
-			if v, ok := vars[s[i+2:i+2+end]]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
-}
-
 func TestEscapeRefs(t *testing.T) {
 	names := map[string]bool{"HOME": true, "A": true}
 	vars := map[string]string{"HOME": "/root", "A": "a"}
@@ -198,7 +168,7 @@ func TestEscapeRefs(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("escapeRefs(%q) = %q, want %q", tt.in, got, tt.want)
 		}
-		if back := expandK8s(got, vars); back != tt.in {
+		if back := manifest.Expand(got, vars); back != tt.in {
 			t.Errorf("expanding escapeRefs(%q) = %q gives %q", tt.in, got, back)
 		}
 	}

@@ -59,7 +59,7 @@ func (k *Kubelet) containerEnv(ctx context.Context, rec *runner.PodRecord, spec 
 		}
 	}
 	for _, e := range spec.Env {
-		v := expand(e.Value, vals)
+		v := manifest.Expand(e.Value, vals)
 		if e.ValueFrom != nil {
 			var err error
 			var skip bool
@@ -266,49 +266,13 @@ func (k *Kubelet) resourceValue(ctx context.Context, pod *manifest.Pod, self *ma
 	return strconv.FormatInt(int64(math.Ceil(float64(val)/float64(divisor.Value()))), 10), nil
 }
 
-// expand replaces $(VAR) with the value of VAR when it is defined, keeps
-// unknown references literally and turns $$ into $ (Kubernetes' expansion).
-func expand(s string, vars map[string]string) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString(s[i:])
-				return b.String()
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := vars[name]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
-}
-
 func expandAll(in []string, vars map[string]string) []string {
 	if in == nil {
 		return nil
 	}
 	out := make([]string, len(in))
 	for i, s := range in {
-		out[i] = expand(s, vars)
+		out[i] = manifest.Expand(s, vars)
 	}
 	return out
 }

@@ -332,7 +332,7 @@ func (k *Kubelet) containerMounts(spec *manifest.Container, vols map[string]host
 		}
 		sub := vm.SubPath
 		if vm.SubPathExpr != "" {
-			sub = expand(vm.SubPathExpr, env)
+			sub = manifest.Expand(vm.SubPathExpr, env)
 		}
 		m := runner.Mount{Target: vm.MountPath, ReadOnly: vm.ReadOnly || hv.readOnly, Size: hv.size}
 		switch {
