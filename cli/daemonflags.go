@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -21,16 +23,39 @@ type daemonFlags struct {
 	podSecurity   string
 	allowHostPath []string
 	maxPods       int
+	logLevel      string
+	logFormat     string
+	logTo         io.Writer
 }
 
-func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
-	f := &daemonFlags{fs: fs}
+// addDaemonFlags adds the daemon flags to fs; the daemon logs to logTo
+// (the verb's stderr), from logLevel up unless --log-level says otherwise.
+func addDaemonFlags(fs *pflag.FlagSet, logTo io.Writer, logLevel string) *daemonFlags {
+	f := &daemonFlags{fs: fs, logTo: logTo}
 	fs.StringVar(&f.podSecurity, "pod-security", podSecurityBaseline,
 		"Pod Security level: baseline refuses privileged pods, host namespaces, added capabilities and hostPath outside --allow-host-path; privileged allows them")
 	fs.StringArrayVar(&f.allowHostPath, "allow-host-path", nil,
 		"directory hostPath volumes may use under baseline (repeatable; default: the manifests' folders and your home, never root's home)")
 	fs.IntVar(&f.maxPods, "max-pods", defaultMaxPods, "pods that run at once; more wait Pending/Unschedulable")
+	fs.StringVar(&f.logLevel, "log-level", logLevel, "the daemon's own log on stderr: debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "the daemon's own log format: text (key=value) or json (one object a line)")
 	return f
+}
+
+// logger is the daemon's log of the flags: log/slog on the verb's stderr.
+func (f *daemonFlags) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("--log-level=%s: want debug, info, warn or error", f.logLevel), hint: "--log-level=info"}
+	}
+	o := &slog.HandlerOptions{Level: level}
+	switch f.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(f.logTo, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(f.logTo, o)), nil
+	}
+	return nil, &usageError{msg: fmt.Sprintf("--log-format=%s: want text or json", f.logFormat), hint: "--log-format=json"}
 }
 
 // options are the daemon settings of the flags; manifestPaths are the
@@ -45,7 +70,11 @@ func (f *daemonFlags) options(manifestPaths []string) (DaemonOptions, error) {
 	if f.maxPods < 1 {
 		return DaemonOptions{}, &usageError{msg: "--max-pods must be at least 1", hint: "--max-pods=110"}
 	}
-	o := DaemonOptions{PodSecurity: f.podSecurity, MaxPods: f.maxPods}
+	log, err := f.logger()
+	if err != nil {
+		return DaemonOptions{}, err
+	}
+	o := DaemonOptions{PodSecurity: f.podSecurity, MaxPods: f.maxPods, Log: log}
 	for _, p := range f.allowHostPath {
 		abs, err := filepath.Abs(p)
 		if err != nil {

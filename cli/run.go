@@ -33,7 +33,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 	waitForImage := fs.Bool("wait-for-image", false, "keep retrying an image the registry says does not exist (by default run gives up after "+fmt.Sprint(giveUpAfterPulls)+" such pulls)")
 	dry := fs.String("dry-run", "none", `"client" (or a bare --dry-run): validate and print what would run, without running it`)
 	fs.Lookup("dry-run").NoOptDefVal = "client"
-	df := addDaemonFlags(fs)
+	df := addDaemonFlags(fs, e.stderr, "warn") // run's output is its pods'; the daemon speaks up on problems
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -3,12 +3,13 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
-	"github.com/localjobs/localjobs/daemon"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/localjobs/localjobs/daemon"
 	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/runner/runnertest"
 )
@@ -83,5 +84,59 @@ spec:
 	}
 	if len(rt.Created) != 0 {
 		t.Errorf("%d containers created, want none", len(rt.Created))
+	}
+}
+
+// TestRunDaemonLog: the daemon's own log goes to stderr through log/slog;
+// --log-format json gives one JSON object a line, --log-level picks what
+// is shown (run's default, warn, keeps the start and stop lines out), and
+// a bad value is a usage error.
+func TestRunDaemonLog(t *testing.T) {
+	f := writeFile(t, t.TempDir(), "pod.yaml", `apiVersion: v1
+kind: Pod
+metadata:
+  name: hello
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox
+`)
+	run := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		e := &env{stdout: &out, stderr: &errb, stateDir: shortTempDir(t), starter: daemon.Starter{Version: Version, Runtime: runnertest.NewRuntime("busybox")}}
+		return e.report(e.run(context.Background(), append([]string{"-f", f}, args...))), errb.String()
+	}
+	code, stderr := run("--log-level=info", "--log-format=json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var started, stopped bool
+	for _, line := range strings.Split(stderr, "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("not a JSON log line: %q: %v", line, err)
+		}
+		switch rec["msg"] {
+		case "daemon started":
+			started = rec["level"] == "INFO" && rec["socket"] != nil
+		case "daemon stopped":
+			stopped = rec["containersLeftRunning"] == float64(0)
+		}
+	}
+	if !started || !stopped {
+		t.Errorf("want JSON lines for the daemon's start and stop (started %v, stopped %v):\n%s", started, stopped, stderr)
+	}
+	if code, stderr := run(); code != 0 || strings.Contains(stderr, "daemon started") {
+		t.Errorf("run's default level (warn) shows info lines, or failed (exit %d):\n%s", code, stderr)
+	}
+	if code, stderr := run("--log-level=loud"); code != exitUsage || !strings.Contains(stderr, "--log-level=loud: want debug, info, warn or error") {
+		t.Errorf("bad --log-level: exit %d, stderr %q", code, stderr)
+	}
+	if code, stderr := run("--log-format=xml"); code != exitUsage || !strings.Contains(stderr, "--log-format=xml: want text or json") {
+		t.Errorf("bad --log-format: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -30,7 +30,7 @@ func (e *env) up(ctx context.Context, args []string) error {
 	group := fs.String("socket-group", "", "make the control socket 0660 owned by this group")
 	poll := fs.Duration("poll", 500*time.Millisecond, "how often to look for file changes")
 	uiAddr := fs.String("ui-addr", "", "serve the read-only dashboard on this address (:8089 = 127.0.0.1:8089; a non-loopback IP exposes it, logs included, to whoever reaches it); off by default")
-	df := addDaemonFlags(fs)
+	df := addDaemonFlags(fs, e.stderr, "info")
 	of := addObserveFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err

@@ -109,37 +109,81 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Notify, err = checkNotify(cfg.Notify); err != nil {
 		return nil, err
 	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
 	lock, err := acquireLock(cfg.StateDir)
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, lock: lock, done: make(chan struct{}), ctrlDone: make(chan struct{})}
+	d := &Daemon{cfg: cfg, lock: lock, done: make(chan struct{}), ctrlDone: make(chan struct{}), uiDone: make(chan struct{})}
+	// undo holds what a failed start must release, in reverse order.
+	var undo []func()
 	ok := false
 	defer func() {
-		if !ok {
-			d.closeStore()
+		for i := len(undo) - 1; !ok && i >= 0; i-- {
+			undo[i]()
 		}
 	}()
-	d.DB, err = state.Open(cfg.StateDir, state.Options{})
+	undo = append(undo, d.closeStore)
+	if err := d.connect(ctx); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() {
+		if d.obs.metricsLn != nil {
+			d.obs.metricsLn.Close()
+		}
+	})
+	d.wire()
+	ln, uiLn, err := d.takeListeners()
 	if err != nil {
 		return nil, err
 	}
-	d.Runtime = cfg.Runtime
+	undo = append(undo, func() {
+		ln.Close()
+		if uiLn != nil {
+			uiLn.Close()
+		}
+	})
+	if err := d.resume(ctx); err != nil {
+		return nil, err
+	}
+	ok = true
+	if err := d.serve(ctx, ln); err != nil {
+		if uiLn != nil {
+			uiLn.Close()
+		}
+		close(d.uiDone)
+		d.Stop()
+		return nil, err
+	}
+	d.serveUI(d.runCtx, uiLn)
+	cfg.Log.Info("daemon started", "stateDir", cfg.StateDir, "socket", d.Socket, "version", cfg.Version, "pid", os.Getpid(),
+		"resumedPods", d.Restored.Pods, "resumedJobs", d.Restored.Jobs, "restore", d.RestoreTime.Round(time.Millisecond))
+	return d, nil
+}
+
+// connect opens the state and the runtime (Docker unless Config.Runtime),
+// and takes the metrics address if one is asked for.
+func (d *Daemon) connect(ctx context.Context) error {
+	var err error
+	if d.DB, err = state.Open(d.cfg.StateDir, state.Options{}); err != nil {
+		return err
+	}
+	d.Runtime = d.cfg.Runtime
 	if d.Runtime == nil {
 		rt, err := docker.New(ctx)
 		if err != nil {
-			return nil, err // "docker engine not answering (…)", "docker client: …"
+			return err // "docker engine not answering (…)", "docker client: …"
 		}
 		d.Runtime = rt
 	}
-	if err := d.prepareMetrics(); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if !ok && d.obs.metricsLn != nil {
-			d.obs.metricsLn.Close()
-		}
-	}()
+	return d.prepareMetrics()
+}
+
+// wire builds the controllers on the state and the runtime.
+func (d *Daemon) wire() {
+	cfg := d.cfg
 	rt := d.Runtime
 	if m := d.obs.metrics; m != nil {
 		rt = m.Runtime(rt) // engine errors by call
@@ -156,29 +200,29 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	d.cron = newCronJobs(d, cfg.Log)
 	d.Controller.OnJobChange = d.cron.jobChanged
 	d.applier = &apply.Applier{Target: target{d}, Records: d.DB}
+}
 
-	ln, err := d.listen()
-	if err != nil {
-		return nil, err
+// takeListeners creates the control socket and takes the dashboard's
+// address (nil when off), so a bad or busy --ui-addr fails the start
+// before anything runs.
+func (d *Daemon) takeListeners() (ln, uiLn net.Listener, err error) {
+	if ln, err = d.listen(); err != nil {
+		return nil, nil, err
 	}
-	// The dashboard's address is checked and taken before anything runs,
-	// so a bad or busy --ui-addr fails the start cleanly.
-	var uiLn net.Listener
-	d.uiDone = make(chan struct{})
-	if cfg.UIAddr != "" {
-		if uiLn, err = ui.Listen(cfg.UIAddr); err != nil {
+	if d.cfg.UIAddr != "" {
+		if uiLn, err = ui.Listen(d.cfg.UIAddr); err != nil {
 			ln.Close()
-			return nil, fmt.Errorf("--ui-addr %s: %w", cfg.UIAddr, err)
+			return nil, nil, fmt.Errorf("--ui-addr %s: %w", d.cfg.UIAddr, err)
 		}
 		d.uiAddr = uiLn.Addr()
 	}
-	closeListeners := func() {
-		ln.Close()
-		if uiLn != nil {
-			uiLn.Close()
-		}
-	}
+	return ln, uiLn, nil
+}
 
+// resume starts the observers and the controllers, restores what the last
+// run left (timed: Summary reports it) and loads the stored CronJobs. On
+// error everything it started has stopped again.
+func (d *Daemon) resume(ctx context.Context) error {
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	d.stop = stop
 	// The history, notifications and metrics follow the controllers from
@@ -186,41 +230,44 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := d.startObservers(runCtx); err != nil {
 		stop()
 		d.obs.wg.Wait()
-		closeListeners()
-		return nil, err
+		return err
 	}
 	go func() { d.Controller.Run(runCtx); close(d.ctrlDone) }()
-	t0 := time.Now()
-	d.Restored, err = d.Controller.Restore(ctx)
-	d.RestoreTime = time.Since(t0)
-	if err != nil {
+	fail := func(what string, err error) error {
 		stop()
 		<-d.ctrlDone
 		d.obs.wg.Wait()
-		closeListeners()
-		return nil, fmt.Errorf("restore: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	t0 := time.Now()
+	var err error
+	d.Restored, err = d.Controller.Restore(ctx)
+	d.RestoreTime = time.Since(t0)
+	if err != nil {
+		return fail("restore", err)
 	}
 	// Stored CronJobs reach the scheduler before it runs, so their
 	// localjobs.io/run-on-start runs happen; StartCronJobs runs it (up,
 	// once it has applied its folders; run's daemon schedules nothing).
 	if err := d.cron.load(ctx); err != nil {
-		stop()
-		<-d.ctrlDone
-		d.obs.wg.Wait()
-		closeListeners()
-		return nil, fmt.Errorf("load cronjobs: %w", err)
+		return fail("load cronjobs", err)
 	}
 	d.runCtx = runCtx
-	// The public socket holds its clients until Open; the daemon's own
-	// client (up's, run's) talks to it in-process.
+	return nil
+}
+
+// serve serves the socket on ln, and the same API in-process to the
+// daemon's own client. The public socket holds its clients until Open; the
+// daemon's own client (up's, run's) talks to it at once.
+func (d *Daemon) serve(ctx context.Context, ln net.Listener) error {
 	d.ready = make(chan struct{})
-	public := &localapi.Server{Read: view{db: d.DB, cron: d.cron, subscribe: d.Subscribe}, Control: d, Version: cfg.Version, Log: cfg.Log, Ready: d.ready}
+	public := &localapi.Server{Read: view{db: d.DB, cron: d.cron, subscribe: d.Subscribe}, Control: d, Version: d.cfg.Version, Log: d.cfg.Log, Ready: d.ready}
 	own := *public
 	own.Ready = nil
 	pipe := localapi.NewPipeListener()
 	served := make(chan struct{}, 2)
-	go func() { public.Serve(runCtx, ln); served <- struct{}{} }()
-	go func() { own.Serve(runCtx, pipe); served <- struct{}{} }()
+	go func() { public.Serve(d.runCtx, ln); served <- struct{}{} }()
+	go func() { own.Serve(d.runCtx, pipe); served <- struct{}{} }()
 	go func() {
 		defer close(d.done)
 		<-served
@@ -230,17 +277,11 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		d.stopObservers()
 		<-d.uiDone
 	}()
-	ok = true
-	if d.client, err = localapi.DialFunc(ctx, pipe.Dial, cfg.Version); err != nil {
-		if uiLn != nil {
-			uiLn.Close()
-		}
-		close(d.uiDone)
-		d.Stop()
-		return nil, fmt.Errorf("dial the daemon in-process: %w", err)
+	var err error
+	if d.client, err = localapi.DialFunc(ctx, pipe.Dial, d.cfg.Version); err != nil {
+		return fmt.Errorf("dial the daemon in-process: %w", err)
 	}
-	d.serveUI(runCtx, uiLn)
-	return d, nil
+	return nil
 }
 
 // serveUI serves the dashboard on ln (nil: none) until ctx ends. It reads
@@ -366,6 +407,11 @@ func (d *Daemon) Stop() (int, error) {
 	}
 	os.Remove(d.Socket)
 	d.closeStore()
+	if err != nil {
+		d.cfg.Log.Error("daemon stopped", "containersLeftRunning", n, "error", err)
+	} else {
+		d.cfg.Log.Info("daemon stopped", "containersLeftRunning", n)
+	}
 	return n, err
 }
 

@@ -27,8 +27,12 @@ func (s Starter) Start(ctx context.Context, o localapi.DaemonOptions) (localapi.
 	if len(allow) == 0 {
 		allow = kubelet.DefaultAllowHostPath(o.ManifestDirs...)
 	}
+	log := o.Log
+	if log == nil {
+		log = s.Log
+	}
 	d, err := Start(ctx, Config{
-		StateDir: o.StateDir, SocketGroup: o.SocketGroup, Version: s.Version, Log: s.Log, Runtime: s.Runtime,
+		StateDir: o.StateDir, SocketGroup: o.SocketGroup, Version: s.Version, Log: log, Runtime: s.Runtime,
 		PodSecurity: o.PodSecurity, AllowHostPath: allow, MaxPods: o.MaxPods, UIAddr: o.UIAddr,
 		History:     history.Retention{Limit: o.HistoryLimit, MaxAge: o.HistoryMaxAge},
 		MetricsAddr: o.MetricsAddr,

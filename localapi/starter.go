@@ -2,6 +2,7 @@ package localapi
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -44,6 +45,9 @@ type DaemonOptions struct {
 	// UIAddr, if set, is where the daemon serves its read-only dashboard
 	// (up --ui-addr); empty: no TCP listener.
 	UIAddr string
+	// Log is the daemon's own log (--log-level, --log-format); nil: the
+	// Starter's.
+	Log *slog.Logger
 }
 
 // View is a server of a state dir in the client's process.
