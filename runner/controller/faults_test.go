@@ -3,12 +3,15 @@ package controller_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
+	"github.com/localjobs/localjobs/runner/controller"
+	"github.com/localjobs/localjobs/runner/runnertest"
 )
 
 // TestJobFailedReadsCreateNoPods (issue #10 item 1): 25 failed reads of a
@@ -61,4 +64,198 @@ func activePods(h *harness) int {
 		}
 	}
 	return n
+}
+
+// stepStore is a store whose SavePod fails (ErrStore) for the first fails
+// records that show a container instance at step; it counts the failed and
+// the successful saves of such records.
+type stepStore struct {
+	*runnertest.Store
+	step  string
+	fails int
+
+	mu              sync.Mutex
+	failed, written int
+}
+
+func (s *stepStore) SavePod(ctx context.Context, p *runner.PodRecord) error {
+	at := false
+	for _, c := range p.Containers {
+		at = at || c.Current != nil && c.Current.Step == s.step
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at && s.failed < s.fails {
+		s.failed++
+		return runnertest.ErrStore
+	}
+	if err := s.Store.SavePod(ctx, p); err != nil {
+		return err
+	}
+	if at {
+		s.written++
+	}
+	return nil
+}
+
+func (s *stepStore) counts() (failed, written int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed, s.written
+}
+
+// newStepHarness is newBusybox over a stepStore.
+func newStepHarness(t *testing.T, store *stepStore, script func(runner.ContainerSpec) runnertest.Behavior) *harness {
+	t.Helper()
+	rt := runnertest.NewRuntime("busybox")
+	rt.Script = script
+	h := &harness{t: t, rt: rt, store: store.Store, done: make(chan struct{})}
+	h.ctrl = &controller.Controller{Store: store, Runtime: rt, NodeName: "testnode"}
+	h.sub = h.ctrl.Subscribe()
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.ctrl.Run(ctx); close(h.done) }()
+	t.Cleanup(func() { cancel(); <-h.done; rt.KillAll() })
+	return h
+}
+
+// TestUnsavedIntentCreatesNothing (issue #10 item 5): while the intent to
+// create a container cannot be recorded, the container is not created;
+// the pod waits with a back-off and creates it once the record is saved.
+func TestUnsavedIntentCreatesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &stepStore{Store: runnertest.NewStore(), step: runner.StepIntent, fails: 3}
+		failedAtCreate := -1
+		h := newStepHarness(t, store, func(runner.ContainerSpec) runnertest.Behavior {
+			failedAtCreate, _ = store.counts()
+			return runnertest.Behavior{RunFor: time.Second}
+		})
+		if _, err := h.ctrl.ApplyPod(context.Background(), pod("intent", "busybox", "Never")); err != nil {
+			t.Fatal(err)
+		}
+		r := h.waitPod("intent", phaseIs(manifest.PodSucceeded))
+		if failedAtCreate != 3 {
+			t.Errorf("container created after %d failed intent saves, want after all 3", failedAtCreate)
+		}
+		if got := len(h.rt.Created); got != 1 {
+			t.Errorf("%d containers created, want 1", got)
+		}
+		if got := r.Pod.Status.ContainerStatuses[0].RestartCount; got != 0 {
+			t.Errorf("restartCount = %d, want 0", got)
+		}
+	})
+}
+
+// TestUnsavedCreateStartsNothing (issue #10 item 5): a created container
+// whose record could not be saved is not started; it is started only
+// after its created step is recorded, and the pod runs one instance.
+func TestUnsavedCreateStartsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &stepStore{Store: runnertest.NewStore(), step: runner.StepCreated, fails: 2}
+		h := newStepHarness(t, store, runFor(time.Second))
+		writtenAtStart := -1
+		h.rt.Faults.Hook = func(op string) error {
+			if op == "Start" {
+				_, writtenAtStart = store.counts()
+			}
+			return nil
+		}
+		if _, err := h.ctrl.ApplyPod(context.Background(), pod("created", "busybox", "Never")); err != nil {
+			t.Fatal(err)
+		}
+		r := h.waitPod("created", phaseIs(manifest.PodSucceeded))
+		if got := h.rt.Faults.Calls("Start"); got != 1 {
+			t.Errorf("Start called %d times, want 1", got)
+		}
+		if writtenAtStart < 1 {
+			t.Errorf("started before its created step was recorded (%d saves at step created)", writtenAtStart)
+		}
+		if got := r.Pod.Status.ContainerStatuses[0].RestartCount; got != 0 {
+			t.Errorf("restartCount = %d, want 0", got)
+		}
+		if failed, _ := store.counts(); failed != 2 {
+			t.Errorf("%d failed saves, want 2", failed)
+		}
+	})
+}
+
+// TestUnsavedJobPodNotStarted (issue #10 item 5): a pod of a Job whose
+// record could not be saved is not started. For a minute every save of a
+// pod fails: nothing runs, the Job retries with a back-off (not in a hot
+// loop) and then runs one pod per completion.
+func TestUnsavedJobPodNotStarted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newBusybox(t, runFor(10*time.Second))
+		t0 := time.Now()
+		var mu sync.Mutex
+		failed := 0
+		h.store.Faults.Hook = func(op string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if op != "SavePod" || time.Since(t0) >= time.Minute || failed >= 1000 {
+				return nil // 1000: a hot loop, in which fake time stands still
+			}
+			failed++
+			return runnertest.ErrStore
+		}
+		job := newJob("unsaved", func(s *manifest.JobSpec) {
+			s.Completions, s.Parallelism = p32(2), p32(2)
+		})
+		if _, err := h.ctrl.ApplyJob(context.Background(), job); err != nil {
+			t.Fatal(err)
+		}
+		final := h.finishedWith("unsaved", "SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached")
+		mu.Lock()
+		defer mu.Unlock()
+		if failed < 2 || failed > 40 {
+			t.Errorf("%d pod saves failed in a minute; want a few, retried with a back-off", failed)
+		}
+		if got := len(h.rt.Created); got != 2 {
+			t.Errorf("%d containers created for 2 completions, want 2", got)
+		}
+		if final.Status.Failed != 0 {
+			t.Errorf("status.failed = %d, want 0", final.Status.Failed)
+		}
+	})
+}
+
+// TestUnsavedJobStatusNotActedOn (issue #10 item 5): the Job worker does
+// not create pods for a status it could not save.
+func TestUnsavedJobStatusNotActedOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		saves, failedAtCreate := 0, -1
+		h := newBusybox(t, func(runner.ContainerSpec) runnertest.Behavior {
+			mu.Lock()
+			defer mu.Unlock()
+			if failedAtCreate < 0 {
+				failedAtCreate = min(saves-1, 3)
+			}
+			return runnertest.Behavior{RunFor: time.Second}
+		})
+		h.store.Faults.Hook = func(op string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if op != "SaveJob" {
+				return nil
+			}
+			saves++
+			if saves >= 2 && saves <= 4 { // the first is ApplyJob's
+				return runnertest.ErrStore
+			}
+			return nil
+		}
+		if _, err := h.ctrl.ApplyJob(context.Background(), newJob("status", nil)); err != nil {
+			t.Fatal(err)
+		}
+		h.finishedWith("status", "SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached")
+		mu.Lock()
+		defer mu.Unlock()
+		if failedAtCreate != 3 {
+			t.Errorf("pod created after %d failed saves of the Job, want after all 3", failedAtCreate)
+		}
+		if got := len(h.rt.Created); got != 1 {
+			t.Errorf("%d containers created, want 1", got)
+		}
+	})
 }

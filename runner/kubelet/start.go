@@ -30,7 +30,14 @@ func (w *Worker) start(ctx context.Context, i int) bool {
 	}
 	undo := w.beginInstance(c, res)
 	run := c.Current
-	w.save(ctx) // intent recorded before the container exists
+	// The intent is recorded before the container exists: a restarted
+	// daemon finds it by name. Unrecorded, it is not created.
+	if err := w.save(ctx); err != nil {
+		if ctx.Err() == nil {
+			w.createFailed(c, undo, fmt.Errorf("record the container: %w", err), now)
+		}
+		return false
+	}
 	w.k.failpoint("after-intent")
 
 	cs, release, err := w.k.containerSpec(ctx, w.rec, c, spec, run, w.setup)
@@ -48,7 +55,16 @@ func (w *Worker) start(ctx context.Context, i int) bool {
 	}
 	run.Step = runner.StepCreated
 	run.CreatedAt = w.k.now()
-	w.save(ctx)
+	if err := w.save(ctx); err != nil {
+		// Not recorded as created, so not started: removed, and created
+		// again after the back-off (a removal that fails leaves it to be
+		// adopted by name then).
+		w.removeUnrecorded(ctx, run.ID)
+		if ctx.Err() == nil {
+			w.createFailed(c, undo, fmt.Errorf("record the container: %w", err), now)
+		}
+		return false
+	}
 	w.k.failpoint("after-created")
 	w.event(c, "Normal", "Created", "Created container: "+c.Name)
 	return w.startCreated(ctx, i, c)
@@ -138,6 +154,16 @@ func (w *Worker) create(ctx context.Context, cs runner.ContainerSpec) (string, e
 		return ee.ID, nil
 	}
 	return id, err
+}
+
+// removeUnrecorded removes a created container whose record could not be
+// saved, even once ctx has ended.
+func (w *Worker) removeUnrecorded(ctx context.Context, id string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := w.k.Runtime.Remove(rctx, id); err != nil {
+		w.log().Warn("remove unrecorded container", "container", id, "error", err)
+	}
 }
 
 // createFailed puts the container back as it was before the instance and

@@ -208,15 +208,19 @@ func hasStart(acts []podAction) bool {
 }
 
 // save derives the pod status from the record and stores both, so every
-// stored version is consistent, then publishes it.
-func (w *Worker) save(ctx context.Context) {
+// stored version is consistent, then publishes it. It returns the store's
+// error (also logged): a step that save was to record before it is taken
+// must then not be taken.
+func (w *Worker) save(ctx context.Context) error {
 	if !runner.IsTerminalPhase(w.rec.Pod.Status.Phase) {
 		w.rec.Pod.Status = derivePodStatus(w.rec, w.k.now())
 	}
-	if err := w.k.Store.SavePod(ctx, w.rec); err != nil {
+	err := w.k.Store.SavePod(ctx, w.rec)
+	if err != nil && ctx.Err() == nil {
 		w.log().Error("save pod", "error", err)
 	}
 	w.k.Host.Publish(runner.Change{Pod: runner.Clone(&w.rec.Pod), Record: runner.Clone(w.rec)})
+	return err
 }
 
 func (w *Worker) snapshotWaiting() []string {
