@@ -32,6 +32,9 @@ type Worker struct {
 	// adopted are instances found running when the daemon restarted
 	// (restore.go); Run resumes watching them before anything else.
 	adopted []adoptedRun
+	// unresolved are the indexes of the containers the engine did not
+	// answer about at restore; Run asks again before anything else.
+	unresolved []int
 	// setup is the pod's prepared volumes and sandbox; nil until the first
 	// container starts.
 	setup *podSetup
@@ -100,6 +103,9 @@ func (w *Worker) Run(ctx context.Context) {
 		return
 	}
 	defer w.k.release()
+	if !w.resolve(ctx) {
+		return
+	}
 	inflight := 0
 	for _, a := range w.adopted {
 		w.k.wg.Add(1)
