@@ -224,7 +224,7 @@ func (k *Kubelet) restoreCreated(ctx context.Context, cr *runner.ContainerRecord
 		st.Recreated++
 		return adoptedRun{}, false
 	}
-	if err := k.Runtime.Start(ctx, info.ID); err != nil {
+	if err := k.startContainer(ctx, info.ID); err != nil {
 		closeLog()
 		r.Step = runner.StepExited
 		r.Reason, r.Message, r.ExitCode = "ContainerCannotRun", startErrorMessage(err), 128

@@ -149,7 +149,7 @@ func (w *Worker) ensureSandbox(ctx context.Context, vols map[string]hostVolume) 
 	w.rec.Sandbox.Step = runner.StepCreated
 	w.rec.Sandbox.CreatedAt = w.k.now()
 	w.save(ctx)
-	if err := rt.Start(ctx, id); err != nil {
+	if err := w.k.startContainer(ctx, id); err != nil {
 		return "", err
 	}
 	w.rec.Sandbox.Step = runner.StepStarted

@@ -327,6 +327,14 @@ func (r *Runtime) Running() []runner.ContainerSpec {
 	return out
 }
 
+// RemovedIDs returns a copy of Removed, safe to call while the runtime is
+// in use.
+func (r *Runtime) RemovedIDs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.Removed)
+}
+
 // Remove implements runner.Runtime.
 func (r *Runtime) Remove(ctx context.Context, id string) error {
 	fail, lost := r.Faults.before(ctx, "Remove", ErrTransport)
