@@ -67,12 +67,13 @@ func activePods(h *harness) int {
 }
 
 // stepStore is a store whose SavePod fails (ErrStore) for the first fails
-// records that show a container instance at step; it counts the failed and
-// the successful saves of such records.
+// records that show a container instance (with sandbox, the sandbox) at
+// step; it counts the failed and the successful saves of such records.
 type stepStore struct {
 	*runnertest.Store
-	step  string
-	fails int
+	step    string
+	fails   int
+	sandbox bool
 
 	mu              sync.Mutex
 	failed, written int
@@ -82,6 +83,9 @@ func (s *stepStore) SavePod(ctx context.Context, p *runner.PodRecord) error {
 	at := false
 	for _, c := range p.Containers {
 		at = at || c.Current != nil && c.Current.Step == s.step
+	}
+	if s.sandbox {
+		at = p.Sandbox != nil && p.Sandbox.Step == s.step
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -258,4 +262,40 @@ func TestUnsavedJobStatusNotActedOn(t *testing.T) {
 			t.Errorf("%d containers created, want 1", got)
 		}
 	})
+}
+
+// TestUnsavedSandboxNotCreated (issue #10 item 5): a pod sandbox whose
+// intent could not be recorded is not created, and one whose created step
+// could not be recorded is not started; the pod runs once both are saved.
+func TestUnsavedSandboxNotCreated(t *testing.T) {
+	for _, step := range []string{runner.StepIntent, runner.StepCreated} {
+		t.Run(step, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				store := &stepStore{Store: runnertest.NewStore(), step: step, fails: 2, sandbox: true}
+				h := newStepHarness(t, store, runFor(time.Second))
+				var mu sync.Mutex
+				failedAt := map[string]int{}
+				h.rt.Faults.Hook = func(op string) error {
+					mu.Lock()
+					defer mu.Unlock()
+					if _, seen := failedAt[op]; !seen && (op == "Create" || op == "Start") {
+						failedAt[op], _ = store.counts()
+					}
+					return nil
+				}
+				p := pod("pair", "busybox", "Never")
+				p.Spec.Containers = append(p.Spec.Containers, manifest.Container{Name: "side", Image: "busybox", ImagePullPolicy: manifest.PullIfNotPresent})
+				if _, err := h.ctrl.ApplyPod(context.Background(), p); err != nil {
+					t.Fatal(err)
+				}
+				h.waitPod("pair", phaseIs(manifest.PodSucceeded))
+				mu.Lock()
+				defer mu.Unlock()
+				op := map[string]string{runner.StepIntent: "Create", runner.StepCreated: "Start"}[step]
+				if failedAt[op] != 2 {
+					t.Errorf("first %s after %d failed saves of the sandbox at %s, want after both", op, failedAt[op], step)
+				}
+			})
+		})
+	}
 }

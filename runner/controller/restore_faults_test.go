@@ -3,6 +3,8 @@ package controller_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -94,4 +96,68 @@ func waitJobDone(t *testing.T, sub *runner.Subscription) *manifest.Job {
 			return ch.Job
 		}
 	}
+}
+
+// TestSandboxInspectTransportError: after a daemon restart, a container
+// of a sandboxed pod restarts while the engine fails to answer Inspect
+// about the running sandbox. The sandbox is kept (asked again after the
+// back-off), not removed and replaced under the running container.
+func TestSandboxInspectTransportError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := runnertest.NewStore()
+		rt := runnertest.NewRuntime("busybox")
+		rt.Script = func(s runner.ContainerSpec) runnertest.Behavior {
+			if s.Labels[runner.LabelContainer] == "side" {
+				return runnertest.Behavior{RunFor: 5 * time.Second, ExitCode: 1}
+			}
+			return runnertest.Behavior{RunFor: time.Hour}
+		}
+		c1, _, stop1 := startDaemon(store, rt, nil)
+		p := pod("pair", "busybox", manifest.RestartPolicyOnFailure)
+		p.Spec.Containers = append(p.Spec.Containers, manifest.Container{Name: "side", Image: "busybox", ImagePullPolicy: manifest.PullIfNotPresent})
+		if _, err := c1.ApplyPod(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		stop1()
+		rec, err := store.Pod(context.Background(), "default", "pair")
+		if err != nil || rec.Sandbox == nil || rec.Sandbox.ID == "" {
+			t.Fatalf("no sandbox recorded: %v", err)
+		}
+		sandbox := rec.Sandbox.ID
+		c2, _, stop2 := startDaemon(store, rt, nil)
+		if _, err := c2.Restore(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// Restore has its answers; what asks next is the restarting
+		// container's worker, about the sandbox.
+		var mu sync.Mutex
+		failed := 0
+		rt.Faults.SetHook(func(op string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if op == "Inspect" && failed < 4 {
+				failed++
+				return runnertest.ErrTransport
+			}
+			return nil
+		})
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if slices.Contains(rt.RemovedIDs(), sandbox) {
+			t.Errorf("the running sandbox %s was removed", sandbox)
+		}
+		pauses := 0
+		for _, s := range rt.Created {
+			if s.Image == runnertest.PauseImage {
+				pauses++
+			}
+		}
+		if pauses != 1 {
+			t.Errorf("%d sandboxes created, want 1", pauses)
+		}
+		stop2()
+		rt.KillAll()
+	})
 }

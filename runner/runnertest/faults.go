@@ -29,7 +29,8 @@ var (
 // returns the error, as a reply lost in transport does.
 type Faults struct {
 	// Hook, if set, is asked before every call; a non-nil error fails the
-	// call without carrying it out.
+	// call without carrying it out. Set it before the fake is in use, or
+	// with SetHook.
 	Hook func(op string) error
 
 	mu    sync.Mutex
@@ -62,6 +63,13 @@ func (f *Faults) Delay(op string, d time.Duration) {
 		f.delay = map[string]time.Duration{}
 	}
 	f.delay[op] = d
+}
+
+// SetHook sets Hook, safely while the fake is in use.
+func (f *Faults) SetHook(hook func(op string) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Hook = hook
 }
 
 // Reset drops every queued fault and delay (Hook and the call counts

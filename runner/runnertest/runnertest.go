@@ -335,18 +335,28 @@ func (r *Runtime) RemovedIDs() []string {
 	return slices.Clone(r.Removed)
 }
 
-// Remove implements runner.Runtime.
+// Remove implements runner.Runtime. Like runner/docker's, it removes a
+// running container too, killing it.
 func (r *Runtime) Remove(ctx context.Context, id string) error {
 	fail, lost := r.Faults.before(ctx, "Remove", ErrTransport)
 	if fail != nil {
 		return fail
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.Removed = append(r.Removed, id)
-	if c := r.containers[id]; c != nil {
+	c := r.containers[id]
+	if c != nil {
 		delete(r.byName, c.spec.Name)
 		delete(r.containers, id)
+	}
+	r.mu.Unlock()
+	if c != nil && c.started {
+		// Removal is forced, as runner/docker's: a running container
+		// is killed.
+		select {
+		case c.stop <- -1:
+		default:
+		}
 	}
 	return lost
 }
