@@ -299,3 +299,29 @@ func TestUnsavedSandboxNotCreated(t *testing.T) {
 		})
 	}
 }
+
+// TestJobTTLDeleteRetried: a TTL deletion of a finished Job that fails
+// (its pods could not be listed, then the Job's record not deleted) is
+// tried again after a back-off, not given up: the Job and its pod go.
+func TestJobTTLDeleteRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newBusybox(t, runFor(time.Second))
+		j := h.apply(newJob("ttl", func(s *manifest.JobSpec) { s.TTLSecondsAfterFinished = p32(5) }))
+		h.waitJob("ttl", finished)
+		pod := h.podsOf(j)[0]
+		h.store.Faults.Fail("PodsOfJob", 1, nil)
+		h.store.Faults.Fail("DeleteJob", 2, nil)
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		ctx := context.Background()
+		if _, err := h.store.Job(ctx, "default", "ttl"); err == nil {
+			t.Error("job still stored")
+		}
+		if _, err := h.store.Pod(ctx, "default", pod.Pod.Name); err == nil {
+			t.Error("pod still stored")
+		}
+		if got := h.store.Faults.Calls("DeleteJob"); got != 3 {
+			t.Errorf("DeleteJob called %d times, want 3 (2 failures, then done)", got)
+		}
+	})
+}

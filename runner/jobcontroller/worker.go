@@ -31,7 +31,9 @@ type Host interface {
 	TerminatePod(ns, name, reason, message string) bool
 	// DeleteExpiredJob deletes a finished Job whose
 	// ttlSecondsAfterFinished has passed, with its pods and their logs.
-	DeleteExpiredJob(ctx context.Context, job *manifest.Job)
+	// An error means the Job is not (wholly) deleted: the worker tries
+	// again after a back-off.
+	DeleteExpiredJob(ctx context.Context, job *manifest.Job) error
 	// Publish delivers a change of the Job to subscribers.
 	Publish(ch runner.Change)
 	// RecordEvent stores and publishes an event about ref.
@@ -320,7 +322,12 @@ func (w *Worker) afterFinished(ctx context.Context) {
 			return
 		}
 	}
-	w.c.Host.DeleteExpiredJob(ctx, w.job)
+	for {
+		err := w.c.Host.DeleteExpiredJob(ctx, w.job)
+		if err == nil || !w.backOff(ctx, &retry, "delete expired job", err) {
+			return
+		}
+	}
 }
 
 func jobStatusEqual(a, b *manifest.JobStatus) bool {
