@@ -325,3 +325,21 @@ func TestJobTTLDeleteRetried(t *testing.T) {
 		}
 	})
 }
+
+// TestUnsavedTerminalStateRetried (issue #10 item 5): a pod whose terminal
+// state the store fails to take does not end its worker with the record
+// still Running: it saves again after a back-off, and its Job completes.
+func TestUnsavedTerminalStateRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &stepStore{Store: runnertest.NewStore(), step: runner.StepExited, fails: 3}
+		h := newStepHarness(t, store, runFor(time.Second))
+		j := h.apply(newJob("final", nil))
+		h.finishedWith("final", "SuccessCriteriaMet/CompletionsReached", "Complete/CompletionsReached")
+		if p := h.podsOf(j)[0]; p.Pod.Status.Phase != manifest.PodSucceeded {
+			t.Errorf("stored pod is %s, want Succeeded", p.Pod.Status.Phase)
+		}
+		if failed, _ := store.counts(); failed != 3 {
+			t.Errorf("%d failed saves, want 3", failed)
+		}
+	})
+}

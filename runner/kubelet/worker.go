@@ -113,6 +113,7 @@ func (w *Worker) Run(ctx context.Context) {
 		inflight++
 	}
 	w.adopted = nil
+	retry := time.Duration(0)
 	for {
 		if ctx.Err() != nil {
 			return // the daemon is stopping; containers keep running
@@ -132,7 +133,18 @@ func (w *Worker) Run(ctx context.Context) {
 			// published, so whoever sees it sees them gone.
 			w.teardown(ctx)
 		}
-		w.save(ctx) // publishing the terminal state wakes the pod's Job
+		// Publishing the terminal state wakes the pod's Job. A record the
+		// store did not take is not acted on — no start, no stop, and
+		// no end of the worker while its terminal state is unsaved: it
+		// is saved again after a capped back-off.
+		if err := w.save(ctx); err != nil {
+			retry = min(max(2*retry, 100*time.Millisecond), 30*time.Second)
+			if ctx.Err() != nil || !w.wait(ctx, retry, &inflight) {
+				return
+			}
+			continue
+		}
+		retry = 0
 		if finished {
 			return
 		}
@@ -215,18 +227,21 @@ func hasStart(acts []podAction) bool {
 
 // save derives the pod status from the record and stores both, so every
 // stored version is consistent, then publishes it. It returns the store's
-// error (also logged): a step that save was to record before it is taken
-// must then not be taken.
+// error (also logged), and publishes nothing then: a step that save was
+// to record before it is taken must not be taken, and nobody is told of
+// a state the store does not hold.
 func (w *Worker) save(ctx context.Context) error {
 	if !runner.IsTerminalPhase(w.rec.Pod.Status.Phase) {
 		w.rec.Pod.Status = derivePodStatus(w.rec, w.k.now())
 	}
-	err := w.k.Store.SavePod(ctx, w.rec)
-	if err != nil && ctx.Err() == nil {
-		w.log().Error("save pod", "error", err)
+	if err := w.k.Store.SavePod(ctx, w.rec); err != nil {
+		if ctx.Err() == nil {
+			w.log().Error("save pod", "error", err)
+		}
+		return err
 	}
 	w.k.Host.Publish(runner.Change{Pod: runner.Clone(&w.rec.Pod), Record: runner.Clone(w.rec)})
-	return err
+	return nil
 }
 
 func (w *Worker) snapshotWaiting() []string {
