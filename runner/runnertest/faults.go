@@ -114,7 +114,15 @@ func (f *Faults) take(ctx context.Context, op string, def error) (err error, los
 		f.calls = map[string]int{}
 	}
 	f.calls[op]++
-	hook, d := f.Hook, f.delay[op]
+	hook := f.Hook
+	f.mu.Unlock()
+	if hook != nil {
+		if err := hook(op); err != nil {
+			return err, false // the queued faults stay for the next call
+		}
+	}
+	f.mu.Lock()
+	d := f.delay[op]
 	var ft *fault
 	if q := f.queue[op]; len(q) > 0 {
 		first := q[0]
@@ -124,11 +132,6 @@ func (f *Faults) take(ctx context.Context, op string, def error) (err error, los
 		}
 	}
 	f.mu.Unlock()
-	if hook != nil {
-		if err := hook(op); err != nil {
-			return err, false
-		}
-	}
 	if d > 0 {
 		t := time.NewTimer(d)
 		select {
