@@ -53,6 +53,10 @@ type Controller struct {
 	// deleted Job carries only its namespace and name); the daemon tells
 	// the CronJob controller through it. It must not block.
 	OnJobChange func(j *manifest.Job, deleted bool)
+	// OrphanSweep is how often Run stops and removes the containers of
+	// this instance that no pod record explains (SweepOrphans): 0 means
+	// DefaultOrphanSweep, a negative value never.
+	OrphanSweep time.Duration
 
 	hub runner.Hub
 
@@ -128,6 +132,13 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.jobctl = &jobcontroller.Controller{Store: c.Store, Host: hooks{c}, Clock: c.clock(), Log: c.logger()}
 	close(c.ready)
 	c.mu.Unlock()
+	if period := c.orphanSweep(); period > 0 {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.sweepLoop(ctx, period)
+		}()
+	}
 	<-ctx.Done()
 	c.wg.Wait()
 	c.kubelet.Wait()

@@ -1,8 +1,10 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/localjobs/localjobs/manifest"
@@ -58,26 +60,31 @@ func (c *Controller) DeleteJob(ctx context.Context, ns, name string) error {
 
 // DeleteExpiredJob deletes a finished Job whose ttlSecondsAfterFinished
 // has passed, with its pods and their logs (jobcontroller.Host). Its
-// worker calls it as it ends, so it does not wait for the worker.
-func (h hooks) DeleteExpiredJob(ctx context.Context, job *manifest.Job) {
+// worker calls it as it ends, so it does not wait for the worker. A pod
+// list that could not be read deletes nothing; a pod that could not be
+// deleted keeps the Job; the worker tries again.
+func (h hooks) DeleteExpiredJob(ctx context.Context, job *manifest.Job) error {
 	c := h.Controller
 	recs, err := c.Store.PodsOfJob(ctx, job.UID)
 	if err != nil {
-		c.logger().Error("list job pods", "job", job.Name, "error", err)
-		return
+		return fmt.Errorf("list job pods: %w", err)
 	}
+	var failed error
 	for _, r := range recs {
 		if err := c.deletePodRecord(ctx, r.Pod.Namespace, r.Pod.Name); err != nil {
-			c.logger().Error("delete pod", "pod", r.Pod.Name, "error", err)
+			failed = cmp.Or(failed, fmt.Errorf("delete pod %s: %w", r.Pod.Name, err))
 			continue
 		}
 		c.publishPodDeleted(r.Pod.Namespace, r.Pod.Name)
 	}
+	if failed != nil {
+		return failed
+	}
 	if err := c.Store.DeleteJob(ctx, job.Namespace, job.Name); err != nil && !errors.Is(err, runner.ErrObjectNotFound) {
-		c.logger().Error("delete job", "job", job.Name, "error", err)
-		return
+		return fmt.Errorf("delete job: %w", err)
 	}
 	c.publishJobDeleted(job.Namespace, job.Name)
+	return nil
 }
 
 // replacePod stops a running worker of ns/name and deletes its record.

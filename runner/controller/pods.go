@@ -178,10 +178,12 @@ func (c *Controller) RunningContainers(ctx context.Context) int {
 	})
 }
 
-// sumPods adds up f over every stored pod (0 if they cannot be read).
+// sumPods adds up f over every stored pod (0 if they cannot be read,
+// which the daemon's log says: KillAll then kills nothing).
 func (c *Controller) sumPods(ctx context.Context, f func(*runner.PodRecord) int) int {
 	recs, err := c.Store.Pods(ctx, "")
 	if err != nil {
+		c.logger().Error("list pods", "error", err)
 		return 0
 	}
 	n := 0

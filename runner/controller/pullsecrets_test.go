@@ -81,3 +81,24 @@ func TestPodImagePullSecrets(t *testing.T) {
 		})
 	})
 }
+
+// TestPullSecretReadError: an image pull secret the store fails to read
+// is not a missing one. The image is not pulled without its credentials;
+// the container waits in ErrImagePull and, after the back-off, is pulled
+// with them.
+func TestPullSecretReadError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h, p := privatePod(t, `{"auths":{"registry.example.com":{"username":"alice","password":"s3cret"}}}`, "regcred")
+		h.store.Faults.Fail("Secret", 1, nil)
+		if _, err := h.ctrl.ApplyPod(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		h.waitPod("private", phaseIs(manifest.PodSucceeded))
+		if got := h.rt.Pulls["registry.example.com/app:1"]; got != 1 {
+			t.Errorf("%d pulls, want 1 (with the credentials)", got)
+		}
+		if got := h.rt.Auths["registry.example.com/app:1"]; len(got) != 1 || got[0].Username != "alice" {
+			t.Errorf("runtime got auths %+v; want alice's", got)
+		}
+	})
+}

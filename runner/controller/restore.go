@@ -11,6 +11,7 @@ import (
 // RestoreStats counts what Restore found.
 type RestoreStats struct {
 	Pods, Jobs int // unfinished objects resumed
+	Orphans    int // containers no record explains, stopped and removed
 	// Adopted, Started, Recreated, ExitedWhileDown and Vanished count
 	// what reconciling the pods' containers with the engine found.
 	kubelet.RestoreStats
@@ -24,7 +25,8 @@ type RestoreStats struct {
 // with its wait and log capture resumed from the last line written; an
 // exit that happened while the daemon was down is recorded as it was; only
 // a container the engine no longer has becomes ContainerStatusUnknown
-// (exit 137). Call it after Run started.
+// (exit 137). Then the containers of this instance that no record explains
+// are stopped and removed (SweepOrphans). Call it after Run started.
 func (c *Controller) Restore(ctx context.Context) (RestoreStats, error) {
 	var st RestoreStats
 	runCtx, err := c.runCtx(ctx)
@@ -57,6 +59,11 @@ func (c *Controller) Restore(ctx context.Context) (RestoreStats, error) {
 		}
 		st.Jobs++
 		c.runJobWorker(runCtx, j)
+	}
+	st.Orphans, err = c.SweepOrphans(ctx)
+	if err != nil {
+		// Not fatal: the periodic sweep tries again.
+		c.logger().Warn("sweep orphan containers at restore", "error", err)
 	}
 	return st, nil
 }

@@ -2,6 +2,7 @@ package jobcontroller
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -30,7 +31,9 @@ type Host interface {
 	TerminatePod(ns, name, reason, message string) bool
 	// DeleteExpiredJob deletes a finished Job whose
 	// ttlSecondsAfterFinished has passed, with its pods and their logs.
-	DeleteExpiredJob(ctx context.Context, job *manifest.Job)
+	// An error means the Job is not (wholly) deleted: the worker tries
+	// again after a back-off.
+	DeleteExpiredJob(ctx context.Context, job *manifest.Job) error
 	// Publish delivers a change of the Job to subscribers.
 	Publish(ch runner.Change)
 	// RecordEvent stores and publishes an event about ref.
@@ -61,6 +64,9 @@ type Worker struct {
 	pending []*manifest.Job // updates from Update, applied by Run
 	applied []chan struct{} // closed once the matching update is applied
 	stopped map[string]bool // pods this worker asked to stop
+	// unsaved is set while the Job in memory has changes the store did
+	// not take (Run's goroutine only): the next round saves it again.
+	unsaved bool
 }
 
 // NewWorker returns the worker of a stored Job; Run runs it.
@@ -117,6 +123,7 @@ func (w *Worker) takeUpdates() (changed bool, applied []chan struct{}) {
 	pending, applied := w.pending, w.applied
 	w.pending, w.applied = nil, nil
 	w.mu.Unlock()
+	changed = w.unsaved
 	for _, u := range pending {
 		if ApplyMutable(w.job, u) {
 			changed = true
@@ -125,11 +132,29 @@ func (w *Worker) takeUpdates() (changed bool, applied []chan struct{}) {
 	return changed, applied
 }
 
-func (w *Worker) save(ctx context.Context) {
+// save stores the Job and publishes it once stored. A failed save is
+// returned (not published): what it was to record must not be acted on.
+func (w *Worker) save(ctx context.Context) error {
 	if err := w.c.Store.SaveJob(ctx, w.job); err != nil {
-		w.c.Log.Error("save job", "job", w.job.Name, "error", err)
+		return err
 	}
 	w.c.Host.Publish(runner.Change{Job: runner.Clone(w.job)})
+	return nil
+}
+
+// saved closes the channels of the updates applied, once they are saved
+// (err == nil); otherwise it keeps them for the next save.
+func (w *Worker) saved(err error, applied []chan struct{}) {
+	w.unsaved = err != nil
+	if err != nil {
+		w.mu.Lock()
+		w.applied = append(applied, w.applied...)
+		w.mu.Unlock()
+		return
+	}
+	for _, ch := range applied {
+		close(ch)
+	}
 }
 
 // Run is the worker loop: observe the Job's pods, reconcile, act, wait for
@@ -142,30 +167,39 @@ func (w *Worker) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return // the daemon is stopping; the next start resumes the Job
 		}
+		// Never act on a failed observation or an unrecorded status: a
+		// Job whose pods could not be read is not a Job without pods,
+		// and a status not saved is not acted on. Each failure is retried
+		// after a capped back-off.
 		recs, err := w.c.Store.PodsOfJob(ctx, w.job.UID)
 		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			// Never reconcile on a failed observation: a Job whose pods
-			// could not be read is not a Job without pods. Look again
-			// after a capped back-off.
-			retry = min(max(2*retry, 100*time.Millisecond), 30*time.Second)
-			w.c.Log.Error("list job pods; retrying", "job", w.job.Namespace+"/"+w.job.Name, "error", err, "in", retry)
-			if !w.wait(ctx, retry) {
+			if !w.backOff(ctx, &retry, "list job pods", err) {
 				return
 			}
 			continue
 		}
-		retry = 0
-		acts, requeue := w.sync(ctx, recs)
-		if !w.act(ctx, acts) {
+		acts, requeue, err := w.sync(ctx, recs)
+		if err != nil {
+			if !w.backOff(ctx, &retry, "save job", err) {
+				return
+			}
+			continue
+		}
+		err = w.act(ctx, acts)
+		if ctx.Err() != nil {
 			return
 		}
 		if runner.IsJobFinished(w.job) {
 			w.afterFinished(ctx)
 			return
 		}
+		if err != nil {
+			if !w.backOff(ctx, &retry, "create job pods", err) {
+				return
+			}
+			continue
+		}
+		retry = 0
 		if len(acts.create) > 0 {
 			continue
 		}
@@ -175,10 +209,22 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
+// backOff logs a failed step of the worker loop (what) and waits the
+// next back-off (100 ms doubling, capped at 30 s) or a kick; it reports
+// whether to go on.
+func (w *Worker) backOff(ctx context.Context, retry *time.Duration, what string, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	*retry = min(max(2**retry, 100*time.Millisecond), 30*time.Second)
+	w.c.Log.Error(what+"; retrying", "job", w.job.Namespace+"/"+w.job.Name, "error", err, "in", *retry)
+	return w.wait(ctx, *retry)
+}
+
 // sync applies pending updates, reconciles the Job with its pods and
 // records the new status, events first (so whoever sees the new status
-// finds them).
-func (w *Worker) sync(ctx context.Context, recs []*runner.PodRecord) (jobActions, time.Duration) {
+// finds them). A failed save is returned: the actions are not to be taken.
+func (w *Worker) sync(ctx context.Context, recs []*runner.PodRecord) (jobActions, time.Duration, error) {
 	changed, applied := w.takeUpdates()
 	st, acts, requeue := reconcileJob(w.job, viewPods(recs), w.c.Clock.Now())
 	if !jobStatusEqual(&w.job.Status, &st) {
@@ -188,18 +234,18 @@ func (w *Worker) sync(ctx context.Context, recs []*runner.PodRecord) (jobActions
 	for _, e := range acts.events {
 		w.event(ctx, e.typ, e.reason, e.msg)
 	}
+	var err error
 	if changed {
-		w.save(ctx)
+		err = w.save(ctx)
 	}
-	for _, ch := range applied {
-		close(ch)
-	}
-	return acts, requeue
+	w.saved(err, applied)
+	return acts, requeue, err
 }
 
-// act stops and creates the pods reconcileJob asked for; it reports false
-// if ctx ended meanwhile.
-func (w *Worker) act(ctx context.Context, acts jobActions) bool {
+// act stops and creates the pods reconcileJob asked for. It returns the
+// first creation that failed (each has its FailedCreate event), or
+// ctx.Err() if ctx ended meanwhile.
+func (w *Worker) act(ctx context.Context, acts jobActions) error {
 	for _, p := range acts.terminate {
 		if w.stopped[p.name] {
 			continue
@@ -209,15 +255,17 @@ func (w *Worker) act(ctx context.Context, acts jobActions) bool {
 			w.event(ctx, "Normal", "SuccessfulDelete", "Deleted pod: "+p.name)
 		}
 	}
+	var first error
 	for _, pc := range acts.create {
 		if ctx.Err() != nil {
-			return false
+			return ctx.Err()
 		}
 		if err := w.createPod(ctx, pc); err != nil {
 			w.event(ctx, "Warning", "FailedCreate", "Error creating: "+err.Error())
+			first = cmp.Or(first, err)
 		}
 	}
-	return true
+	return first
 }
 
 // event records an event about the Job from the job controller.
@@ -251,23 +299,35 @@ func (w *Worker) afterFinished(ctx context.Context) {
 		return
 	}
 	expire := jobFinishTime(w.job).Add(time.Duration(*ttl) * time.Second)
+	retry := time.Duration(0)
 	for {
 		changed, applied := w.takeUpdates()
+		var err error
 		if changed {
-			w.save(ctx)
+			err = w.save(ctx)
 		}
-		for _, ch := range applied {
-			close(ch)
-		}
+		w.saved(err, applied)
 		left := expire.Sub(w.c.Clock.Now())
 		if left <= 0 {
 			break
 		}
+		if err != nil {
+			if !w.backOff(ctx, &retry, "save job", err) {
+				return
+			}
+			continue
+		}
+		retry = 0
 		if !w.wait(ctx, left) {
 			return
 		}
 	}
-	w.c.Host.DeleteExpiredJob(ctx, w.job)
+	for {
+		err := w.c.Host.DeleteExpiredJob(ctx, w.job)
+		if err == nil || !w.backOff(ctx, &retry, "delete expired job", err) {
+			return
+		}
+	}
 }
 
 func jobStatusEqual(a, b *manifest.JobStatus) bool {

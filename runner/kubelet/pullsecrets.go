@@ -93,7 +93,10 @@ func (w *Worker) ensureImage(ctx context.Context, spec *manifest.Container) (run
 				return runner.ImageResult{}, ctx.Err()
 			}
 			if !errors.Is(err, runner.ErrObjectNotFound) {
-				w.log().Warn("read image pull secret", "secret", ref.Name, "error", err)
+				// A secret that could not be read is not a missing one:
+				// pulling without it could fail for want of credentials
+				// it has. The pull waits for its back-off instead.
+				return runner.ImageResult{}, fmt.Errorf("read image pull secret %s: %w", ref.Name, err)
 			}
 			failed = append(failed, ref.Name)
 			continue

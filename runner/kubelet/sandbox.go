@@ -105,8 +105,14 @@ func (w *Worker) ensureSandbox(ctx context.Context, vols map[string]hostVolume) 
 	rt := w.k.Runtime
 	pod := &w.rec.Pod
 	if sb := w.rec.Sandbox; sb != nil && sb.ID != "" {
-		if info, err := rt.Inspect(ctx, sb.ID); err == nil && info.Running {
+		info, err := rt.Inspect(ctx, sb.ID)
+		switch {
+		case err == nil && info.Running:
 			return sb.ID, nil
+		case err != nil && !errors.Is(err, runner.ErrNotFound):
+			// No answer is not a dead sandbox: ask again after the
+			// back-off rather than replace one that may run.
+			return "", err
 		}
 		if err := rt.Remove(ctx, sb.ID); err != nil {
 			return "", err
@@ -118,7 +124,9 @@ func (w *Worker) ensureSandbox(ctx context.Context, vols map[string]hostVolume) 
 	}
 	name := w.k.engineName(pod, sandboxContainer, 0)
 	w.rec.Sandbox = &runner.Run{EngineName: name, Step: runner.StepIntent, ImageID: image}
-	w.save(ctx)
+	if err := w.save(ctx); err != nil {
+		return "", fmt.Errorf("record the sandbox: %w", err) // not recorded, not created
+	}
 	cs := runner.ContainerSpec{
 		Name:   name,
 		Labels: w.k.podLabels(pod, sandboxContainer, 0),
@@ -148,8 +156,12 @@ func (w *Worker) ensureSandbox(ctx context.Context, vols map[string]hostVolume) 
 	w.rec.Sandbox.ID = id
 	w.rec.Sandbox.Step = runner.StepCreated
 	w.rec.Sandbox.CreatedAt = w.k.now()
-	w.save(ctx)
-	if err := rt.Start(ctx, id); err != nil {
+	if err := w.save(ctx); err != nil {
+		// Not recorded as created, so not started: the next attempt
+		// finds it not running and replaces it.
+		return "", fmt.Errorf("record the sandbox: %w", err)
+	}
+	if err := w.k.startContainer(ctx, id); err != nil {
 		return "", err
 	}
 	w.rec.Sandbox.Step = runner.StepStarted

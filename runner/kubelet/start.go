@@ -30,7 +30,14 @@ func (w *Worker) start(ctx context.Context, i int) bool {
 	}
 	undo := w.beginInstance(c, res)
 	run := c.Current
-	w.save(ctx) // intent recorded before the container exists
+	// The intent is recorded before the container exists: a restarted
+	// daemon finds it by name. Unrecorded, it is not created.
+	if err := w.save(ctx); err != nil {
+		if ctx.Err() == nil {
+			w.createFailed(c, undo, fmt.Errorf("record the container: %w", err), now)
+		}
+		return false
+	}
 	w.k.failpoint("after-intent")
 
 	cs, release, err := w.k.containerSpec(ctx, w.rec, c, spec, run, w.setup)
@@ -48,7 +55,16 @@ func (w *Worker) start(ctx context.Context, i int) bool {
 	}
 	run.Step = runner.StepCreated
 	run.CreatedAt = w.k.now()
-	w.save(ctx)
+	if err := w.save(ctx); err != nil {
+		// Not recorded as created, so not started: removed, and created
+		// again after the back-off (a removal that fails leaves it to be
+		// adopted by name then).
+		w.removeUnrecorded(ctx, run.ID)
+		if ctx.Err() == nil {
+			w.createFailed(c, undo, fmt.Errorf("record the container: %w", err), now)
+		}
+		return false
+	}
 	w.k.failpoint("after-created")
 	w.event(c, "Normal", "Created", "Created container: "+c.Name)
 	return w.startCreated(ctx, i, c)
@@ -140,6 +156,16 @@ func (w *Worker) create(ctx context.Context, cs runner.ContainerSpec) (string, e
 	return id, err
 }
 
+// removeUnrecorded removes a created container whose record could not be
+// saved, even once ctx has ended.
+func (w *Worker) removeUnrecorded(ctx context.Context, id string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := w.k.Runtime.Remove(rctx, id); err != nil {
+		w.log().Warn("remove unrecorded container", "container", id, "error", err)
+	}
+}
+
 // createFailed puts the container back as it was before the instance and
 // leaves it waiting in CreateContainerError or CreateContainerConfigError
 // with a back-off from now.
@@ -164,7 +190,7 @@ func (w *Worker) startCreated(ctx context.Context, i int, c *runner.ContainerRec
 	if err != nil {
 		w.log().Error("open log", "container", c.Name, "error", err)
 	}
-	if err := w.k.Runtime.Start(ctx, run.ID); err != nil {
+	if err := w.k.startContainer(ctx, run.ID); err != nil {
 		if logf != nil {
 			logf.Close()
 		}
@@ -184,6 +210,50 @@ func (w *Worker) startCreated(ctx context.Context, i int, c *runner.ContainerRec
 	w.k.wg.Add(1)
 	go w.watch(ctx, i, runner.Clone(&w.rec.Pod), c.Name, run.Restart, run.ID, time.Time{}, logf)
 	return true
+}
+
+// startAttempts is how many times startContainer starts a container that
+// a lost reply left created.
+const startAttempts = 3
+
+// startContainer starts a created container. A definite answer from the
+// engine (started, a *runner.StartError refusal, ErrNotFound) is
+// returned as it is. Any other error — a reply lost in transport, after
+// which the container may well be running — is checked with Inspect,
+// asked until the engine answers: a container found running, or exited
+// after its start, did start (nil); one with a start error did not (a
+// *runner.StartError with the engine's message); one still created
+// without an error is started again, up to startAttempts times.
+func (k *Kubelet) startContainer(ctx context.Context, id string) error {
+	delay := 100 * time.Millisecond
+	for n := 1; ; n++ {
+		err := k.Runtime.Start(ctx, id)
+		var se *runner.StartError
+		if err == nil || errors.As(err, &se) || errors.Is(err, runner.ErrNotFound) || ctx.Err() != nil {
+			return err
+		}
+		info, ierr := k.inspectRetrying(ctx, id, 0)
+		switch {
+		case ierr != nil:
+			return ierr // gone, or ctx ended
+		case info.Error != "":
+			return &runner.StartError{Message: info.Error}
+		case info.Running || !info.StartedAt.IsZero():
+			k.Log.Warn("start container: the reply was lost, the container runs", "container", id, "error", err)
+			return nil
+		case n == startAttempts:
+			return err
+		}
+		k.Log.Warn("start container; retrying", "container", id, "error", err, "in", delay)
+		t := k.Clock.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C():
+		}
+		delay *= 2
+	}
 }
 
 // cannotRun records a start failure: the instance ends ContainerCannotRun

@@ -32,6 +32,9 @@ type Worker struct {
 	// adopted are instances found running when the daemon restarted
 	// (restore.go); Run resumes watching them before anything else.
 	adopted []adoptedRun
+	// unresolved are the indexes of the containers the engine did not
+	// answer about at restore; Run asks again before anything else.
+	unresolved []int
 	// setup is the pod's prepared volumes and sandbox; nil until the first
 	// container starts.
 	setup *podSetup
@@ -100,6 +103,9 @@ func (w *Worker) Run(ctx context.Context) {
 		return
 	}
 	defer w.k.release()
+	if !w.resolve(ctx) {
+		return
+	}
 	inflight := 0
 	for _, a := range w.adopted {
 		w.k.wg.Add(1)
@@ -107,6 +113,7 @@ func (w *Worker) Run(ctx context.Context) {
 		inflight++
 	}
 	w.adopted = nil
+	retry := time.Duration(0)
 	for {
 		if ctx.Err() != nil {
 			return // the daemon is stopping; containers keep running
@@ -126,7 +133,18 @@ func (w *Worker) Run(ctx context.Context) {
 			// published, so whoever sees it sees them gone.
 			w.teardown(ctx)
 		}
-		w.save(ctx) // publishing the terminal state wakes the pod's Job
+		// Publishing the terminal state wakes the pod's Job. A record the
+		// store did not take is not acted on — no start, no stop, and
+		// no end of the worker while its terminal state is unsaved: it
+		// is saved again after a capped back-off.
+		if err := w.save(ctx); err != nil {
+			retry = min(max(2*retry, 100*time.Millisecond), 30*time.Second)
+			if ctx.Err() != nil || !w.wait(ctx, retry, &inflight) {
+				return
+			}
+			continue
+		}
+		retry = 0
 		if finished {
 			return
 		}
@@ -208,15 +226,22 @@ func hasStart(acts []podAction) bool {
 }
 
 // save derives the pod status from the record and stores both, so every
-// stored version is consistent, then publishes it.
-func (w *Worker) save(ctx context.Context) {
+// stored version is consistent, then publishes it. It returns the store's
+// error (also logged), and publishes nothing then: a step that save was
+// to record before it is taken must not be taken, and nobody is told of
+// a state the store does not hold.
+func (w *Worker) save(ctx context.Context) error {
 	if !runner.IsTerminalPhase(w.rec.Pod.Status.Phase) {
 		w.rec.Pod.Status = derivePodStatus(w.rec, w.k.now())
 	}
 	if err := w.k.Store.SavePod(ctx, w.rec); err != nil {
-		w.log().Error("save pod", "error", err)
+		if ctx.Err() == nil {
+			w.log().Error("save pod", "error", err)
+		}
+		return err
 	}
 	w.k.Host.Publish(runner.Change{Pod: runner.Clone(&w.rec.Pod), Record: runner.Clone(w.rec)})
+	return nil
 }
 
 func (w *Worker) snapshotWaiting() []string {

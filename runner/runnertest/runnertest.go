@@ -1,17 +1,14 @@
 // Package runnertest has test doubles for package runner: a scripted fake
 // Runtime whose containers "run" on timers (so tests drive them with
-// testing/synctest's fake time) and an in-memory Store.
+// testing/synctest's fake time) and an in-memory Store. Both inject faults
+// on demand (Faults): errors per method, lost replies and latency.
 package runnertest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +40,9 @@ type Runtime struct {
 	RemovedVolumes []string
 	// Removed lists the IDs given to Remove.
 	Removed []string
+	// Faults injects engine errors, lost replies and latency per method
+	// (default error ErrTransport).
+	Faults Faults
 
 	mu         sync.Mutex
 	images     map[string]bool
@@ -95,7 +95,10 @@ func (r *Runtime) EnsureImageAuth(ctx context.Context, image, policy string, aut
 
 // EnsureImage implements runner.Runtime: present images succeed, others fail
 // like an offline pull.
-func (r *Runtime) EnsureImage(_ context.Context, image, policy string) (runner.ImageResult, error) {
+func (r *Runtime) EnsureImage(ctx context.Context, image, policy string) (runner.ImageResult, error) {
+	if err, _ := r.Faults.take(ctx, "EnsureImage", ErrTransport); err != nil {
+		return runner.ImageResult{}, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.Pulls[image]++
@@ -111,7 +114,19 @@ func (r *Runtime) EnsureImage(_ context.Context, image, policy string) (runner.I
 }
 
 // Create implements runner.Runtime.
-func (r *Runtime) Create(_ context.Context, spec runner.ContainerSpec) (string, error) {
+func (r *Runtime) Create(ctx context.Context, spec runner.ContainerSpec) (string, error) {
+	fail, lost := r.Faults.before(ctx, "Create", ErrTransport)
+	if fail != nil {
+		return "", fail
+	}
+	id, err := r.create(spec)
+	if err == nil && lost != nil {
+		return "", lost
+	}
+	return id, err
+}
+
+func (r *Runtime) create(spec runner.ContainerSpec) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if id, ok := r.byName[spec.Name]; ok {
@@ -138,7 +153,18 @@ func (r *Runtime) Create(_ context.Context, spec runner.ContainerSpec) (string, 
 }
 
 // Start implements runner.Runtime.
-func (r *Runtime) Start(_ context.Context, id string) error {
+func (r *Runtime) Start(ctx context.Context, id string) error {
+	fail, lost := r.Faults.before(ctx, "Start", ErrTransport)
+	if fail != nil {
+		return fail
+	}
+	if err := r.start(id); err != nil {
+		return err
+	}
+	return lost
+}
+
+func (r *Runtime) start(id string) error {
 	r.mu.Lock()
 	c := r.containers[id]
 	if c == nil {
@@ -195,6 +221,9 @@ func (r *Runtime) live(c *container) {
 
 // Wait implements runner.Runtime.
 func (r *Runtime) Wait(ctx context.Context, id string) (runner.ContainerInfo, error) {
+	if err, _ := r.Faults.take(ctx, "Wait", ErrTransport); err != nil {
+		return runner.ContainerInfo{}, err
+	}
 	r.mu.Lock()
 	c := r.containers[id]
 	r.mu.Unlock()
@@ -206,11 +235,18 @@ func (r *Runtime) Wait(ctx context.Context, id string) (runner.ContainerInfo, er
 	case <-ctx.Done():
 		return runner.ContainerInfo{}, ctx.Err()
 	}
-	return r.Inspect(ctx, id)
+	return r.inspect(id)
 }
 
 // Inspect implements runner.Runtime.
-func (r *Runtime) Inspect(_ context.Context, id string) (runner.ContainerInfo, error) {
+func (r *Runtime) Inspect(ctx context.Context, id string) (runner.ContainerInfo, error) {
+	if err, _ := r.Faults.take(ctx, "Inspect", ErrTransport); err != nil {
+		return runner.ContainerInfo{}, err
+	}
+	return r.inspect(id)
+}
+
+func (r *Runtime) inspect(id string) (runner.ContainerInfo, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.containers[id]
@@ -221,18 +257,22 @@ func (r *Runtime) Inspect(_ context.Context, id string) (runner.ContainerInfo, e
 }
 
 // Stop implements runner.Runtime.
-func (r *Runtime) Stop(_ context.Context, id string, grace time.Duration) error {
+func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) error {
+	fail, lost := r.Faults.before(ctx, "Stop", ErrTransport)
+	if fail != nil {
+		return fail
+	}
 	r.mu.Lock()
 	c := r.containers[id]
 	r.mu.Unlock()
 	if c == nil || !c.started {
-		return nil
+		return lost
 	}
 	select {
 	case c.stop <- grace:
 	default:
 	}
-	return nil
+	return lost
 }
 
 // KillAll stops every running container at once and waits until they have
@@ -287,21 +327,46 @@ func (r *Runtime) Running() []runner.ContainerSpec {
 	return out
 }
 
-// Remove implements runner.Runtime.
-func (r *Runtime) Remove(_ context.Context, id string) error {
+// RemovedIDs returns a copy of Removed, safe to call while the runtime is
+// in use.
+func (r *Runtime) RemovedIDs() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return slices.Clone(r.Removed)
+}
+
+// Remove implements runner.Runtime. Like runner/docker's, it removes a
+// running container too, killing it.
+func (r *Runtime) Remove(ctx context.Context, id string) error {
+	fail, lost := r.Faults.before(ctx, "Remove", ErrTransport)
+	if fail != nil {
+		return fail
+	}
+	r.mu.Lock()
 	r.Removed = append(r.Removed, id)
-	if c := r.containers[id]; c != nil {
+	c := r.containers[id]
+	if c != nil {
 		delete(r.byName, c.spec.Name)
 		delete(r.containers, id)
 	}
-	return nil
+	r.mu.Unlock()
+	if c != nil && c.started {
+		// Removal is forced, as runner/docker's: a running container
+		// is killed.
+		select {
+		case c.stop <- -1:
+		default:
+		}
+	}
+	return lost
 }
 
 // Logs implements runner.Runtime: the behaviour's lines, stamped with the
 // start time, then (when following) waits for the exit.
 func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow bool, sink runner.LogSink) error {
+	if err, _ := r.Faults.take(ctx, "Logs", ErrTransport); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	c := r.containers[id]
 	r.mu.Unlock()
@@ -329,7 +394,10 @@ func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow b
 }
 
 // List implements runner.Runtime.
-func (r *Runtime) List(_ context.Context, labels map[string]string) ([]runner.ContainerInfo, error) {
+func (r *Runtime) List(ctx context.Context, labels map[string]string) ([]runner.ContainerInfo, error) {
+	if err, _ := r.Faults.take(ctx, "List", ErrTransport); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []runner.ContainerInfo
@@ -344,292 +412,4 @@ outer:
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
-}
-
-// ---- Store ----
-
-// Store is an in-memory runner.Store.
-type Store struct {
-	// Dir, if set, is where PodDir puts pod directories (tests set it to
-	// t.TempDir()); empty means pods have no host directory.
-	Dir string
-
-	mu      sync.Mutex
-	pods    map[string][]byte
-	jobs    map[string][]byte
-	cms     map[string][]byte
-	secrets map[string][]byte
-	events  []*manifest.Event
-	logs    map[string]*Log
-}
-
-// NewStore returns an empty store.
-func NewStore() *Store {
-	return &Store{pods: map[string][]byte{}, jobs: map[string][]byte{}, logs: map[string]*Log{},
-		cms: map[string][]byte{}, secrets: map[string][]byte{}}
-}
-
-// SaveConfigMap implements runner.Store.
-func (s *Store) SaveConfigMap(ctx context.Context, cm *manifest.ConfigMap) error {
-	return put(ctx, s, s.cms, cm.Namespace, cm.Name, cm)
-}
-
-// SaveSecret implements runner.Store.
-func (s *Store) SaveSecret(ctx context.Context, sec *manifest.Secret) error {
-	return put(ctx, s, s.secrets, sec.Namespace, sec.Name, sec)
-}
-
-// ConfigMap implements runner.Store.
-func (s *Store) ConfigMap(ctx context.Context, ns, name string) (*manifest.ConfigMap, error) {
-	return get[manifest.ConfigMap](ctx, s, s.cms, "configmap", ns, name)
-}
-
-// Secret implements runner.Store.
-func (s *Store) Secret(ctx context.Context, ns, name string) (*manifest.Secret, error) {
-	return get[manifest.Secret](ctx, s, s.secrets, "secret", ns, name)
-}
-
-// PodDir implements runner.Store.
-func (s *Store) PodDir(ns, pod, uid string) string {
-	if s.Dir == "" {
-		return ""
-	}
-	return filepath.Join(s.Dir, "volumes", ns+"_"+pod+"_"+uid)
-}
-
-var _ runner.Store = (*Store)(nil)
-
-// InstanceID implements runner.Store.
-func (s *Store) InstanceID() string { return "0123456789abcdef" }
-
-func enc(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
-func dec[T any](b []byte) *T {
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		panic(err)
-	}
-	return &v
-}
-
-// put, get, list and del are the Store's operations on one of its maps of
-// encoded objects by ns/name. Like state.DB, each fails with ctx.Err() once
-// ctx is done.
-
-func put(ctx context.Context, s *Store, m map[string][]byte, ns, name string, v any) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m[ns+"/"+name] = enc(v)
-	return nil
-}
-
-func get[T any](ctx context.Context, s *Store, m map[string][]byte, kind, ns, name string) (*T, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := m[ns+"/"+name]
-	if !ok {
-		return nil, fmt.Errorf("%s %s/%s: %w", kind, ns, name, runner.ErrObjectNotFound)
-	}
-	return dec[T](b), nil
-}
-
-// list returns the objects of namespace ns ("" = all), in no order.
-func list[T any](ctx context.Context, s *Store, m map[string][]byte, ns string) ([]*T, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*T
-	for k, b := range m {
-		if ns == "" || strings.HasPrefix(k, ns+"/") {
-			out = append(out, dec[T](b))
-		}
-	}
-	return out, nil
-}
-
-func del(ctx context.Context, s *Store, m map[string][]byte, ns, name string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(m, ns+"/"+name)
-	return nil
-}
-
-// SavePod implements runner.Store.
-func (s *Store) SavePod(ctx context.Context, p *runner.PodRecord) error {
-	return put(ctx, s, s.pods, p.Pod.Namespace, p.Pod.Name, p)
-}
-
-// Pod implements runner.Store.
-func (s *Store) Pod(ctx context.Context, ns, name string) (*runner.PodRecord, error) {
-	return get[runner.PodRecord](ctx, s, s.pods, "pod", ns, name)
-}
-
-// Pods implements runner.Store.
-func (s *Store) Pods(ctx context.Context, ns string) ([]*runner.PodRecord, error) {
-	out, err := list[runner.PodRecord](ctx, s, s.pods, ns)
-	if err != nil {
-		return nil, err
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i].Pod.CreationTimestamp.Time, out[j].Pod.CreationTimestamp.Time
-		if !a.Equal(b) {
-			return a.Before(b)
-		}
-		return out[i].Pod.Name < out[j].Pod.Name
-	})
-	return out, nil
-}
-
-// PodsOfJob implements runner.Store.
-func (s *Store) PodsOfJob(ctx context.Context, uid string) ([]*runner.PodRecord, error) {
-	all, err := s.Pods(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	var out []*runner.PodRecord
-	for _, p := range all {
-		for _, o := range p.Pod.OwnerReferences {
-			if o.UID == uid {
-				out = append(out, p)
-			}
-		}
-	}
-	return out, nil
-}
-
-// DeletePod implements runner.Store.
-func (s *Store) DeletePod(ctx context.Context, ns, name string) error {
-	return del(ctx, s, s.pods, ns, name)
-}
-
-// SaveJob implements runner.Store.
-func (s *Store) SaveJob(ctx context.Context, j *manifest.Job) error {
-	return put(ctx, s, s.jobs, j.Namespace, j.Name, j)
-}
-
-// Job implements runner.Store.
-func (s *Store) Job(ctx context.Context, ns, name string) (*manifest.Job, error) {
-	return get[manifest.Job](ctx, s, s.jobs, "job", ns, name)
-}
-
-// Jobs implements runner.Store.
-func (s *Store) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
-	out, err := list[manifest.Job](ctx, s, s.jobs, ns)
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
-}
-
-// DeleteJob implements runner.Store.
-func (s *Store) DeleteJob(ctx context.Context, ns, name string) error {
-	return del(ctx, s, s.jobs, ns, name)
-}
-
-// AddEvent implements runner.Store.
-func (s *Store) AddEvent(ctx context.Context, e *manifest.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := len(s.events) - 1; i >= 0; i-- {
-		if old := s.events[i]; runner.SameEvent(old, e) {
-			runner.FoldEvent(old, e)
-			s.events[i] = dec[manifest.Event](enc(e))
-			return nil
-		}
-	}
-	s.events = append(s.events, dec[manifest.Event](enc(e)))
-	return nil
-}
-
-// Events implements runner.Store.
-func (s *Store) Events(ctx context.Context, ns, uid string) ([]*manifest.Event, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*manifest.Event
-	for _, e := range s.events {
-		if (uid == "" && e.Namespace == ns) || (uid != "" && e.InvolvedObject.UID == uid) {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-// Log is an in-memory log file.
-type Log struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	last  time.Time
-	Lines []string
-}
-
-// WriteLine implements runner.LogSink.
-func (l *Log) WriteLine(ts time.Time, stream string, line []byte, partial bool) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.last = ts
-	l.Lines = append(l.Lines, string(line))
-	return nil
-}
-
-// LastTimestamp implements runner.LogFile.
-func (l *Log) LastTimestamp() time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.last
-}
-
-// Close implements runner.LogFile.
-func (l *Log) Close() error { return nil }
-
-// OpenLog implements runner.Store.
-func (s *Store) OpenLog(ns, pod, uid, container string, restart int32) (runner.LogFile, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.LogPath(ns, pod, uid, container, restart)
-	if s.logs[p] == nil {
-		s.logs[p] = &Log{}
-	}
-	return s.logs[p], nil
-}
-
-// LogPath implements runner.Store.
-func (s *Store) LogPath(ns, pod, uid, container string, restart int32) string {
-	return fmt.Sprintf("logs/%s_%s_%s/%s/%d.log", ns, pod, uid, container, restart)
-}
-
-// LogLines returns the lines logged by one container instance.
-func (s *Store) LogLines(ns, pod, uid, container string, restart int32) []string {
-	s.mu.Lock()
-	l := s.logs[s.LogPath(ns, pod, uid, container, restart)]
-	s.mu.Unlock()
-	if l == nil {
-		return nil
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.Lines)
 }
