@@ -338,6 +338,10 @@ func (d *Daemon) Summary() []string {
 			count(st.Pods, "pod"), count(st.Jobs, "job"), d.RestoreTime.Round(time.Millisecond), count(st.Adopted, "container"),
 			st.Started, st.Recreated, st.ExitedWhileDown, st.Vanished))
 	}
+	if st := d.Restored; st.Unresolved+st.Orphans > 0 {
+		out = append(out, fmt.Sprintf("%s the engine did not answer about (their pods ask again); %s no record explains stopped and removed",
+			count(st.Unresolved, "container"), count(st.Orphans, "container")))
+	}
 	return out
 }
 
