@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/localjobs/localjobs/manifest"
@@ -65,9 +66,12 @@ type Controller struct {
 	ready   chan struct{}
 	kubelet *kubelet.Kubelet
 	jobctl  *jobcontroller.Controller
-	pods    map[string]*kubelet.Worker       // by ns/name
-	jobs    map[string]*jobcontroller.Worker // by ns/name
-	wg      sync.WaitGroup
+	pods    map[string]*kubelet.Worker // by ns/name
+	// podWorkers counts the pod workers ever started: the orphan sweep
+	// skips a period in which none ran (an idle daemon makes no orphans).
+	podWorkers atomic.Uint64
+	jobs       map[string]*jobcontroller.Worker // by ns/name
+	wg         sync.WaitGroup
 }
 
 // hooks is what the Controller gives the kubelet and the Job controller to
@@ -189,6 +193,7 @@ func (c *Controller) jobWorker(ns, name string) *jobcontroller.Worker {
 
 // runPodWorker registers a pod's worker and starts its goroutine.
 func (c *Controller) runPodWorker(ctx context.Context, ns, name string, w *kubelet.Worker) {
+	c.podWorkers.Add(1)
 	startWorker(ctx, c, c.pods, key(ns, name), w)
 }
 

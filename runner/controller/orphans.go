@@ -23,8 +23,12 @@ func (c *Controller) orphanSweep() time.Duration {
 	return c.OrphanSweep
 }
 
-// sweepLoop sweeps orphan containers every period until ctx ends.
+// sweepLoop sweeps orphan containers every period until ctx ends. A
+// period in which no pod worker ran and none started is skipped: only a
+// worker's engine calls can leave an orphan after Restore's sweep, and an
+// idle daemon then costs the engine nothing.
 func (c *Controller) sweepLoop(ctx context.Context, period time.Duration) {
+	seen := c.podWorkers.Load()
 	for {
 		t := c.clock().NewTimer(period)
 		select {
@@ -32,6 +36,14 @@ func (c *Controller) sweepLoop(ctx context.Context, period time.Duration) {
 			t.Stop()
 			return
 		case <-t.C():
+		}
+		c.mu.Lock()
+		running := len(c.pods)
+		c.mu.Unlock()
+		if started := c.podWorkers.Load(); running == 0 && started == seen {
+			continue
+		} else {
+			seen = started
 		}
 		if _, err := c.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
 			c.logger().Warn("sweep orphan containers; next sweep", "error", err, "in", period)

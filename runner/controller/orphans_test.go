@@ -148,3 +148,28 @@ func TestRestoreSweepsOrphans(t *testing.T) {
 		rt.KillAll()
 	})
 }
+
+// TestOrphanSweepIdle: an idle controller (no pod worker since the last
+// sweep) does not list the engine every period; one pod that ran and ended
+// gets one more sweep, then the sweeps stop again.
+func TestOrphanSweepIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newBusybox(t, nil)
+		base := h.rt.Faults.Calls("List")
+		time.Sleep(10*controllerSweep + time.Second)
+		synctest.Wait()
+		if n := h.rt.Faults.Calls("List") - base; n != 0 {
+			t.Fatalf("idle: %d engine lists in 10 sweep periods, want 0", n)
+		}
+		if _, err := h.ctrl.ApplyPod(context.Background(), pod("once", "busybox", "Never")); err != nil {
+			t.Fatal(err)
+		}
+		h.waitPod("once", phaseIs(manifest.PodSucceeded))
+		base = h.rt.Faults.Calls("List")
+		time.Sleep(10*controllerSweep + time.Second)
+		synctest.Wait()
+		if n := h.rt.Faults.Calls("List") - base; n < 1 || n > 2 {
+			t.Errorf("after one pod: %d engine lists in 10 sweep periods, want 1 or 2 (the period it ran in, then none)", n)
+		}
+	})
+}
