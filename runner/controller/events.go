@@ -31,7 +31,7 @@ func (c *Controller) RecordEvent(ctx context.Context, ref manifest.ObjectReferen
 		EventTime:      manifest.MicroTime{Time: now},
 	}
 	if err := c.Store.AddEvent(ctx, e); err != nil {
-		c.logger().Error("record event", "error", err)
+		c.logger().Error("record event", "object", ref.Kind+" "+ref.Namespace+"/"+ref.Name, "type", typ, "reason", reason, "message", msg, "error", err)
 	}
 	c.publish(runner.Change{Event: e})
 }

@@ -148,7 +148,7 @@ func (k *Kubelet) reconcileFound(ctx context.Context, rec *runner.PodRecord, cr 
 	}
 	logf, lerr := k.Store.OpenLog(rec.Pod.Namespace, rec.Pod.Name, rec.Pod.UID, cr.Name, r.Restart)
 	if lerr != nil {
-		k.Log.Error("open log at restore", "error", lerr)
+		k.Log.Error("open log at restore", "pod", rec.Pod.Namespace+"/"+rec.Pod.Name, "container", cr.Name, "error", lerr)
 	}
 	since := time.Time{}
 	if logf != nil {
@@ -170,7 +170,7 @@ func (k *Kubelet) reconcileFound(ctx context.Context, rec *runner.PodRecord, cr 
 		// written since the last capture, then record the real exit.
 		if logf != nil {
 			if err := k.Runtime.Logs(ctx, info.ID, since, false, logf); err != nil {
-				k.Log.Warn("log catch-up at restore", "error", err)
+				k.Log.Warn("log catch-up at restore", "pod", rec.Pod.Namespace+"/"+rec.Pod.Name, "container", cr.Name, "error", err)
 			}
 			logf.Close()
 		}
