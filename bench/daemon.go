@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"sync"
 	"syscall"
 	"time"
 
@@ -15,32 +14,15 @@ import (
 // daemonProc is a `localjobs up` started by a row.
 type daemonProc struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *bytes.Buffer // read only once the process has exited (Wait has copied it all)
 	done   chan struct{}
 	client *localapi.Client
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startDaemon runs `localjobs up specs` on stateDir and waits (at most 30 s)
 // until its socket answers.
 func startDaemon(ctx context.Context, e *env, stateDir, specs string) (*daemonProc, error) {
-	p := &daemonProc{cmd: exec.Command(e.bin, "--state-dir", stateDir, "up", specs), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &daemonProc{cmd: exec.Command(e.bin, "--state-dir", stateDir, "up", specs), stderr: &bytes.Buffer{}, done: make(chan struct{})}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		return nil, err

@@ -142,8 +142,8 @@ func TestSocketFallbackDirHijack(t *testing.T) {
 	})
 
 	t.Run("UpRefuses", func(t *testing.T) {
-		var out lockedBuffer
-		e := &env{stdout: &out, stderr: &out, stateDir: stateDir, starter: daemon.Starter{Version: Version, Runtime: runnertest.NewRuntime("busybox")}}
+		out := newLockedBuffer()
+		e := &env{stdout: out, stderr: out, stateDir: stateDir, starter: daemon.Starter{Version: Version, Runtime: runnertest.NewRuntime("busybox")}}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err := e.up(ctx, []string{t.TempDir()})
@@ -187,7 +187,7 @@ func TestSocketGroup(t *testing.T) {
 	// runUp starts up with --socket-group and waits until it printed its
 	// banner (started) or returned.
 	runUp := func(t *testing.T, stateDir string) (out *lockedBuffer, started bool, stop func() error) {
-		out = &lockedBuffer{}
+		out = newLockedBuffer()
 		e := &env{stdout: out, stderr: out, stateDir: stateDir, starter: daemon.Starter{Version: Version, Runtime: runnertest.NewRuntime("busybox")}}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)

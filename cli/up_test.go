@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,15 +29,17 @@ type upHarness struct {
 	stop     func()
 }
 
+// lockedBuffer is a buffer that up writes to while the test reads it:
+// logs' lockedWriter over a bytes.Buffer, read under the same lock.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	lockedWriter
+	b bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+func newLockedBuffer() *lockedBuffer {
+	l := &lockedBuffer{}
+	l.w = &l.b
+	return l
 }
 
 func (l *lockedBuffer) String() string {
@@ -59,7 +60,7 @@ func shortTempDir(t *testing.T) string {
 
 func startUpInProcess(t *testing.T, specs, stateDir string, rt *runnertest.Runtime) *upHarness {
 	t.Helper()
-	h := &upHarness{t: t, specs: specs, stateDir: stateDir, rt: rt, out: &lockedBuffer{}}
+	h := &upHarness{t: t, specs: specs, stateDir: stateDir, rt: rt, out: newLockedBuffer()}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	e := &env{stdout: h.out, stderr: h.out, stateDir: stateDir, starter: daemon.Starter{Version: Version, Runtime: rt}}
