@@ -21,6 +21,7 @@ type daemonFlags struct {
 	podSecurity   string
 	allowHostPath []string
 	maxPods       int
+	keepExited    bool
 }
 
 func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
@@ -30,6 +31,8 @@ func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	fs.StringArrayVar(&f.allowHostPath, "allow-host-path", nil,
 		"directory hostPath volumes may use under baseline (repeatable; default: the manifests' folders and your home, never root's home)")
 	fs.IntVar(&f.maxPods, "max-pods", defaultMaxPods, "pods that run at once; more wait Pending/Unschedulable")
+	fs.BoolVar(&f.keepExited, "keep-exited", false,
+		"keep exited containers in the engine for debugging (by default they are removed once their exit and logs are recorded)")
 	return f
 }
 
@@ -45,7 +48,7 @@ func (f *daemonFlags) options(manifestPaths []string) (DaemonOptions, error) {
 	if f.maxPods < 1 {
 		return DaemonOptions{}, &usageError{msg: "--max-pods must be at least 1", hint: "--max-pods=110"}
 	}
-	o := DaemonOptions{PodSecurity: f.podSecurity, MaxPods: f.maxPods}
+	o := DaemonOptions{PodSecurity: f.podSecurity, MaxPods: f.maxPods, KeepExited: f.keepExited}
 	for _, p := range f.allowHostPath {
 		abs, err := filepath.Abs(p)
 		if err != nil {

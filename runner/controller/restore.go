@@ -36,8 +36,12 @@ func (c *Controller) Restore(ctx context.Context) (RestoreStats, error) {
 	if err != nil {
 		return st, fmt.Errorf("list pods: %w", err)
 	}
+	// The exits recorded as restored, for removing the containers a
+	// stopped daemon had not removed yet (the workers own recs once run).
+	exits := make([]*runner.PodRecord, 0, len(recs))
 	for _, rec := range recs {
 		if runner.IsTerminalPhase(rec.Pod.Status.Phase) {
+			exits = append(exits, rec)
 			continue
 		}
 		w, err := c.kubelet.Restore(ctx, rec, &st.RestoreStats)
@@ -45,8 +49,10 @@ func (c *Controller) Restore(ctx context.Context) (RestoreStats, error) {
 			return st, err
 		}
 		st.Pods++
+		exits = append(exits, runner.Clone(rec))
 		c.runPodWorker(runCtx, rec.Pod.Namespace, rec.Pod.Name, w)
 	}
+	c.kubelet.SweepExited(runCtx, exits)
 	jobs, err := c.Store.Jobs(ctx, "")
 	if err != nil {
 		return st, fmt.Errorf("list jobs: %w", err)

@@ -205,6 +205,7 @@ func (w *Worker) cannotRun(ctx context.Context, c *runner.ContainerRecord, err e
 			run.StartedAt, run.FinishedAt = info.CreatedAt, info.CreatedAt
 		}
 	}
+	w.exited = append(w.exited, run.ID)
 	w.event(c, "Warning", "Failed", "Error: "+msg)
 }
 

@@ -110,6 +110,7 @@ func (w *Worker) recordExit(m exitMsg) {
 		return
 	}
 	applyExit(r, m.info)
+	w.exited = append(w.exited, r.ID)
 	if m.message != "" {
 		r.Message = m.message
 	}

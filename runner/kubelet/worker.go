@@ -38,6 +38,9 @@ type Worker struct {
 	// grace overrides the pod's grace period once a delete asked for a
 	// shorter one.
 	grace *time.Duration
+	// exited are the engine IDs of instances whose exit was recorded and
+	// that are not yet queued for removal (remove.go).
+	exited []string
 }
 
 // reasonKilled marks a pod localjobs stopped without a more specific
@@ -128,8 +131,10 @@ func (w *Worker) Run(ctx context.Context) {
 		}
 		w.save(ctx) // publishing the terminal state wakes the pod's Job
 		if finished {
+			w.removeFinished(ctx)
 			return
 		}
+		w.removeRecordedExits(ctx)
 		for _, a := range acts {
 			switch a.kind {
 			case actStart:
