@@ -43,6 +43,9 @@ type Runtime struct {
 	RemovedVolumes []string
 	// Removed lists the IDs given to Remove.
 	Removed []string
+	// PullDelay, if set, is how long each EnsureImage takes (a slow pull,
+	// in fake time); it returns ctx.Err() if ctx ends first.
+	PullDelay time.Duration
 
 	mu         sync.Mutex
 	images     map[string]bool
@@ -94,8 +97,17 @@ func (r *Runtime) EnsureImageAuth(ctx context.Context, image, policy string, aut
 }
 
 // EnsureImage implements runner.Runtime: present images succeed, others fail
-// like an offline pull.
-func (r *Runtime) EnsureImage(_ context.Context, image, policy string) (runner.ImageResult, error) {
+// like an offline pull, each after PullDelay.
+func (r *Runtime) EnsureImage(ctx context.Context, image, policy string) (runner.ImageResult, error) {
+	if r.PullDelay > 0 {
+		t := time.NewTimer(r.PullDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return runner.ImageResult{}, ctx.Err()
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.Pulls[image]++
