@@ -9,28 +9,35 @@ import (
 	"github.com/localjobs/localjobs/runner"
 )
 
-// watch captures one instance's logs and reports its exit.
+// watch captures one instance's logs and reports its exit. Once the exit
+// is known the log follow is stopped and the output read once more from
+// the last line captured (logcapture.go): the follow lags the exit, and
+// waiting for it to end by itself would hold up every attempt.
 func (w *Worker) watch(ctx context.Context, i int, pod *manifest.Pod, name string, restart int32, id string, since time.Time, logf runner.LogFile) {
 	defer w.k.wg.Done()
+	var sink runner.LogSink = discard{}
+	if logf != nil {
+		sink = logf
+	}
+	// Every captured line is also published, in order with the pod's
+	// changes, for the printers of run and up (watch with logs).
+	sink = teeSink{sink, func(ts time.Time, stream string, line []byte, partial bool) {
+		w.k.Host.Publish(runner.Change{Log: &runner.LogLine{Namespace: pod.Namespace, Pod: pod.Name, PodUID: pod.UID, Container: name,
+			Time: ts, Stream: stream, Line: string(line), Partial: partial}})
+	}}
+	capt := newCapture(w, id, since, sink)
+	followCtx, stopFollow := context.WithCancel(ctx)
 	logsDone := make(chan struct{})
 	go func() {
 		defer close(logsDone)
-		var sink runner.LogSink = discard{}
-		if logf != nil {
-			sink = logf
-		}
-		// Every captured line is also published, in order with the pod's
-		// changes, for the printers of run and up (watch with logs).
-		sink = teeSink{sink, func(ts time.Time, stream string, line []byte, partial bool) {
-			w.k.Host.Publish(runner.Change{Log: &runner.LogLine{Namespace: pod.Namespace, Pod: pod.Name, PodUID: pod.UID, Container: name,
-				Time: ts, Stream: stream, Line: string(line), Partial: partial}})
-		}}
-		if err := w.k.Runtime.Logs(ctx, id, since, true, sink); err != nil && ctx.Err() == nil {
-			w.k.Log.Warn("log capture", "pod", pod.Name, "container", name, "error", err)
-		}
+		capt.follow(followCtx)
 	}()
 	info, err := w.waitExit(ctx, id)
+	stopFollow()
 	<-logsDone
+	if ctx.Err() == nil && err == nil {
+		capt.catchUp(ctx)
+	}
 	if logf != nil {
 		logf.Close()
 	}

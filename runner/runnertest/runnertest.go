@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -27,6 +28,10 @@ type Behavior struct {
 	RunFor     time.Duration // how long it runs
 	IgnoreTerm bool          // SIGTERM is ignored: Stop waits for the grace period
 	Lines      []string      // stdout lines written at start
+	// BreakFollow breaks the log stream: each of the first BreakFollow
+	// following Logs calls delivers at most one line, then fails as a
+	// stream cut by an engine restart does.
+	BreakFollow int
 }
 
 // PauseImage is the image reference the fake's PauseImage returns.
@@ -64,6 +69,7 @@ type Runtime struct {
 type container struct {
 	spec    runner.ContainerSpec
 	beh     Behavior
+	breaks  int // following Logs calls broken so far
 	info    runner.ContainerInfo
 	started bool
 	exited  chan struct{}
@@ -322,6 +328,10 @@ func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow b
 	}
 	r.mu.Lock()
 	started := c.info.StartedAt
+	broken := follow && c.breaks < c.beh.BreakFollow
+	if broken {
+		c.breaks++
+	}
 	r.mu.Unlock()
 	for i, l := range c.beh.Lines {
 		ts := started.Add(time.Duration(i) * time.Microsecond)
@@ -329,7 +339,13 @@ func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow b
 			if err := sink.WriteLine(ts, "stdout", []byte(l), false); err != nil {
 				return err
 			}
+			if broken {
+				return ErrStreamBroken
+			}
 		}
+	}
+	if broken {
+		return ErrStreamBroken
 	}
 	if follow {
 		select {
@@ -339,6 +355,9 @@ func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow b
 	}
 	return nil
 }
+
+// ErrStreamBroken is the error of a log follow broken by BreakFollow.
+var ErrStreamBroken = errors.New("log stream: unexpected EOF")
 
 // List implements runner.Runtime.
 func (r *Runtime) List(_ context.Context, labels map[string]string) ([]runner.ContainerInfo, error) {

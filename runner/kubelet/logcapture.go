@@ -1,0 +1,110 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/localjobs/localjobs/runner"
+)
+
+// Log capture (DESIGN §5): an instance's output is followed into its log
+// file while it runs. A follow that ends before the instance has been seen
+// to exit — the engine restarted, the connection broke — is resumed from
+// the last line captured, and once the exit is known the follow is
+// stopped and the output read once more from that line, so no line is
+// lost (the follow lags the exit) or doubled (the engine gives only lines
+// strictly after a timestamp).
+
+// capture is the log capture of one container instance. It is the sink
+// of its reads: it remembers the newest line captured.
+type capture struct {
+	w    *Worker
+	id   string
+	sink runner.LogSink
+
+	mu   sync.Mutex
+	last time.Time // newest timestamp captured (or resumed from)
+}
+
+func newCapture(w *Worker, id string, since time.Time, sink runner.LogSink) *capture {
+	return &capture{w: w, id: id, sink: sink, last: since}
+}
+
+// WriteLine implements runner.LogSink.
+func (c *capture) WriteLine(ts time.Time, stream string, line []byte, partial bool) error {
+	err := c.sink.WriteLine(ts, stream, line, partial)
+	c.mu.Lock()
+	if ts.After(c.last) {
+		c.last = ts
+	}
+	c.mu.Unlock()
+	return err
+}
+
+func (c *capture) since() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+// Back-off between attempts to resume a broken follow.
+const (
+	resumeFirst = 100 * time.Millisecond
+	resumeMax   = 5 * time.Second
+)
+
+// follow follows the output until ctx ends (the watcher stops it once the
+// instance has exited), resuming after each end of the stream.
+func (c *capture) follow(ctx context.Context) {
+	delay := resumeFirst
+	for {
+		before := c.since()
+		err := c.w.k.Runtime.Logs(ctx, c.id, before, true, c)
+		if ctx.Err() != nil || errors.Is(err, runner.ErrNotFound) {
+			return
+		}
+		if err != nil {
+			c.w.log().Warn("log follow broke; resuming from the last line", "container", c.id, "error", err, "in", delay)
+		}
+		if c.since().After(before) {
+			delay = resumeFirst // it was making progress
+		}
+		// The stream ended before the exit was seen (the instance may be
+		// stopping, or the stream broke): resume after a pause.
+		t := c.w.k.Clock.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		delay = min(2*delay, resumeMax)
+	}
+}
+
+// catchUp reads, once the instance has exited, what its output holds
+// after the last line captured: what the follow had not delivered yet.
+// A failed read is tried again a few times.
+func (c *capture) catchUp(ctx context.Context) {
+	delay := resumeFirst
+	for attempt := 1; ; attempt++ {
+		err := c.w.k.Runtime.Logs(ctx, c.id, c.since(), false, c)
+		if err == nil || ctx.Err() != nil || errors.Is(err, runner.ErrNotFound) {
+			return
+		}
+		if attempt == 3 {
+			c.w.log().Warn("log catch-up after exit", "container", c.id, "error", err)
+			return
+		}
+		t := c.w.k.Clock.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		delay *= 2
+	}
+}
