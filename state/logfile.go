@@ -339,6 +339,9 @@ func (l *logFile) append(ts time.Time, stream string, text []byte, partial bool)
 		}
 	}
 	if _, err := l.f.WriteAt(l.buf, l.size); err != nil {
+		// A short write (a full disk) must not leave half a record for
+		// the next one to follow.
+		_ = l.f.Truncate(l.size)
 		return err
 	}
 	l.size += n

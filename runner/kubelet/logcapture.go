@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -107,4 +108,60 @@ func (c *capture) catchUp(ctx context.Context) {
 		}
 		delay *= 2
 	}
+}
+
+// logGuard writes captured lines to an instance's log file and keeps a
+// failed write (a full disk) from ending the capture or passing unseen:
+// the first failure becomes a Warning event on the pod and an error on
+// the daemon's log; the lines are dropped meanwhile, and when a write
+// works again a marker line says how many were lost and why (DESIGN §5).
+type logGuard struct {
+	w         *Worker
+	container *runner.ContainerRecord
+	file      runner.LogSink
+
+	mu      sync.Mutex // the follow and the catch-up write one after the other; kept simple
+	lost    int        // lines dropped since the first failure
+	lostErr error      // the first failure
+}
+
+// Event reasons of log writing.
+const (
+	reasonLogWriteFailed  = "LogWriteFailed"
+	reasonLogWriteResumed = "LogWriteResumed"
+)
+
+// WriteLine implements runner.LogSink; it fails only if the marker line
+// fails to write.
+func (g *logGuard) WriteLine(ts time.Time, stream string, line []byte, partial bool) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.lost > 0 {
+		marker := fmt.Appendf(nil, "[localjobs: %d %s lost here: %v]", g.lost, plural(g.lost, "line"), g.lostErr)
+		if err := g.file.WriteLine(ts, "stderr", marker, false); err != nil {
+			g.lost++
+			return nil
+		}
+		g.w.log().Info("log writing works again", "container", g.container.Name, "lost", g.lost)
+		g.w.event(g.container, "Normal", reasonLogWriteResumed,
+			fmt.Sprintf("Writing the log of container %s works again; %d %s lost", g.container.Name, g.lost, plural(g.lost, "line")))
+		g.lost, g.lostErr = 0, nil
+	}
+	if err := g.file.WriteLine(ts, stream, line, partial); err != nil {
+		if g.lost == 0 {
+			g.lostErr = err
+			g.w.log().Error("write container log; dropping its output until writing works again", "container", g.container.Name, "error", err)
+			g.w.event(g.container, "Warning", reasonLogWriteFailed,
+				fmt.Sprintf("Writing the log of container %s failed, its output is lost until writing works again: %v", g.container.Name, err))
+		}
+		g.lost++
+	}
+	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

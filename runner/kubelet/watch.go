@@ -17,7 +17,9 @@ func (w *Worker) watch(ctx context.Context, i int, pod *manifest.Pod, name strin
 	defer w.k.wg.Done()
 	var sink runner.LogSink = discard{}
 	if logf != nil {
-		sink = logf
+		// Name and Init never change; the rest of the record is the worker's.
+		c := w.rec.Containers[i]
+		sink = &logGuard{w: w, container: &runner.ContainerRecord{Name: c.Name, Init: c.Init}, file: logf}
 	}
 	// Every captured line is also published, in order with the pod's
 	// changes, for the printers of run and up (watch with logs).
