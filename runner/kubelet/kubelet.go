@@ -77,6 +77,9 @@ type Kubelet struct {
 	rmQueue   []removal // engine clean-up not yet done
 	rmRunning bool      // a removeQueued goroutine works on rmQueue
 
+	engMu   sync.Mutex
+	engDown int // watchers that cannot reach the engine (engine.go)
+
 	nodeOnce sync.Once
 	nodeInfo runner.NodeInfo
 	nodeErr  error

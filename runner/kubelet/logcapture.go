@@ -60,17 +60,19 @@ const (
 // instance has exited), resuming after each end of the stream.
 func (c *capture) follow(ctx context.Context) {
 	delay := resumeFirst
+	warned := false // once per run of failures: an outage is reported by waitExit
 	for {
 		before := c.since()
 		err := c.w.k.Runtime.Logs(ctx, c.id, before, true, c)
 		if ctx.Err() != nil || errors.Is(err, runner.ErrNotFound) {
 			return
 		}
-		if err != nil {
-			c.w.log().Warn("log follow broke; resuming from the last line", "container", c.id, "error", err, "in", delay)
-		}
 		if c.since().After(before) {
-			delay = resumeFirst // it was making progress
+			delay, warned = resumeFirst, false // it was making progress
+		}
+		if err != nil && !warned {
+			warned = true
+			c.w.log().Warn("log follow broke; resuming from the last line", "container", c.id, "error", err)
 		}
 		// The stream ended before the exit was seen (the instance may be
 		// stopping, or the stream broke): resume after a pause.

@@ -2,7 +2,6 @@ package kubelet
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/localjobs/localjobs/manifest"
@@ -51,28 +50,6 @@ func (w *Worker) watch(ctx context.Context, i int, pod *manifest.Pod, name strin
 		msg = w.k.terminationMessage(ctx, pod, name, restart, id, info)
 	}
 	w.exits <- exitMsg{index: i, restart: restart, info: info, err: err, message: msg}
-}
-
-// waitExit waits for the container to stop. A transient engine error is
-// retried with back-off: only a container the engine no longer has counts
-// as gone (DESIGN §5), never one we merely failed to ask about.
-func (w *Worker) waitExit(ctx context.Context, id string) (runner.ContainerInfo, error) {
-	delay := 100 * time.Millisecond
-	for {
-		info, err := w.k.Runtime.Wait(ctx, id)
-		if err == nil || errors.Is(err, runner.ErrNotFound) || ctx.Err() != nil {
-			return info, err
-		}
-		w.log().Warn("wait for container; retrying", "container", id, "error", err, "in", delay)
-		t := w.k.Clock.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return info, ctx.Err()
-		case <-t.C():
-		}
-		delay = min(2*delay, 30*time.Second)
-	}
 }
 
 // stop asks the engine to stop container i's instance with the pod's grace
