@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -168,6 +169,36 @@ func TestRestoreRemovesRecordedExits(t *testing.T) {
 		synctest.Wait()
 		if got := engineContainers(t, rt); len(got) != 0 {
 			t.Errorf("after restore, engine has %v, want none", got)
+		}
+	})
+}
+
+// TestSandboxedPodKeepsLastTwo: a container of a pod with a sandbox that
+// keeps crashing leaves at most its last two instances (lastState and
+// the current one) in the engine, not one per restart.
+func TestSandboxedPodKeepsLastTwo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newBusybox(t, func(cs runner.ContainerSpec) runnertest.Behavior {
+			if containerOf(cs) == "side" {
+				return runnertest.Behavior{RunFor: 24 * time.Hour}
+			}
+			return runnertest.Behavior{RunFor: time.Second, ExitCode: 1}
+		})
+		p := pod("crashy", "busybox", manifest.RestartPolicyAlways)
+		p.Spec.Containers = append(p.Spec.Containers, manifest.Container{Name: "side", Image: "busybox", ImagePullPolicy: manifest.PullIfNotPresent})
+		if _, err := h.ctrl.ApplyPod(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		h.waitPod("crashy", func(r *runner.PodRecord) bool { return r.Containers[0].RestartCount >= 4 })
+		synctest.Wait()
+		var mains []string
+		for _, c := range engineContainers(t, h.rt) {
+			if strings.HasPrefix(c, "crashy/main/") {
+				mains = append(mains, c)
+			}
+		}
+		if len(mains) > 2 {
+			t.Errorf("engine has %v of the crashing container, want at most its last two", mains)
 		}
 	})
 }

@@ -27,6 +27,10 @@ type capture struct {
 
 	mu   sync.Mutex
 	last time.Time // newest timestamp captured (or resumed from)
+	// endedAt is when the last follow ended by itself (the engine ends it
+	// once the container has stopped, after a last read of its own);
+	// zero while one runs or after one failed.
+	endedAt time.Time
 }
 
 func newCapture(w *Worker, id string, since time.Time, sink runner.LogSink) *capture {
@@ -63,9 +67,13 @@ func (c *capture) follow(ctx context.Context) {
 	warned := false // once per run of failures: an outage is reported by waitExit
 	for {
 		before := c.since()
+		c.setEnded(time.Time{})
 		err := c.w.k.Runtime.Logs(ctx, c.id, before, true, c)
 		if ctx.Err() != nil || errors.Is(err, runner.ErrNotFound) {
 			return
+		}
+		if err == nil {
+			c.setEnded(time.Now())
 		}
 		if c.since().After(before) {
 			delay, warned = resumeFirst, false // it was making progress
@@ -85,6 +93,21 @@ func (c *capture) follow(ctx context.Context) {
 		}
 		delay = min(2*delay, resumeMax)
 	}
+}
+
+func (c *capture) setEnded(t time.Time) {
+	c.mu.Lock()
+	c.endedAt = t
+	c.mu.Unlock()
+}
+
+// complete reports whether the output is captured whole: the last follow
+// ended by itself after the instance finished (the engine's clock; a
+// local engine shares ours), so there is nothing to catch up.
+func (c *capture) complete(finished time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.endedAt.IsZero() && !finished.IsZero() && c.endedAt.After(finished)
 }
 
 // catchUp reads, once the instance has exited, what its output holds

@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,10 +12,10 @@ import (
 // Engine hygiene (DESIGN §5): once a container instance's exit and logs
 // are recorded, the container is removed from the engine, off the
 // critical path — our records and log files are the history, not the
-// engine's list of exited containers. In a pod with a sandbox the exited
-// containers stay until the pod has finished (they were created into the
-// sandbox's namespaces and hold its memory-backed volumes), then go with
-// those volumes. A removal the daemon did not get to (it stopped first) is
+// engine's list of exited containers. In a pod with a sandbox each
+// container's last two instances stay until the pod has finished (they
+// were created into the sandbox's namespaces and hold its memory-backed
+// volumes), then go with those volumes. A removal the daemon did not get to (it stopped first) is
 // done by the next one at restore (SweepExited).
 
 // drainTimeout bounds the removals still queued when the daemon stops.
@@ -83,14 +84,38 @@ func (k *Kubelet) removeQueued(ctx context.Context) {
 }
 
 // removeRecordedExits queues the removal of the instances whose exit the
-// worker recorded (and has saved), unless the pod has a sandbox: those
-// wait for the pod to finish (removeFinished).
+// worker recorded (and has saved). In a pod with a sandbox each container
+// keeps its last two instances (its current one and lastState) until the
+// pod has finished (removeFinished), as the kubelet's container GC keeps
+// dead containers per pod; older ones go.
 func (w *Worker) removeRecordedExits(ctx context.Context) {
-	if len(w.exited) == 0 || needsSandbox(&w.rec.Pod.Spec) {
+	if len(w.exited) == 0 {
 		return
 	}
-	w.k.removeLater(ctx, removal{ids: w.exited})
-	w.exited = nil
+	if !needsSandbox(&w.rec.Pod.Spec) {
+		w.k.removeLater(ctx, removal{ids: w.exited})
+		w.exited = nil
+		return
+	}
+	keep := map[string]bool{}
+	for _, c := range w.rec.Containers {
+		for _, run := range []*runner.Run{c.Last, c.Current} {
+			if run != nil {
+				keep[run.ID] = true
+			}
+		}
+	}
+	var r removal
+	kept := w.exited[:0]
+	for _, id := range w.exited {
+		if keep[id] {
+			kept = append(kept, id)
+		} else {
+			r.ids = append(r.ids, id)
+		}
+	}
+	w.exited = kept
+	w.k.removeLater(ctx, r)
 }
 
 // removeFinished queues the removal of a finished (and saved) pod's
@@ -112,6 +137,8 @@ func (w *Worker) removeFinished(ctx context.Context) {
 			}
 		}
 	}
+	slices.Sort(r.ids)
+	r.ids = slices.Compact(r.ids)
 	w.exited = nil
 	w.k.removeLater(ctx, r)
 }

@@ -36,7 +36,7 @@ func (w *Worker) watch(ctx context.Context, i int, pod *manifest.Pod, name strin
 	info, err := w.waitExit(ctx, id)
 	stopFollow()
 	<-logsDone
-	if ctx.Err() == nil && err == nil {
+	if ctx.Err() == nil && err == nil && !capt.complete(info.FinishedAt) {
 		capt.catchUp(ctx)
 	}
 	if logf != nil {
