@@ -26,6 +26,7 @@ type daemonFlags struct {
 	logLevel      string
 	logFormat     string
 	logTo         io.Writer
+	keepExited    bool
 }
 
 // addDaemonFlags adds the daemon flags to fs; the daemon logs to logTo
@@ -39,6 +40,8 @@ func addDaemonFlags(fs *pflag.FlagSet, logTo io.Writer, logLevel string) *daemon
 	fs.IntVar(&f.maxPods, "max-pods", defaultMaxPods, "pods that run at once; more wait Pending/Unschedulable")
 	fs.StringVar(&f.logLevel, "log-level", logLevel, "the daemon's own log on stderr: debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "the daemon's own log format: text (key=value) or json (one object a line)")
+	fs.BoolVar(&f.keepExited, "keep-exited", false,
+		"keep exited containers in the engine for debugging (by default they are removed once their exit and logs are recorded)")
 	return f
 }
 
@@ -74,7 +77,7 @@ func (f *daemonFlags) options(manifestPaths []string) (DaemonOptions, error) {
 	if err != nil {
 		return DaemonOptions{}, err
 	}
-	o := DaemonOptions{PodSecurity: f.podSecurity, MaxPods: f.maxPods, Log: log}
+	o := DaemonOptions{PodSecurity: f.podSecurity, MaxPods: f.maxPods, Log: log, KeepExited: f.keepExited}
 	for _, p := range f.allowHostPath {
 		abs, err := filepath.Abs(p)
 		if err != nil {

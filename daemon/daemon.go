@@ -47,6 +47,10 @@ type Config struct {
 	AllowHostPath []string
 	// MaxPods caps the pods that run at once (0 = the kubelet's 110).
 	MaxPods int
+	// KeepExited keeps exited containers in the engine for debugging
+	// (--keep-exited); by default they are removed once their exit and
+	// logs are recorded (DESIGN §5).
+	KeepExited bool
 	// History bounds the run history (zero fields: history.DefaultLimit
 	// runs per owner, history.DefaultMaxAge).
 	History history.Retention
@@ -194,7 +198,7 @@ func (d *Daemon) wire() {
 	}
 	d.Controller = &controller.Controller{
 		Store: d.DB, Runtime: rt, Log: cfg.Log, NodeName: host,
-		PodSecurity: cfg.PodSecurity, AllowHostPath: cfg.AllowHostPath, MaxPods: cfg.MaxPods,
+		PodSecurity: cfg.PodSecurity, AllowHostPath: cfg.AllowHostPath, MaxPods: cfg.MaxPods, KeepExited: cfg.KeepExited,
 		MountDir: filepath.Join(cfg.StateDir, "mounts"), ProtectedPaths: []string{cfg.StateDir},
 	}
 	d.cron = newCronJobs(d, cfg.Log)

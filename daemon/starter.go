@@ -34,6 +34,7 @@ func (s Starter) Start(ctx context.Context, o localapi.DaemonOptions) (localapi.
 	d, err := Start(ctx, Config{
 		StateDir: o.StateDir, SocketGroup: o.SocketGroup, Version: s.Version, Log: log, Runtime: s.Runtime,
 		PodSecurity: o.PodSecurity, AllowHostPath: allow, MaxPods: o.MaxPods, UIAddr: o.UIAddr,
+		KeepExited:  o.KeepExited,
 		History:     history.Retention{Limit: o.HistoryLimit, MaxAge: o.HistoryMaxAge},
 		MetricsAddr: o.MetricsAddr,
 		Notify:      history.Target{URL: o.NotifyURL, Format: o.NotifyFormat, On: o.NotifyOn},

@@ -31,6 +31,9 @@ type DaemonOptions struct {
 	ManifestDirs  []string
 	// MaxPods caps the pods that run at once (0 = the kubelet's 110).
 	MaxPods int
+	// KeepExited keeps exited containers in the engine (--keep-exited);
+	// by default they are removed once their exit and logs are recorded.
+	KeepExited bool
 	// HistoryLimit and HistoryMaxAge bound the run history: per CronJob or
 	// Job name the newest HistoryLimit runs, none older than HistoryMaxAge
 	// (0 = the defaults, 100 and 30 days).

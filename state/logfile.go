@@ -61,6 +61,10 @@ type logFile struct {
 	buf       []byte
 	release   func()
 	closed    bool
+	// checkedAt is when the file was last found still at path; checkEvery
+	// how often to look (ensureLinked).
+	checkedAt  time.Time
+	checkEvery time.Duration
 }
 
 var _ runner.LogFile = (*logFile)(nil)
@@ -205,7 +209,7 @@ func openLogFile(path string, capBytes int64) (*logFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	l := &logFile{f: f, path: path, cap: capBytes}
+	l := &logFile{f: f, path: path, cap: capBytes, checkEvery: time.Second, checkedAt: time.Now()}
 	if err := l.recover(); err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("open log %s: %w", path, err)
@@ -329,8 +333,47 @@ func (l *logFile) WriteLine(ts time.Time, stream string, line []byte, partial bo
 	}
 }
 
+// recreatedMarker is the text of the line that starts a log file
+// re-created after it was deleted under a running container.
+const recreatedMarker = markerPrefix + "log file was deleted while the container ran; re-created here, earlier output lost]"
+
+// ensureLinked re-creates the file if it was deleted (or replaced) since
+// it was opened, at most once per checkEvery: the output would otherwise
+// go on into a file nobody can read. The new file starts with a marker
+// line, stamped ts.
+func (l *logFile) ensureLinked(ts time.Time) error {
+	now := time.Now()
+	if now.Sub(l.checkedAt) < l.checkEvery {
+		return nil
+	}
+	l.checkedAt = now
+	st, err := os.Stat(l.path)
+	switch {
+	case err == nil:
+		if fst, ferr := l.f.Stat(); ferr != nil || os.SameFile(st, fst) {
+			return nil
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil // cannot tell; keep writing where we are
+	}
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+		return fmt.Errorf("re-create deleted log: %w", err)
+	}
+	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("re-create deleted log: %w", err)
+	}
+	_ = l.f.Close()
+	l.f, l.size, l.headEnd, l.tailStart, l.compacted, l.elided = f, 0, 0, 0, false, 0
+	l.buf = appendRecord(l.buf[:0], ts, "stderr", false, []byte(recreatedMarker))
+	return l.writeRecord(ts)
+}
+
 // append writes one record, compacting first if it would pass the cap.
 func (l *logFile) append(ts time.Time, stream string, text []byte, partial bool) error {
+	if err := l.ensureLinked(ts); err != nil {
+		return err
+	}
 	l.buf = appendRecord(l.buf[:0], ts, stream, partial, text)
 	n := int64(len(l.buf))
 	if l.size+n > l.cap {
@@ -338,10 +381,18 @@ func (l *logFile) append(ts time.Time, stream string, text []byte, partial bool)
 			return err
 		}
 	}
+	return l.writeRecord(ts)
+}
+
+// writeRecord writes the record in l.buf, stamped ts, at the end.
+func (l *logFile) writeRecord(ts time.Time) error {
 	if _, err := l.f.WriteAt(l.buf, l.size); err != nil {
+		// A short write (a full disk) must not leave half a record for
+		// the next one to follow.
+		_ = l.f.Truncate(l.size)
 		return err
 	}
-	l.size += n
+	l.size += int64(len(l.buf))
 	l.last = ts
 	if !l.compacted && l.size <= l.cap/2 {
 		l.headEnd, l.tailStart = l.size, l.size

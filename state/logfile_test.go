@@ -414,3 +414,24 @@ func TestLog_RecordLongerThanReadBuffer(t *testing.T) {
 		t.Errorf("ReadLog returned %d bytes, want %d", len(got), len(want))
 	}
 }
+
+// TestLog_RecreatedAfterDelete: a log file deleted (with its folder) while
+// its container runs is re-created at the next write, which a marker line
+// notes (issue #10 item 9c).
+func TestLog_RecreatedAfterDelete(t *testing.T) {
+	dir := t.TempDir()
+	db := mustOpen(t, dir, Options{})
+	lf := mustOpenLog(t, db, 0)
+	defer lf.Close()
+	mustWrite(t, lf, line{ms(0), "stdout", "one", false})
+	path := db.LogPath("default", "simple-task", "uid-1", "main", 0)
+	if err := os.RemoveAll(filepath.Dir(filepath.Dir(path))); err != nil {
+		t.Fatal(err)
+	}
+	lf.(*logFile).checkEvery = 0 // check at once rather than within a second
+	mustWrite(t, lf, line{ms(1), "stdout", "two", false})
+	got := mustRead(t, path, ReadOptions{Tail: -1})
+	if want := "[localjobs: log file was deleted while the container ran; re-created here, earlier output lost]\ntwo\n"; got != want {
+		t.Errorf("log after delete = %q, want %q", got, want)
+	}
+}

@@ -50,6 +50,10 @@ type Controller struct {
 	// MaxPods caps the pods running at once (0 = kubelet.DefaultMaxPods);
 	// later pods stay Pending/Unschedulable until one finishes.
 	MaxPods int
+	// KeepExited keeps exited containers in the engine (up and run
+	// --keep-exited, for debugging). By default a container is removed once
+	// its exit and logs are recorded (DESIGN §5, engine hygiene).
+	KeepExited bool
 	// OnJobChange, if set, is called with every published Job change (a
 	// deleted Job carries only its namespace and name); the daemon tells
 	// the CronJob controller through it. It must not block.
@@ -131,7 +135,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.ctx = ctx
 	c.kubelet = &kubelet.Kubelet{
 		Store: c.Store, Runtime: c.Runtime, Host: hooks{c}, Settings: hooks{c}, Clock: c.clock(), Log: c.logger(),
-		NodeName: c.NodeName, Failpoint: c.Failpoint,
+		NodeName: c.NodeName, Failpoint: c.Failpoint, KeepExited: c.KeepExited,
 	}
 	c.jobctl = &jobcontroller.Controller{Store: c.Store, Host: hooks{c}, Clock: c.clock(), Log: c.logger()}
 	close(c.ready)

@@ -29,8 +29,18 @@ type harness struct {
 
 func newHarness(t *testing.T, rt *runnertest.Runtime) *harness {
 	t.Helper()
+	return newHarnessWith(t, rt, nil)
+}
+
+// newHarnessWith is newHarness with the controller's fields changed by mod
+// (if not nil) before it runs.
+func newHarnessWith(t *testing.T, rt *runnertest.Runtime, mod func(*controller.Controller)) *harness {
+	t.Helper()
 	h := &harness{t: t, rt: rt, store: runnertest.NewStore(), done: make(chan struct{})}
 	h.ctrl = &controller.Controller{Store: h.store, Runtime: rt, NodeName: "testnode"}
+	if mod != nil {
+		mod(h.ctrl)
+	}
 	h.sub = h.ctrl.Subscribe()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel

@@ -100,7 +100,10 @@ func (c *Controller) replacePod(ctx context.Context, ns, name string) error {
 
 // replaceJob stops a running worker of Job ns/name, then deletes its pods
 // (stopped first, then their records, logs and containers, so get pods
-// does not fill with orphans) and its record.
+// does not fill with orphans) and its record. Once the worker has stopped
+// the Job's record is marked (deletionTimestamp) before anything is
+// deleted, so a daemon killed in the middle finishes the delete when it
+// restarts (Restore) rather than bring the Job back to re-run pods.
 func (c *Controller) replaceJob(ctx context.Context, ns, name string) error {
 	w := c.jobWorker(ns, name)
 	old, err := c.Store.Job(ctx, ns, name)
@@ -118,6 +121,16 @@ func (c *Controller) replaceJob(ctx context.Context, ns, name string) error {
 		w.Halt() // creates nothing more
 		if err := waitDone(ctx, w.Done()); err != nil {
 			return err
+		}
+		// The worker's last save is the newest record.
+		if old, err = c.Store.Job(ctx, ns, name); err != nil {
+			return err
+		}
+	}
+	if old.DeletionTimestamp == nil {
+		old.DeletionTimestamp = &manifest.Time{Time: c.now()}
+		if err := c.Store.SaveJob(ctx, old); err != nil {
+			return fmt.Errorf("mark job deleted: %w", err)
 		}
 	}
 	for _, p := range pods {

@@ -4,9 +4,24 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/runner/kubelet"
 )
+
+// finishDelete finishes in the background the delete of a Job marked
+// deleted, as DeleteJob would have.
+func (c *Controller) finishDelete(ctx context.Context, j *manifest.Job) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := c.replaceJob(ctx, j.Namespace, j.Name); err != nil {
+			c.logger().Error("finish deleting job", "job", j.Namespace+"/"+j.Name, "error", err)
+			return
+		}
+		c.publishJobDeleted(j.Namespace, j.Name)
+	}()
+}
 
 // RestoreStats counts what Restore found.
 type RestoreStats struct {
@@ -38,8 +53,12 @@ func (c *Controller) Restore(ctx context.Context) (RestoreStats, error) {
 	if err != nil {
 		return st, fmt.Errorf("list pods: %w", err)
 	}
+	// The exits recorded as restored, for removing the containers a
+	// stopped daemon had not removed yet (the workers own recs once run).
+	exits := make([]*runner.PodRecord, 0, len(recs))
 	for _, rec := range recs {
 		if runner.IsTerminalPhase(rec.Pod.Status.Phase) {
+			exits = append(exits, rec)
 			continue
 		}
 		w, err := c.kubelet.Restore(ctx, rec, &st.RestoreStats)
@@ -47,13 +66,20 @@ func (c *Controller) Restore(ctx context.Context) (RestoreStats, error) {
 			return st, err
 		}
 		st.Pods++
+		exits = append(exits, runner.Clone(rec))
 		c.runPodWorker(runCtx, rec.Pod.Namespace, rec.Pod.Name, w)
 	}
+	c.kubelet.SweepExited(runCtx, exits)
 	jobs, err := c.Store.Jobs(ctx, "")
 	if err != nil {
 		return st, fmt.Errorf("list jobs: %w", err)
 	}
 	for _, j := range jobs {
+		if j.DeletionTimestamp != nil {
+			// A delete the previous daemon did not finish.
+			c.finishDelete(runCtx, j)
+			continue
+		}
 		if runner.IsJobFinished(j) && j.Spec.TTLSecondsAfterFinished == nil {
 			continue // finished for good; a finished Job with a TTL waits for it
 		}

@@ -262,6 +262,7 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 	defer cancel()
 	_, err := r.api.ContainerRemove(cctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err == nil || cerrdefs.IsNotFound(err) {
+		r.ttys.Delete(id)
 		return nil
 	}
 	// A removal already in progress ends the same way.

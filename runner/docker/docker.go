@@ -66,6 +66,11 @@ type Runtime struct {
 	// sharesMounts: the engine resolves bind sources in our mount
 	// namespace (SharesMountNamespace).
 	sharesMounts bool
+
+	// ttys caches, by container ID, whether a container has a TTY (its
+	// log stream is then unframed), so that reading a log again — the
+	// catch-up after an exit — costs one engine call, not two.
+	ttys sync.Map
 }
 
 var _ runner.Runtime = (*Runtime)(nil)

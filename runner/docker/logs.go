@@ -38,16 +38,10 @@ const maxFrame = 64 << 20
 // partial set; text without a final newline at the end of the output is
 // delivered as a full line.
 func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow bool, sink runner.LogSink) error {
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	ins, err := r.api.ContainerInspect(cctx, id, client.ContainerInspectOptions{})
-	cancel()
+	tty, err := r.hasTTY(ctx, id)
 	if err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return fmt.Errorf("logs of container %s: %w", id, runner.ErrNotFound)
-		}
-		return fmt.Errorf("logs of container %s: %w", id, err)
+		return err
 	}
-	tty := ins.Container.Config != nil && ins.Container.Config.Tty
 
 	w := &lineWriter{sink: sink, since: since}
 	if err := r.copyLogs(ctx, id, tty, follow, since, w); err != nil {
@@ -63,6 +57,26 @@ func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow b
 		w.since = w.last
 	}
 	return r.copyLogs(ctx, id, tty, false, w.since, w)
+}
+
+// hasTTY reports whether the container has a TTY, asking the engine once
+// per container.
+func (r *Runtime) hasTTY(ctx context.Context, id string) (bool, error) {
+	if v, ok := r.ttys.Load(id); ok {
+		return v.(bool), nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	ins, err := r.api.ContainerInspect(cctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return false, fmt.Errorf("logs of container %s: %w", id, runner.ErrNotFound)
+		}
+		return false, fmt.Errorf("logs of container %s: %w", id, err)
+	}
+	tty := ins.Container.Config != nil && ins.Container.Config.Tty
+	r.ttys.Store(id, tty)
+	return tty, nil
 }
 
 // copyLogs reads the container's log once into w.

@@ -27,6 +27,13 @@ type podEnv struct {
 
 func newPodEnv(t *testing.T) *podEnv {
 	t.Helper()
+	return newPodEnvOver(t, nil)
+}
+
+// newPodEnvOver is newPodEnv with the controller's runtime wrapped by wrap
+// (nil: the engine's runtime itself).
+func newPodEnvOver(t *testing.T, wrap func(*docker.Runtime) runner.Runtime) *podEnv {
+	t.Helper()
 	rt := dockertest.RequireDocker(t)
 	image := dockertest.Busybox(t)
 	db, err := state.Open(t.TempDir(), state.Options{})
@@ -34,7 +41,11 @@ func newPodEnv(t *testing.T) *podEnv {
 		t.Fatal(err)
 	}
 	e := &podEnv{t: t, rt: rt, db: db, image: image}
-	e.ctrl = &controller.Controller{Store: db, Runtime: rt, NodeName: "testnode", AllowHostPath: []string{t.TempDir()}}
+	var crt runner.Runtime = rt
+	if wrap != nil {
+		crt = wrap(rt)
+	}
+	e.ctrl = &controller.Controller{Store: db, Runtime: crt, NodeName: "testnode", AllowHostPath: []string{t.TempDir()}}
 	e.sub = e.ctrl.Subscribe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

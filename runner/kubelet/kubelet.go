@@ -66,9 +66,19 @@ type Kubelet struct {
 	// "after-created"); tests use it to simulate a crash between recording
 	// a step and taking it.
 	Failpoint func(step string)
+	// KeepExited keeps exited containers in the engine (--keep-exited);
+	// by default they are removed once their exit is recorded (remove.go).
+	KeepExited bool
 
 	slots slots
-	wg    sync.WaitGroup // the goroutines of watch
+	wg    sync.WaitGroup // the goroutines of watch and removeQueued
+
+	rmMu      sync.Mutex
+	rmQueue   []removal // engine clean-up not yet done
+	rmRunning bool      // a removeQueued goroutine works on rmQueue
+
+	engMu   sync.Mutex
+	engDown int // watchers that cannot reach the engine (engine.go)
 
 	nodeOnce sync.Once
 	nodeInfo runner.NodeInfo

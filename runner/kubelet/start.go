@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/localjobs/localjobs/manifest"
@@ -77,11 +78,14 @@ func (w *Worker) pullImage(ctx context.Context, c *runner.ContainerRecord, spec 
 		w.event(c, "Normal", "Pulling", fmt.Sprintf("Pulling image %q", spec.Image))
 	}
 	t0 := time.Now()
-	res, err := w.ensureImage(ctx, spec)
+	pctx, done := w.pull.begin(ctx)
+	res, err := w.ensureImage(pctx, spec)
+	cancelled := pctx.Err() != nil // the daemon is stopping, or the pod is
+	done()
+	if cancelled {
+		return res, false
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return res, false
-		}
 		var ie *runner.ImageError
 		if !errors.As(err, &ie) {
 			ie = &runner.ImageError{Reason: runner.ReasonErrImagePull, Message: err.Error()}
@@ -111,6 +115,43 @@ func (w *Worker) pullImage(ctx context.Context, c *runner.ContainerRecord, spec 
 		w.event(c, "Normal", "Pulled", fmt.Sprintf("Container image %q already present on machine", spec.Image))
 	}
 	return res, true
+}
+
+// pullGuard lets a termination cancel the worker's image pull: a pull
+// started after the termination was asked for is cancelled at once.
+type pullGuard struct {
+	mu          sync.Mutex
+	cancel      context.CancelFunc // of the pull in progress; nil if none
+	terminating bool
+}
+
+// begin returns the context of a pull and the function to call when it
+// has ended.
+func (g *pullGuard) begin(ctx context.Context) (context.Context, func()) {
+	pctx, cancel := context.WithCancel(ctx)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.terminating {
+		cancel()
+	} else {
+		g.cancel = cancel
+	}
+	return pctx, func() {
+		g.mu.Lock()
+		g.cancel = nil
+		g.mu.Unlock()
+		cancel()
+	}
+}
+
+// terminate cancels the pull in progress and any pull begun later.
+func (g *pullGuard) terminate() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.terminating = true
+	if g.cancel != nil {
+		g.cancel()
+	}
 }
 
 // instanceUndo is what beginInstance changed, to put back when the
@@ -275,6 +316,7 @@ func (w *Worker) cannotRun(ctx context.Context, c *runner.ContainerRecord, err e
 			run.StartedAt, run.FinishedAt = info.CreatedAt, info.CreatedAt
 		}
 	}
+	w.exited = append(w.exited, run.ID)
 	w.event(c, "Warning", "Failed", "Error: "+msg)
 }
 

@@ -2,35 +2,43 @@ package kubelet
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 )
 
-// watch captures one instance's logs and reports its exit.
+// watch captures one instance's logs and reports its exit. Once the exit
+// is known the log follow is stopped and the output read once more from
+// the last line captured (logcapture.go): the follow lags the exit, and
+// waiting for it to end by itself would hold up every attempt.
 func (w *Worker) watch(ctx context.Context, i int, pod *manifest.Pod, name string, restart int32, id string, since time.Time, logf runner.LogFile) {
 	defer w.k.wg.Done()
+	var sink runner.LogSink = discard{}
+	if logf != nil {
+		// Name and Init never change; the rest of the record is the worker's.
+		c := w.rec.Containers[i]
+		sink = &logGuard{w: w, container: &runner.ContainerRecord{Name: c.Name, Init: c.Init}, file: logf}
+	}
+	// Every captured line is also published, in order with the pod's
+	// changes, for the printers of run and up (watch with logs).
+	sink = teeSink{sink, func(ts time.Time, stream string, line []byte, partial bool) {
+		w.k.Host.Publish(runner.Change{Log: &runner.LogLine{Namespace: pod.Namespace, Pod: pod.Name, PodUID: pod.UID, Container: name,
+			Time: ts, Stream: stream, Line: string(line), Partial: partial}})
+	}}
+	capt := newCapture(w, id, since, sink)
+	followCtx, stopFollow := context.WithCancel(ctx)
 	logsDone := make(chan struct{})
 	go func() {
 		defer close(logsDone)
-		var sink runner.LogSink = discard{}
-		if logf != nil {
-			sink = logf
-		}
-		// Every captured line is also published, in order with the pod's
-		// changes, for the printers of run and up (watch with logs).
-		sink = teeSink{sink, func(ts time.Time, stream string, line []byte, partial bool) {
-			w.k.Host.Publish(runner.Change{Log: &runner.LogLine{Namespace: pod.Namespace, Pod: pod.Name, PodUID: pod.UID, Container: name,
-				Time: ts, Stream: stream, Line: string(line), Partial: partial}})
-		}}
-		if err := w.k.Runtime.Logs(ctx, id, since, true, sink); err != nil && ctx.Err() == nil {
-			w.k.Log.Warn("log capture", "pod", pod.Name, "container", name, "error", err)
-		}
+		capt.follow(followCtx)
 	}()
 	info, err := w.waitExit(ctx, id)
+	stopFollow()
 	<-logsDone
+	if ctx.Err() == nil && err == nil && !capt.complete(info.FinishedAt) {
+		capt.catchUp(ctx)
+	}
 	if logf != nil {
 		logf.Close()
 	}
@@ -42,28 +50,6 @@ func (w *Worker) watch(ctx context.Context, i int, pod *manifest.Pod, name strin
 		msg = w.k.terminationMessage(ctx, pod, name, restart, id, info)
 	}
 	w.exits <- exitMsg{index: i, restart: restart, info: info, err: err, message: msg}
-}
-
-// waitExit waits for the container to stop. A transient engine error is
-// retried with back-off: only a container the engine no longer has counts
-// as gone (DESIGN §5), never one we merely failed to ask about.
-func (w *Worker) waitExit(ctx context.Context, id string) (runner.ContainerInfo, error) {
-	delay := 100 * time.Millisecond
-	for {
-		info, err := w.k.Runtime.Wait(ctx, id)
-		if err == nil || errors.Is(err, runner.ErrNotFound) || ctx.Err() != nil {
-			return info, err
-		}
-		w.log().Warn("wait for container; retrying", "container", id, "error", err, "in", delay)
-		t := w.k.Clock.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return info, ctx.Err()
-		case <-t.C():
-		}
-		delay = min(2*delay, 30*time.Second)
-	}
 }
 
 // stop asks the engine to stop container i's instance with the pod's grace
@@ -110,6 +96,7 @@ func (w *Worker) recordExit(m exitMsg) {
 		return
 	}
 	applyExit(r, m.info)
+	w.exited = append(w.exited, r.ID)
 	if m.message != "" {
 		r.Message = m.message
 	}

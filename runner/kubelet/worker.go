@@ -41,6 +41,11 @@ type Worker struct {
 	// grace overrides the pod's grace period once a delete asked for a
 	// shorter one.
 	grace *time.Duration
+	// exited are the engine IDs of instances whose exit was recorded and
+	// that are not yet queued for removal (remove.go).
+	exited []string
+	// pull is the image pull in progress, which a termination cancels.
+	pull pullGuard
 }
 
 // reasonKilled marks a pod localjobs stopped without a more specific
@@ -80,6 +85,9 @@ func (w *Worker) Done() <-chan struct{} { return w.done }
 // containers with the grace period and the pod ends Failed (or Succeeded if
 // everything had succeeded).
 func (w *Worker) Terminate(ctx context.Context, t Termination) error {
+	// An image pull in progress would hold the worker (and the deleting
+	// caller) for as long as the pull takes: stop it.
+	w.pull.terminate()
 	select {
 	case w.terminate <- t:
 		return nil
@@ -118,6 +126,7 @@ func (w *Worker) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return // the daemon is stopping; containers keep running
 		}
+		w.takeTerminations()
 		prev := w.snapshotWaiting()
 		prevTerminate := w.rec.TerminateReason
 		acts, requeue := reconcilePod(w.rec, w.k.now())
@@ -146,8 +155,10 @@ func (w *Worker) Run(ctx context.Context) {
 		}
 		retry = 0
 		if finished {
+			w.removeFinished(ctx)
 			return
 		}
+		w.removeRecordedExits(ctx)
 		for _, a := range acts {
 			switch a.kind {
 			case actStart:
@@ -187,6 +198,19 @@ func (w *Worker) wait(ctx context.Context, requeue time.Duration, inflight *int)
 	case <-timerC:
 	}
 	return true
+}
+
+// takeTerminations records the termination requests already queued, so a
+// start they cancelled is not tried again.
+func (w *Worker) takeTerminations() {
+	for {
+		select {
+		case r := <-w.terminate:
+			w.terminated(r)
+		default:
+			return
+		}
+	}
 }
 
 // terminated records a termination request: the first reason stays, and a

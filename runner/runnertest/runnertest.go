@@ -6,6 +6,7 @@ package runnertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -24,6 +25,10 @@ type Behavior struct {
 	RunFor     time.Duration // how long it runs
 	IgnoreTerm bool          // SIGTERM is ignored: Stop waits for the grace period
 	Lines      []string      // stdout lines written at start
+	// BreakFollow breaks the log stream: each of the first BreakFollow
+	// following Logs calls delivers at most one line, then fails as a
+	// stream cut by an engine restart does.
+	BreakFollow int
 }
 
 // PauseImage is the image reference the fake's PauseImage returns.
@@ -43,6 +48,9 @@ type Runtime struct {
 	// Faults injects engine errors, lost replies and latency per method
 	// (default error ErrTransport).
 	Faults Faults
+	// PullDelay, if set, is how long each EnsureImage takes (a slow pull,
+	// in fake time); it returns ctx.Err() if ctx ends first.
+	PullDelay time.Duration
 
 	mu         sync.Mutex
 	images     map[string]bool
@@ -61,6 +69,7 @@ type Runtime struct {
 type container struct {
 	spec    runner.ContainerSpec
 	beh     Behavior
+	breaks  int // following Logs calls broken so far
 	info    runner.ContainerInfo
 	started bool
 	exited  chan struct{}
@@ -94,10 +103,19 @@ func (r *Runtime) EnsureImageAuth(ctx context.Context, image, policy string, aut
 }
 
 // EnsureImage implements runner.Runtime: present images succeed, others fail
-// like an offline pull.
+// like an offline pull, each after PullDelay.
 func (r *Runtime) EnsureImage(ctx context.Context, image, policy string) (runner.ImageResult, error) {
 	if err, _ := r.Faults.take(ctx, "EnsureImage", ErrTransport); err != nil {
 		return runner.ImageResult{}, err
+	}
+	if r.PullDelay > 0 {
+		t := time.NewTimer(r.PullDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return runner.ImageResult{}, ctx.Err()
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -375,6 +393,10 @@ func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow b
 	}
 	r.mu.Lock()
 	started := c.info.StartedAt
+	broken := follow && c.breaks < c.beh.BreakFollow
+	if broken {
+		c.breaks++
+	}
 	r.mu.Unlock()
 	for i, l := range c.beh.Lines {
 		ts := started.Add(time.Duration(i) * time.Microsecond)
@@ -382,7 +404,13 @@ func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow b
 			if err := sink.WriteLine(ts, "stdout", []byte(l), false); err != nil {
 				return err
 			}
+			if broken {
+				return ErrStreamBroken
+			}
 		}
+	}
+	if broken {
+		return ErrStreamBroken
 	}
 	if follow {
 		select {
@@ -392,6 +420,9 @@ func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow b
 	}
 	return nil
 }
+
+// ErrStreamBroken is the error of a log follow broken by BreakFollow.
+var ErrStreamBroken = errors.New("log stream: unexpected EOF")
 
 // List implements runner.Runtime.
 func (r *Runtime) List(ctx context.Context, labels map[string]string) ([]runner.ContainerInfo, error) {

@@ -32,6 +32,23 @@ type Store struct {
 	secrets map[string][]byte
 	events  []*manifest.Event
 	logs    map[string]*Log
+	// logErr, while set, fails every log write (FailLogWrites).
+	logErr error
+}
+
+// FailLogWrites makes every log write fail with err (such as
+// syscall.ENOSPC, a full disk) until it is called with nil; the lines
+// are not kept.
+func (s *Store) FailLogWrites(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logErr = err
+}
+
+func (s *Store) logWriteErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logErr
 }
 
 // NewStore returns an empty store.
@@ -277,6 +294,7 @@ func (s *Store) Events(ctx context.Context, ns, uid string) ([]*manifest.Event, 
 
 // Log is an in-memory log file.
 type Log struct {
+	store *Store
 	mu    sync.Mutex
 	buf   bytes.Buffer
 	last  time.Time
@@ -285,6 +303,11 @@ type Log struct {
 
 // WriteLine implements runner.LogSink.
 func (l *Log) WriteLine(ts time.Time, stream string, line []byte, partial bool) error {
+	if l.store != nil {
+		if err := l.store.logWriteErr(); err != nil {
+			return fmt.Errorf("write log: %w", err)
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.last = ts
@@ -308,7 +331,7 @@ func (s *Store) OpenLog(ns, pod, uid, container string, restart int32) (runner.L
 	defer s.mu.Unlock()
 	p := s.LogPath(ns, pod, uid, container, restart)
 	if s.logs[p] == nil {
-		s.logs[p] = &Log{}
+		s.logs[p] = &Log{store: s}
 	}
 	return s.logs[p], nil
 }
