@@ -86,10 +86,24 @@ spec:
 	defer func() { stopLoad(); loadDone.Wait() }()
 
 	var cleanup sync.WaitGroup
-	defer cleanup.Wait()
+	var stateDirs []string
+	defer func() {
+		cleanup.Wait()
+		// A create the engine was still doing when its daemon stopped ends
+		// after that daemon's sweep: look once more, now that every rep's
+		// engine calls have long returned.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, dir := range stateDirs {
+			if err := dockertest.RemoveInstanceContainers(ctx, dir); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
 	var worst time.Duration
 	for rep := range reps {
 		stateDir := shortDir(t, "ljst")
+		stateDirs = append(stateDirs, stateDir)
 		up := startUp(t, bin, stateDir, specs)
 		c := dialUntil(t, stateDir, 30*time.Second)
 		how := ""
