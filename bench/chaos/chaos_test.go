@@ -69,8 +69,8 @@ func TestPrintTable(t *testing.T) {
 		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)
 	}
 	long := outcome{Lost: []string{strings.Repeat("x", 100)}}
-	if got := long.lostColumn(); len(got) != 90 || !strings.HasSuffix(got, "...") {
-		t.Errorf("a long problem is cut to 90 bytes: %q", got)
+	if got := long.lostColumn(); len(got) != 70 || !strings.HasSuffix(got, "...") {
+		t.Errorf("a long problem is cut to 70 bytes: %q", got)
 	}
 }
 

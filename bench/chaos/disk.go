@@ -87,7 +87,7 @@ spec:
 	os.Remove(filler)
 	if err := waitJob(ctx, d, "after", 60*time.Second); err != nil {
 		o.fail("once space was freed, after.yaml (applied while full) did not run: %v", err)
-	} else if r := checkJob(ctx, d.client, "after", 1, 3, func(_ *manifest.Pod) string { return "a" }); len(r.problems) > 0 {
+	} else if r := checkJob(ctx, cliJob(e, stateDir), d.client, "after", 1, 3, func(_ *manifest.Pod) string { return "a" }); len(r.problems) > 0 {
 		for _, p := range r.problems {
 			o.fail("after freeing space: %s", p)
 		}

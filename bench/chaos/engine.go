@@ -165,6 +165,16 @@ func (p *privateEngine) kill9() {
 	}
 }
 
+// stop stops dockerd with SIGTERM (it stops its containers) and waits.
+func (p *privateEngine) stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		p.kill9()
+	}
+}
+
 // loadImage copies image from the environment's engine into this one.
 func (p *privateEngine) loadImage(ctx context.Context, image string) error {
 	cmd := exec.CommandContext(ctx, "sh", "-c", `docker save "$1" | DOCKER_HOST="$2" docker load`, "sh", image, p.host())

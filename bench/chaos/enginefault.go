@@ -12,10 +12,18 @@ import (
 	"github.com/localjobs/localjobs/manifest"
 )
 
-const engLines = 40 // lines per pod of the engine scenarios, 0.25 s apart
+const (
+	engLines     = 40  // lines per pod of the engine scenarios, 0.25 s apart
+	stoppedLines = 100 // outlasting dockerd's 10 s stop timeout
+)
 
 // engineJob is an Indexed Job whose pods print engLines numbered lines.
 func engineJob(name, image string, completions int) string {
+	return engineJobLines(name, image, completions, engLines)
+}
+
+// engineJobLines is engineJob with pods printing lines lines.
+func engineJobLines(name, image string, completions, lines int) string {
 	return fmt.Sprintf(`apiVersion: batch/v1
 kind: Job
 metadata:
@@ -33,7 +41,7 @@ spec:
       - name: main
         image: %s
         command: ["sh", "-c", "for n in $(seq 1 %d); do echo i$JOB_COMPLETION_INDEX $n; sleep 0.25; done"]
-`, name, completions, image, engLines)
+`, name, completions, image, lines)
 }
 
 // engineScenarios runs scenario 3 (the engine down when localjobs starts)
@@ -122,7 +130,7 @@ func engineDown(ctx context.Context, e *env, pe *privateEngine, o *outcome) {
 		o.fail("after the engine came up: %v; localjobs printed: %s", err, tail(d.out.String(), 300))
 		return
 	}
-	r := checkJob(ctx, d.client, "early", 2, engLines, idxTag)
+	r := checkJob(ctx, cliJob(e, stateDir, dh), d.client, "early", 2, engLines, idxTag)
 	for _, p := range r.problems {
 		o.fail("%s", p)
 	}
@@ -178,7 +186,7 @@ func engineRestart(ctx context.Context, e *env, pe *privateEngine, o *outcome) {
 		o.fail("localjobs exited: %s", tail(d.out.String(), 300))
 		return
 	}
-	r := checkJob(ctx, d.client, "outage", 8, engLines, idxTag)
+	r := checkJob(ctx, cliJob(e, stateDir, "DOCKER_HOST="+pe.host()), d.client, "outage", 8, engLines, idxTag)
 	for _, p := range r.problems {
 		if strings.Contains(p, "attempts run again") {
 			continue // a restart without live-restore kills the containers: retries are the policy
@@ -186,6 +194,7 @@ func engineRestart(ctx context.Context, e *env, pe *privateEngine, o *outcome) {
 		o.fail("%s", p)
 	}
 	logf("engine: %d pods succeeded, %d failed (re-run per backoffLimit): %v", r.succeeded, r.failed, r.reruns)
+	engineStopped(ctx, e, pe, d, stateDir, specs, o)
 	engineEvidence(ctx, d.client, pe, killedAt, o)
 	logf("engine: localjobs printed:\n%s", tail(d.out.String(), 2000))
 }
@@ -219,8 +228,11 @@ func engineEvidence(ctx context.Context, c *localapi.Client, pe *privateEngine, 
 		return
 	}
 	for _, p := range pods {
-		if p.Status.Phase == "Failed" && reasonOf(p) == "" {
-			o.fail("pod %s Failed with no reason", p.Name)
+		if p.Status.Phase == "Failed" {
+			if reasonOf(p) == "" {
+				o.fail("pod %s Failed with no reason", p.Name)
+			}
+			logf("engine: pod %s Failed: %s %s", p.Name, reasonOf(p), p.Status.Message)
 		}
 		out, err := docker(ctx, pe.host(), "ps", "-aq", "--filter", "label=io.localjobs.pod-uid="+string(p.UID))
 		ids := strings.Fields(out)
@@ -286,4 +298,41 @@ func missingLines(want, got string) []string {
 		miss = append(miss, l)
 	}
 	return miss
+}
+
+// engineStopped: the engine restarted the way `systemctl restart docker`
+// does (SIGTERM: it stops the containers) while a Job's 2 pods run; the
+// Job must retry them per its backoffLimit and complete.
+func engineStopped(ctx context.Context, e *env, pe *privateEngine, d *daemon, stateDir, specs string, o *outcome) {
+	os.WriteFile(filepath.Join(specs, "job2.yaml"), []byte(engineJobLines("stopped", e.image, 2, stoppedLines)), 0o644)
+	if err := waitRunning(ctx, d.client, 2, time.Minute); err != nil {
+		o.fail("stopped: %v", err)
+		return
+	}
+	time.Sleep(2 * time.Second)
+	logf("engine: 2 pods of stopped run; stopping dockerd (SIGTERM)")
+	pe.stop()
+	logf("engine: dockerd stopped")
+	if err := pe.start(ctx); err != nil {
+		o.fail("dockerd start: %v", err)
+		return
+	}
+	if err := waitJob(ctx, d, "stopped", 3*time.Minute); err != nil {
+		o.fail("%v", err)
+	}
+	if !d.alive() {
+		o.fail("localjobs exited: %s", tail(d.out.String(), 300))
+		return
+	}
+	r := checkJob(ctx, cliJob(e, stateDir, "DOCKER_HOST="+pe.host()), d.client, "stopped", 2, stoppedLines, idxTag)
+	for _, p := range r.problems {
+		if strings.Contains(p, "attempts run again") {
+			continue // the engine stopped the containers: retries are the policy
+		}
+		o.fail("%s", p)
+	}
+	logf("engine stopped: %d pods succeeded, %d failed: %v", r.succeeded, r.failed, r.reruns)
+	if r.failed == 0 {
+		o.fail("engine stopped: no pod failed, so no retry was exercised")
+	}
 }

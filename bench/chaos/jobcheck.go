@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -23,12 +24,30 @@ type jobReport struct {
 	problems          []string // each a FAIL
 }
 
-// checkJob compares a Job's status with its pods and each pod's log with
+// jobGetter reads a Job as the user sees it.
+type jobGetter func(ctx context.Context, name string) (*manifest.Job, error)
+
+// cliJob reads a Job with `localjobs get job NAME -o json`.
+func cliJob(e *env, stateDir string, environ ...string) jobGetter {
+	return func(ctx context.Context, name string) (*manifest.Job, error) {
+		out, err := lj(ctx, e, stateDir, environ, "get", "job", name, "-o", "json")
+		if err != nil {
+			return nil, fmt.Errorf("get job %s -o json: %v: %s", name, err, firstLine(out))
+		}
+		var j manifest.Job
+		if err := json.Unmarshal([]byte(out), &j); err != nil {
+			return nil, fmt.Errorf("get job %s -o json: %v", name, err)
+		}
+		return &j, nil
+	}
+}
+
+// checkJob compares a Job's status (from `get job -o json`) with its pods and each pod's log with
 // what it printed: lines "TAG N", N = 1..lines, TAG from tagOf(pod). Every
 // index (or, for a non-indexed Job, the Job) must succeed exactly once.
-func checkJob(ctx context.Context, c *localapi.Client, job string, completions, lines int, tagOf func(*manifest.Pod) string) jobReport {
+func checkJob(ctx context.Context, get jobGetter, c *localapi.Client, job string, completions, lines int, tagOf func(*manifest.Pod) string) jobReport {
 	var r jobReport
-	j, err := c.Job(ctx, "default", job)
+	j, err := get(ctx, job)
 	if err != nil {
 		r.problems = append(r.problems, fmt.Sprintf("job %s: %v", job, err))
 		return r

@@ -118,7 +118,11 @@ func killDaemon(ctx context.Context, e *env) (outcome, outcome) {
 			restarts = append(restarts, time.Since(t))
 			cur.Store(nd)
 		}
-		logf("round %d: %d kills so far; waiting for %s", round, kills, name)
+		logf("round %d: %d kills so far", round, kills)
+	}
+	// The Jobs overlap (the next one is added while the last runs): wait
+	// for all of them.
+	for _, name := range jobs {
 		if err := waitJob(ctx, cur.Load(), name, 3*time.Minute); err != nil {
 			o.fail("%v", err)
 		}
@@ -129,7 +133,7 @@ func killDaemon(ctx context.Context, e *env) (outcome, outcome) {
 	c := cur.Load().client
 	attempts, reruns := 0, 0
 	for _, j := range jobs {
-		r := checkJob(ctx, c, j, 20, idxLines, func(p *manifest.Pod) string { return "i" + p.Annotations[indexAnnotation] })
+		r := checkJob(ctx, cliJob(e, stateDir), c, j, 20, idxLines, func(p *manifest.Pod) string { return "i" + p.Annotations[indexAnnotation] })
 		attempts += r.succeeded + r.failed
 		reruns += len(r.reruns)
 		for _, p := range r.problems {
@@ -146,7 +150,7 @@ func killDaemon(ctx context.Context, e *env) (outcome, outcome) {
 			continue
 		}
 		cronRuns++
-		r := checkJob(ctx, c, j.Name, 1, cronLines, func(*manifest.Pod) string { return "t" })
+		r := checkJob(ctx, cliJob(e, stateDir), c, j.Name, 1, cronLines, func(*manifest.Pod) string { return "t" })
 		for _, p := range r.problems {
 			o.fail("%s", p)
 		}

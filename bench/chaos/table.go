@@ -37,8 +37,8 @@ func (o outcome) lostColumn() string {
 			parts = append(parts, fmt.Sprintf("+%d more", len(o.Lost)-max))
 			break
 		}
-		if len(l) > 90 {
-			l = l[:87] + "..."
+		if len(l) > 70 {
+			l = l[:67] + "..."
 		}
 		parts = append(parts, l)
 	}
