@@ -62,6 +62,6 @@ bench: ## measure localjobs next to its anchors (docker run, the raw engine API)
 	sh scripts/ensure-docker.sh
 	$(GO) run ./bench
 
-chaos: build ## kill -9, engine restarts, full disk, damaged db… against real engines (a private dockerd included); prints one table; ~12 min, root, not part of CI
+chaos: build ## kill -9, engine restarts, full disk, damaged db… against real engines (a private dockerd included); prints one table; ~11 min, root, not part of CI
 	sh scripts/ensure-docker.sh
 	$(GO) run ./bench/chaos -bin $(BIN) $(CHAOSFLAGS)
