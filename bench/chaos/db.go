@@ -190,6 +190,9 @@ func twoDaemons(ctx context.Context, e *env) outcome {
 			if err := w.dial(ctx, dir, 10*time.Second); err != nil {
 				o.fail("race %d: the winner does not answer: %v", i+1, err)
 			}
+			if l.err == nil {
+				o.fail("race %d: the loser exited with status 0", i+1)
+			}
 			pid := strconv.Itoa(w.cmd.Process.Pid)
 			if !strings.Contains(l.out.String(), pid) {
 				o.fail("race %d: the loser does not name the holder (pid %s): %s", i+1, pid, firstLine(l.out.String()))

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -72,6 +73,9 @@ func run(ctx context.Context, bin string, kills int, only string, seed uint64) (
 	re, err := regexp.Compile(only)
 	if err != nil {
 		return false, fmt.Errorf("-only: %w", err)
+	}
+	if os.Geteuid() != 0 {
+		return false, errors.New("make chaos needs root: it starts a private dockerd, creates a bridge, mounts a tmpfs")
 	}
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
