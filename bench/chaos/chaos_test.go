@@ -158,3 +158,12 @@ func TestClearError(t *testing.T) {
 		}
 	}
 }
+
+func TestFailManyIsOneTableLine(t *testing.T) {
+	o := outcome{Pass: true}
+	o.failMany("2 pod logs not whole", []string{"log a: 1 lines lost (3)", "log b: 2 lines lost (4-5)"})
+	o.failMany("never shown", nil)
+	if o.Pass || o.lostColumn() != "2 pod logs not whole" {
+		t.Errorf("failMany: pass %v, column %q", o.Pass, o.lostColumn())
+	}
+}

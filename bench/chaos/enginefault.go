@@ -187,12 +187,7 @@ func engineRestart(ctx context.Context, e *env, pe *privateEngine, o *outcome) {
 		return
 	}
 	r := checkJob(ctx, cliJob(e, stateDir, "DOCKER_HOST="+pe.host()), d.client, "outage", 8, engLines, idxTag)
-	for _, p := range r.problems {
-		if strings.Contains(p, "attempts run again") {
-			continue // a restart without live-restore kills the containers: retries are the policy
-		}
-		o.fail("%s", p)
-	}
+	logProblems(r, o)
 	logf("engine: %d pods succeeded, %d failed (re-run per backoffLimit): %v", r.succeeded, r.failed, r.reruns)
 	engineStopped(ctx, e, pe, d, stateDir, specs, o)
 	engineEvidence(ctx, d.client, pe, killedAt, o)
@@ -227,6 +222,7 @@ func engineEvidence(ctx context.Context, c *localapi.Client, pe *privateEngine, 
 		o.fail("pods: %v", err)
 		return
 	}
+	lost, gone := 0, []string(nil)
 	for _, p := range pods {
 		if p.Status.Phase == "Failed" {
 			if reasonOf(p) == "" {
@@ -246,9 +242,11 @@ func engineEvidence(ctx context.Context, c *localapi.Client, pe *privateEngine, 
 		var ours strings.Builder
 		c.Logs(ctx, &ours, localapi.LogRequest{Namespace: "default", Pod: p.Name, Container: "main", TailLines: -1})
 		if missing := missingLines(engineLog, ours.String()); len(missing) > 0 {
-			o.fail("pod %s: %d lines in docker logs missing from localjobs' log (first %q)", p.Name, len(missing), missing[0])
+			lost += len(missing)
+			gone = append(gone, fmt.Sprintf("pod %s: %d lines in docker logs missing from localjobs' log (first %q)", p.Name, len(missing), missing[0]))
 		}
 	}
+	o.failMany(fmt.Sprintf("%d lines docker logs has are not in localjobs logs (%d pods)", lost, len(gone)), gone)
 	evs, err := c.Events(ctx, "default", "")
 	if err != nil {
 		o.fail("events: %v", err)
@@ -325,14 +323,28 @@ func engineStopped(ctx context.Context, e *env, pe *privateEngine, d *daemon, st
 		return
 	}
 	r := checkJob(ctx, cliJob(e, stateDir, "DOCKER_HOST="+pe.host()), d.client, "stopped", 2, stoppedLines, idxTag)
-	for _, p := range r.problems {
-		if strings.Contains(p, "attempts run again") {
-			continue // the engine stopped the containers: retries are the policy
-		}
-		o.fail("%s", p)
-	}
+	logProblems(r, o)
 	logf("engine stopped: %d pods succeeded, %d failed: %v", r.succeeded, r.failed, r.reruns)
 	if r.failed == 0 {
 		o.fail("engine stopped: no pod failed, so no retry was exercised")
+	}
+}
+
+// logProblems records a Job's problems after an engine fault: re-runs are
+// the policy (the engine stopped the containers), logs not whole are
+// summed up in one table line.
+func logProblems(r jobReport, o *outcome) {
+	var logs []string
+	for _, p := range r.problems {
+		switch {
+		case strings.Contains(p, "attempts run again"):
+		case strings.HasPrefix(p, "log "):
+			logs = append(logs, p)
+		default:
+			o.fail("%s", p)
+		}
+	}
+	if len(logs) > 0 {
+		o.failMany(fmt.Sprintf("%d pod logs not whole (%s)", len(logs), strings.TrimPrefix(logs[0], "log ")), logs)
 	}
 }

@@ -24,6 +24,19 @@ func (o *outcome) fail(format string, args ...any) {
 	o.Pass = false
 }
 
+// failMany records problems of one kind: each in full on stderr, one
+// summary line in the table.
+func (o *outcome) failMany(summary string, details []string) {
+	if len(details) == 0 {
+		return
+	}
+	for _, d := range details {
+		logf("FAIL %s", d)
+	}
+	o.Lost = append(o.Lost, summary)
+	o.Pass = false
+}
+
 // lostColumn is the table's third column: "nothing", or the problems
 // joined, each cut to stay readable (the full text is on stderr).
 func (o outcome) lostColumn() string {
