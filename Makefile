@@ -8,7 +8,7 @@ DEMO_STATE := .localjobs-demo
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build deps test test-ui vet fmt check up examples clean bench image
+.PHONY: help build deps test test-ui vet fmt check up examples clean bench image chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -61,3 +61,7 @@ clean: ## remove build output and the examples' state (stop make up first)
 bench: ## measure localjobs next to its anchors (docker run, the raw engine API) and print the table; not part of CI
 	sh scripts/ensure-docker.sh
 	$(GO) run ./bench
+
+chaos: build ## kill -9, engine restarts, full disk, damaged db… against real engines (a private dockerd included); prints one table; ~11 min, root, not part of CI
+	sh scripts/ensure-docker.sh
+	$(GO) run ./bench/chaos -bin $(BIN) $(CHAOSFLAGS)

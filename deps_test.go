@@ -47,6 +47,8 @@ var mayImport = map[string][]string{
 	"cli": {"crontab", "kubectl", "localapi", "manifest", "schedule"},
 	// bench seeds a store through its API and runs the binary.
 	"bench": {"localapi", "manifest", "runner", "runner/docker", "runner/docker/dockertest", "schedule", "state"},
+	// The chaos harness drives the binary and reads a stopped daemon's state.
+	"bench/chaos": {"localapi", "manifest", "runner/docker/dockertest", "state"},
 }
 
 // onlyIn names, for each technology at the edge, the packages that may
