@@ -87,19 +87,7 @@ spec:
 
 	var cleanup sync.WaitGroup
 	var stateDirs []string
-	defer func() {
-		cleanup.Wait()
-		// A create the engine was still doing when its daemon stopped ends
-		// after that daemon's sweep: look once more, now that every rep's
-		// engine calls have long returned.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for _, dir := range stateDirs {
-			if err := dockertest.RemoveInstanceContainers(ctx, dir); err != nil {
-				t.Error(err)
-			}
-		}
-	}()
+	defer func() { cleanup.Wait(); sweepAgain(t, stateDirs) }()
 	var worst time.Duration
 	for rep := range reps {
 		stateDir := shortDir(t, "ljst")
@@ -159,6 +147,20 @@ spec:
 		}()
 	}
 	t.Logf("%d repetitions, slowest exit %v (shutdown grace %v)", reps, worst.Round(time.Millisecond), daemon.ShutdownGrace)
+}
+
+// sweepAgain removes the containers of each state dir's instance once
+// more: a create the engine was still doing when its daemon stopped ends
+// after that daemon's sweep, and every rep's engine calls have long
+// returned by now.
+func sweepAgain(t *testing.T, stateDirs []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, dir := range stateDirs {
+		if err := dockertest.RemoveInstanceContainers(ctx, dir); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 func writeSpec(t *testing.T, dir, name, body string) {
