@@ -124,6 +124,9 @@ func (a *Applier) Apply(ctx context.Context, req Request) (Response, error) {
 		}
 		if err != nil {
 			resp.Errors = append(resp.Errors, d.fail(err, ""))
+			if !req.Fresh && a.admit(d.obj) == nil && !slices.Contains(resp.Retry, d.file.Name) {
+				resp.Retry = append(resp.Retry, d.file.Name) // admitted: not its content
+			}
 			continue
 		}
 		r.File = d.file.Name

@@ -514,3 +514,31 @@ func TestFailedRecordReadActsOnNothing(t *testing.T) {
 		t.Errorf("runs %v: acted on a failed read", w.target.runs)
 	}
 }
+
+// TestRetryNamesFilesThatFailedForNoFaultOfTheirs: an object that failed
+// for a reason other than its content (here a failed record read) names its
+// file in Retry, so up applies it again; one refused for its content
+// (Pod Security) does not, nor does a file that applied.
+func TestRetryNamesFilesThatFailedForNoFaultOfTheirs(t *testing.T) {
+	w := newWorld(t)
+	w.target.refuse = "evil"
+	w.records.fail = fmt.Errorf("no space left on device")
+	file := func(name, yaml string) apply.File {
+		return apply.File{Name: name, Path: name, Data: []byte(yaml)}
+	}
+	resp, _ := w.a.Apply(context.Background(), apply.Request{Source: apply.SourceUp, Files: []apply.File{
+		file("/s/ok.yaml", jobYAML("ok", 1, "busybox")),
+		file("/s/evil.yaml", jobYAML("evil", 1, "evil")),
+	}})
+	if len(resp.Errors) != 2 {
+		t.Fatalf("errors %q, want both objects' failures", resp.Errors)
+	}
+	if !slices.Equal(resp.Retry, []string{"/s/ok.yaml"}) {
+		t.Errorf("retry %q, want only the admitted file /s/ok.yaml", resp.Retry)
+	}
+	w.records.fail = nil
+	resp, _ = w.a.Apply(context.Background(), apply.Request{Source: apply.SourceUp, Files: []apply.File{file("/s/ok.yaml", jobYAML("ok", 1, "busybox"))}})
+	if len(resp.Errors) != 0 || len(resp.Retry) != 0 {
+		t.Errorf("once the store works: errors %q retry %q, want none", resp.Errors, resp.Retry)
+	}
+}

@@ -99,6 +99,10 @@ type Response struct {
 	Results  []Result `json:"results"`
 	Warnings []string `json:"warnings,omitempty"`
 	Errors   []string `json:"errors,omitempty"`
+	// Retry names the files (File.Name) with an object that failed for a
+	// reason other than its content (a full disk, a failed read): up
+	// applies them again after a back-off, as nothing in them changed.
+	Retry []string `json:"retry,omitempty"`
 	// Elsewhere lists, on a Sync, the objects of the state dir whose source
 	// is not below Roots: another folder's up, or apply -f.
 	Elsewhere []Record `json:"elsewhere,omitempty"`

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -213,6 +214,7 @@ type fileState struct {
 	hash    [32]byte
 	changed time.Time // when a change was first seen (debounce)
 	pending bool
+	retries int // applies in a row that failed for no fault of the file's
 }
 
 // specWatcher polls the up folders. A file is applied once it has been
@@ -327,12 +329,49 @@ func (w *specWatcher) scan(ctx context.Context, initial bool) {
 	resp, err := w.c.Apply(ctx, req)
 	if err != nil {
 		fmt.Fprintf(w.errw, "error: %v\n", err)
+		for _, f := range req.Files {
+			resp.Retry = append(resp.Retry, f.Name)
+		}
+		w.retryLater(apply, resp.Retry, now)
 		return
 	}
 	if initial {
 		w.announce(resp.Elsewhere)
 	}
 	printApply(w.out, w.errw, resp, w.rel)
+	w.retryLater(apply, resp.Retry, now)
+}
+
+// Back-off of a file to apply again: it failed for a reason other than its
+// content (a full disk, a daemon error), so waiting for it to change would
+// leave it unapplied for good.
+const (
+	retryFirst = 5 * time.Second
+	retryMax   = 5 * time.Minute
+)
+
+// retryLater marks the applied paths whose names the daemon returned in
+// Retry to be applied again after their back-off, as if they had changed;
+// the others start their back-off afresh.
+func (w *specWatcher) retryLater(applied, retry []string, now time.Time) {
+	for _, path := range applied {
+		st, ok := w.files[path]
+		if !ok {
+			continue
+		}
+		if !slices.Contains(retry, w.rel(path)) {
+			st.retries = 0
+			w.files[path] = st
+			continue
+		}
+		delay := retryMax
+		if st.retries < 6 {
+			delay = min(retryFirst<<st.retries, retryMax)
+		}
+		st.retries++
+		st.pending, st.changed = true, now.Add(delay-debounce)
+		w.files[path] = st
+	}
 }
 
 // announce names, at start, what the state dir runs from elsewhere (another

@@ -323,3 +323,25 @@ func tcpListeners(t *testing.T) []string {
 	}
 	return out
 }
+
+// TestUpRetriesFailedApply: a file the daemon could not apply for no fault
+// of its own (Retry) becomes pending again after a back-off of 5 s,
+// doubling to 5 min, as if it had changed; once it applies, its back-off
+// starts afresh.
+func TestUpRetriesFailedApply(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "after.yaml")
+	w := &specWatcher{paths: []string{dir}, files: map[string]fileState{path: {size: 1}}}
+	now := time.Now()
+	for i, want := range []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 160 * time.Second, 5 * time.Minute, 5 * time.Minute} {
+		w.retryLater([]string{path}, []string{w.rel(path)}, now)
+		st := w.files[path]
+		if !st.pending || st.changed.Add(debounce).Sub(now) != want {
+			t.Fatalf("failure %d: pending %v, applied again after %v, want %v", i+1, st.pending, st.changed.Add(debounce).Sub(now), want)
+		}
+	}
+	w.retryLater([]string{path}, nil, now)
+	if st := w.files[path]; st.retries != 0 {
+		t.Errorf("after a good apply: %d retries kept, want the back-off afresh", st.retries)
+	}
+}
