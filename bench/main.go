@@ -102,6 +102,7 @@ func run(ctx context.Context, only string, n int) error {
 		return err
 	}
 	var all []result
+	failed := false
 	for _, r := range rows {
 		if !re.MatchString(r.name) {
 			continue
@@ -109,7 +110,11 @@ func run(ctx context.Context, only string, n int) error {
 		logf("row %s", r.name)
 		res, err := r.run(ctx, e)
 		if err != nil {
-			return fmt.Errorf("%s: %w", r.name, err)
+			// One row's failure (an engine call of an anchor timing out)
+			// does not cost the others their numbers: it is a row too.
+			logf("row %s failed: %v", r.name, err)
+			res = append(res, result{measure: r.name, localjobs: "FAILED", anchor: "-", ratio: "-", target: err.Error()})
+			failed = true
 		}
 		all = append(all, res...)
 	}
@@ -118,7 +123,13 @@ func run(ctx context.Context, only string, n int) error {
 	for _, r := range all {
 		fmt.Fprintf(tw, " %s\t %s\t %s\t %s\t %s\t\n", r.measure, r.localjobs, r.anchor, r.ratio, r.target)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if failed {
+		return fmt.Errorf("a row failed (see the table and the log above)")
+	}
+	return nil
 }
 
 // pct is the nearest-rank percentile of ds.
