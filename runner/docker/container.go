@@ -265,8 +265,17 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 		r.ttys.Delete(id)
 		return nil
 	}
-	// A removal already in progress ends the same way.
+	// A removal already in progress ends the same way: once it is gone.
 	if cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "already in progress") {
+		res := r.api.ContainerWait(cctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
+		select {
+		case <-res.Result:
+		case werr := <-res.Error:
+			if !cerrdefs.IsNotFound(werr) {
+				return fmt.Errorf("remove container %s: wait for the removal in progress: %w", id, werr)
+			}
+		}
+		r.ttys.Delete(id)
 		return nil
 	}
 	return fmt.Errorf("remove container %s: %w", id, err)

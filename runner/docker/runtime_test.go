@@ -507,3 +507,36 @@ func TestRuntime_WaitCancel(t *testing.T) {
 		t.Errorf("after a cancelled Wait: %+v, %v; want the container still running", info, err)
 	}
 }
+
+// TestRuntime_ConcurrentRemove: two removals of one container at once (the
+// exited-container remover and a pod's delete) both return only once it is
+// gone, so whoever returns second never sees it still there.
+func TestRuntime_ConcurrentRemove(t *testing.T) {
+	t.Parallel()
+	rt := dockertest.RequireDocker(t)
+	image := dockertest.Busybox(t)
+	for i := range 5 {
+		ctx := ctxFor(t)
+		id := create(t, rt, spec(t, image, "sleep 60"))
+		if err := rt.Start(ctx, id); err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				err := rt.Remove(ctx, id)
+				if err == nil {
+					if _, ierr := rt.Inspect(ctx, id); !errors.Is(ierr, runner.ErrNotFound) {
+						err = fmt.Errorf("Remove returned but the container is still there (inspect: %v)", ierr)
+					}
+				}
+				errs <- err
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: %v", i, err)
+			}
+		}
+	}
+}
