@@ -24,24 +24,7 @@ func engineJob(name, image string, completions int) string {
 
 // engineJobLines is engineJob with pods printing lines lines.
 func engineJobLines(name, image string, completions, lines int) string {
-	return fmt.Sprintf(`apiVersion: batch/v1
-kind: Job
-metadata:
-  name: %s
-spec:
-  completions: %d
-  parallelism: 4
-  completionMode: Indexed
-  backoffLimit: 20
-  template:
-    spec:
-      restartPolicy: Never
-      terminationGracePeriodSeconds: 2
-      containers:
-      - name: main
-        image: %s
-        command: ["sh", "-c", "for n in $(seq 1 %d); do echo i$JOB_COMPLETION_INDEX $n; sleep 0.25; done"]
-`, name, completions, image, lines)
+	return indexedJob(name, image, completions, 20, lines)
 }
 
 // engineScenarios runs scenario 3 (the engine down when localjobs starts)

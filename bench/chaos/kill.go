@@ -21,16 +21,18 @@ const (
 	cronLines    = 70 // seconds a CronJob run prints: longer than its minute, so Forbid matters
 )
 
-func indexedJob(name, image string) string {
+// indexedJob is an Indexed Job whose pods print lines numbered lines
+// ("i<index> N"), 0.25 s apart.
+func indexedJob(name, image string, completions, backoffLimit, lines int) string {
 	return fmt.Sprintf(`apiVersion: batch/v1
 kind: Job
 metadata:
   name: %s
 spec:
-  completions: 20
+  completions: %d
   parallelism: 4
   completionMode: Indexed
-  backoffLimit: 100
+  backoffLimit: %d
   template:
     spec:
       restartPolicy: Never
@@ -39,7 +41,7 @@ spec:
       - name: main
         image: %s
         command: ["sh", "-c", "for n in $(seq 1 %d); do echo i$JOB_COMPLETION_INDEX $n; sleep 0.25; done"]
-`, name, image, idxLines)
+`, name, completions, backoffLimit, image, lines)
 }
 
 func cronJob(image string) string {
@@ -96,7 +98,7 @@ func killDaemon(ctx context.Context, e *env) (outcome, outcome) {
 	for round := 1; kills < e.kills && ctx.Err() == nil; round++ {
 		name := fmt.Sprintf("idx-%d", round)
 		jobs = append(jobs, name)
-		os.WriteFile(filepath.Join(specs, name+".yaml"), []byte(indexedJob(name, e.image)), 0o644)
+		os.WriteFile(filepath.Join(specs, name+".yaml"), []byte(indexedJob(name, e.image, 20, 100, idxLines)), 0o644)
 		for k := 0; k < killPerRound && kills < e.kills; k++ {
 			time.Sleep(time.Duration(200+e.rnd.IntN(2800)) * time.Millisecond)
 			if inst == "" {
@@ -135,7 +137,7 @@ func killDaemon(ctx context.Context, e *env) (outcome, outcome) {
 	c := cur.Load().client
 	attempts, reruns := 0, 0
 	for _, j := range jobs {
-		r := checkJob(ctx, cliJob(e, stateDir), c, j, 20, idxLines, func(p *manifest.Pod) string { return "i" + p.Annotations[indexAnnotation] })
+		r := checkJob(ctx, cliJob(e, stateDir), c, j, 20, idxLines, idxTag)
 		attempts += r.succeeded + r.failed
 		reruns += len(r.reruns)
 		for _, p := range r.problems {

@@ -77,14 +77,7 @@ func (d *daemon) dial(ctx context.Context, stateDir string, timeout time.Duratio
 }
 
 // alive reports whether the process still runs.
-func (d *daemon) alive() bool {
-	select {
-	case <-d.done:
-		return false
-	default:
-		return true
-	}
-}
+func (d *daemon) alive() bool { return alive(d.done) }
 
 // kill9 sends SIGKILL and waits for the exit.
 func (d *daemon) kill9() {
