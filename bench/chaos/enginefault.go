@@ -206,6 +206,7 @@ func engineEvidence(ctx context.Context, c *localapi.Client, pe *privateEngine, 
 		return
 	}
 	lost, gone := 0, []string(nil)
+	byUID, _ := byPod(ctx, pe.host(), "{{.ID}}") // nil if docker ps failed: no pod is compared
 	for _, p := range pods {
 		if p.Status.Phase == "Failed" {
 			if reasonOf(p) == "" {
@@ -213,9 +214,8 @@ func engineEvidence(ctx context.Context, c *localapi.Client, pe *privateEngine, 
 			}
 			logf("engine: pod %s Failed: %s %s", p.Name, reasonOf(p), p.Status.Message)
 		}
-		out, err := docker(ctx, pe.host(), "ps", "-aq", "--filter", "label=io.localjobs.pod-uid="+string(p.UID))
-		ids := strings.Fields(out)
-		if err != nil || len(ids) != 1 {
+		ids := byUID[string(p.UID)]
+		if len(ids) != 1 {
 			continue // removed once recorded: the check above covers it
 		}
 		engineLog, err := docker(ctx, pe.host(), "logs", ids[0])

@@ -212,10 +212,13 @@ func instanceOf(ctx context.Context, d *daemon) string {
 	if err != nil {
 		return ""
 	}
+	insts, err := byPod(ctx, "", `{{.Label "io.localjobs.instance"}}`)
+	if err != nil {
+		return ""
+	}
 	for _, p := range pods {
-		out, err := docker(ctx, "", "ps", "-a", "--filter", "label=io.localjobs.pod-uid="+string(p.UID), "--format", `{{.Label "io.localjobs.instance"}}`)
-		if f := strings.Fields(out); err == nil && len(f) > 0 {
-			return f[0]
+		if in := insts[string(p.UID)]; len(in) > 0 && in[0] != "" {
+			return in[0]
 		}
 	}
 	return ""

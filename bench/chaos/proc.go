@@ -145,6 +145,24 @@ func parsePS(out string) []container {
 	return cs
 }
 
+// byPod lists, with one docker ps -a on the engine of dockerHost, every
+// container that carries a pod-uid label: the value of the Go template
+// field (e.g. {{.ID}}) of each, by pod UID.
+func byPod(ctx context.Context, dockerHost, field string) (map[string][]string, error) {
+	out, err := docker(ctx, dockerHost, "ps", "-a", "--no-trunc", "--filter", "label=io.localjobs.pod-uid",
+		"--format", `{{.Label "io.localjobs.pod-uid"}}|`+field)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string][]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if uid, v, ok := strings.Cut(l, "|"); ok && uid != "" {
+			m[uid] = append(m[uid], v)
+		}
+	}
+	return m, nil
+}
+
 // twice returns the keys that more than one running container holds: the
 // same container of one pod, or the same index of one Job.
 func twice(cs []container) []string {
