@@ -203,7 +203,10 @@ func (p *privateEngine) teardown() {
 	for _, pid := range pidsNaming(p.root) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Wait (≤ 5 s) until they are gone before unmounting and removing.
+	for deadline := time.Now().Add(5 * time.Second); len(pidsNaming(p.root)) > 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	for _, m := range mountsUnder(p.root) {
 		syscall.Unmount(m, syscall.MNT_DETACH)
 	}
