@@ -121,12 +121,12 @@ func TestMountsUnderIsDeepestFirst(t *testing.T) {
 
 func TestTwice(t *testing.T) {
 	cs := parsePS(strings.Join([]string{
-		"c1|u1|idx-1-0-a|main|idx-1|0|",
-		"c2|u2|idx-1-0-b|main|idx-1|0|", // a second pod for index 0
-		"c3|u3|idx-1-1-a|main|idx-1|1|",
-		"c4|u3|idx-1-1-a||idx-1|1|", // a sandbox: not a container of the pod
-		"c5|u5|p|main|||",
-		"c6|u5|p|main|||", // the same pod's container twice
+		"idx-1-0-a|main|idx-1|0|",
+		"idx-1-0-b|main|idx-1|0|", // a second pod for index 0
+		"idx-1-1-a|main|idx-1|1|",
+		"idx-1-1-a||idx-1|1|", // a sandbox: not a container of the pod
+		"p|main|||",
+		"p|main|||", // the same pod's container twice
 		"garbage",
 	}, "\n"))
 	if len(cs) != 6 {

@@ -116,11 +116,11 @@ func lj(ctx context.Context, e *env, stateDir string, environ []string, args ...
 
 // container is one running container of ours, from docker ps.
 type container struct {
-	ID, PodUID, Pod, Name, Job, Index, CronJob string
+	Pod, Name, Job, Index, CronJob string
 }
 
 // psFormat asks docker ps for the labels a container is matched by.
-const psFormat = `{{.ID}}|{{.Label "io.localjobs.pod-uid"}}|{{.Label "io.localjobs.pod"}}|{{.Label "io.localjobs.container"}}|{{.Label "io.localjobs.job"}}|{{.Label "batch.kubernetes.io/job-completion-index"}}|{{.Label "io.localjobs.cronjob"}}`
+const psFormat = `{{.Label "io.localjobs.pod"}}|{{.Label "io.localjobs.container"}}|{{.Label "io.localjobs.job"}}|{{.Label "batch.kubernetes.io/job-completion-index"}}|{{.Label "io.localjobs.cronjob"}}`
 
 // dockerPS lists the running containers with the label filter (e.g.
 // io.localjobs.instance=…) on the engine of dockerHost ("" = the
@@ -137,10 +137,10 @@ func parsePS(out string) []container {
 	var cs []container
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Split(l, "|")
-		if len(f) != 7 {
+		if len(f) != 5 {
 			continue
 		}
-		cs = append(cs, container{ID: f[0], PodUID: f[1], Pod: f[2], Name: f[3], Job: f[4], Index: f[5], CronJob: f[6]})
+		cs = append(cs, container{Pod: f[0], Name: f[1], Job: f[2], Index: f[3], CronJob: f[4]})
 	}
 	return cs
 }
