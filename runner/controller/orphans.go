@@ -30,12 +30,8 @@ func (c *Controller) orphanSweep() time.Duration {
 func (c *Controller) sweepLoop(ctx context.Context, period time.Duration) {
 	seen := c.podWorkers.Load()
 	for {
-		t := c.clock().NewTimer(period)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !runner.Sleep(ctx, c.clock(), period) {
 			return
-		case <-t.C():
 		}
 		c.mu.Lock()
 		running := len(c.pods)

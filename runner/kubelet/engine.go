@@ -47,7 +47,7 @@ func (k *Kubelet) engineBack(stopping bool) {
 // with back-off: only a container the engine no longer has counts as gone
 // (DESIGN §5), never one we merely failed to ask about.
 func (w *Worker) waitExit(ctx context.Context, id string) (info runner.ContainerInfo, err error) {
-	delay := 100 * time.Millisecond
+	var delay time.Duration
 	down := false
 	defer func() {
 		if down {
@@ -58,7 +58,7 @@ func (w *Worker) waitExit(ctx context.Context, id string) (info runner.Container
 		if down {
 			// Whether the engine answers again: Wait would block.
 			if _, err := w.k.Runtime.Inspect(ctx, id); err == nil || errors.Is(err, runner.ErrNotFound) {
-				down, delay = false, 100*time.Millisecond
+				down, delay = false, 0
 				w.k.engineBack(false)
 				w.event(nil, "Normal", reasonEngineReachable, "The container engine answers again")
 			}
@@ -73,13 +73,9 @@ func (w *Worker) waitExit(ctx context.Context, id string) (info runner.Container
 			w.event(nil, "Warning", reasonEngineUnreachable,
 				"The container engine does not answer; the pod's state is unknown until it does: "+err.Error())
 		}
-		t := w.k.Clock.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		delay = runner.NextBackoff(delay)
+		if !runner.Sleep(ctx, w.k.Clock, delay) {
 			return info, ctx.Err()
-		case <-t.C():
 		}
-		delay = min(2*delay, 30*time.Second)
 	}
 }
