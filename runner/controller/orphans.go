@@ -36,11 +36,11 @@ func (c *Controller) sweepLoop(ctx context.Context, period time.Duration) {
 		c.mu.Lock()
 		running := len(c.pods)
 		c.mu.Unlock()
-		if started := c.podWorkers.Load(); running == 0 && started == seen {
+		started := c.podWorkers.Load()
+		if running == 0 && started == seen {
 			continue
-		} else {
-			seen = started
 		}
+		seen = started
 		if _, err := c.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
 			c.logger().Warn("sweep orphan containers; next sweep", "error", err, "in", period)
 		}
