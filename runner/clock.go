@@ -1,6 +1,9 @@
 package runner
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Clock gives the controllers the time. Now is the wall clock (what status
 // timestamps record); timers run on the monotonic clock, as Go timers do.
@@ -39,4 +42,22 @@ func After(c Clock, d time.Duration) (ch <-chan time.Time, stop func()) {
 	}
 	t := c.NewTimer(d)
 	return t.C(), func() { t.Stop() }
+}
+
+// Sleep waits d on c; it reports false, at once, if ctx ends first.
+func Sleep(ctx context.Context, c Clock, d time.Duration) bool {
+	t := c.NewTimer(d)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	case <-t.C():
+		return true
+	}
+}
+
+// NextBackoff is the capped back-off after prev (0: the first failure):
+// 100 ms, doubling, at most 30 s.
+func NextBackoff(prev time.Duration) time.Duration {
+	return min(max(2*prev, 100*time.Millisecond), 30*time.Second)
 }

@@ -30,21 +30,17 @@ func (c *Controller) orphanSweep() time.Duration {
 func (c *Controller) sweepLoop(ctx context.Context, period time.Duration) {
 	seen := c.podWorkers.Load()
 	for {
-		t := c.clock().NewTimer(period)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !runner.Sleep(ctx, c.clock(), period) {
 			return
-		case <-t.C():
 		}
 		c.mu.Lock()
 		running := len(c.pods)
 		c.mu.Unlock()
-		if started := c.podWorkers.Load(); running == 0 && started == seen {
+		started := c.podWorkers.Load()
+		if running == 0 && started == seen {
 			continue
-		} else {
-			seen = started
 		}
+		seen = started
 		if _, err := c.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
 			c.logger().Warn("sweep orphan containers; next sweep", "error", err, "in", period)
 		}

@@ -216,7 +216,7 @@ func (w *Worker) backOff(ctx context.Context, retry *time.Duration, what string,
 	if ctx.Err() != nil {
 		return false
 	}
-	*retry = min(max(2**retry, 100*time.Millisecond), 30*time.Second)
+	*retry = runner.NextBackoff(*retry)
 	w.c.Log.Error(what+"; retrying", "job", w.job.Namespace+"/"+w.job.Name, "error", err, "in", *retry)
 	return w.wait(ctx, *retry)
 }

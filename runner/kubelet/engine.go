@@ -3,7 +3,6 @@ package kubelet
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/localjobs/localjobs/runner"
 )
@@ -46,40 +45,21 @@ func (k *Kubelet) engineBack(stopping bool) {
 // waitExit waits for the container to stop. An engine error is retried
 // with back-off: only a container the engine no longer has counts as gone
 // (DESIGN §5), never one we merely failed to ask about.
-func (w *Worker) waitExit(ctx context.Context, id string) (info runner.ContainerInfo, err error) {
-	delay := 100 * time.Millisecond
-	down := false
-	defer func() {
-		if down {
-			w.k.engineBack(true)
-		}
-	}()
+func (w *Worker) waitExit(ctx context.Context, id string) (runner.ContainerInfo, error) {
 	for {
-		if down {
-			// Whether the engine answers again: Wait would block.
-			if _, err := w.k.Runtime.Inspect(ctx, id); err == nil || errors.Is(err, runner.ErrNotFound) {
-				down, delay = false, 100*time.Millisecond
-				w.k.engineBack(false)
-				w.event(nil, "Normal", reasonEngineReachable, "The container engine answers again")
-			}
+		info, err := w.k.Runtime.Wait(ctx, id)
+		if err == nil || errors.Is(err, runner.ErrNotFound) || ctx.Err() != nil {
+			return info, err
 		}
-		if !down {
-			info, err = w.k.Runtime.Wait(ctx, id)
-			if err == nil || errors.Is(err, runner.ErrNotFound) || ctx.Err() != nil {
-				return info, err
-			}
-			down = true
-			w.k.engineLost(err)
-			w.event(nil, "Warning", reasonEngineUnreachable,
-				"The container engine does not answer; the pod's state is unknown until it does: "+err.Error())
-		}
-		t := w.k.Clock.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		w.k.engineLost(err)
+		w.event(nil, "Warning", reasonEngineUnreachable,
+			"The container engine does not answer; the pod's state is unknown until it does: "+err.Error())
+		// Whether the engine answers again: Wait would block.
+		if _, err := w.k.inspectRetrying(ctx, id, 0); err != nil && !errors.Is(err, runner.ErrNotFound) {
+			w.k.engineBack(true) // only ctx ends the retries
 			return info, ctx.Err()
-		case <-t.C():
 		}
-		delay = min(2*delay, 30*time.Second)
+		w.k.engineBack(false)
+		w.event(nil, "Normal", reasonEngineReachable, "The container engine answers again")
 	}
 }

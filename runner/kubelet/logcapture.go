@@ -84,12 +84,8 @@ func (c *capture) follow(ctx context.Context) {
 		}
 		// The stream ended before the exit was seen (the instance may be
 		// stopping, or the stream broke): resume after a pause.
-		t := c.w.k.Clock.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !runner.Sleep(ctx, c.w.k.Clock, delay) {
 			return
-		case <-t.C():
 		}
 		delay = min(2*delay, resumeMax)
 	}
@@ -124,12 +120,8 @@ func (c *capture) catchUp(ctx context.Context) {
 			c.w.log().Warn("log catch-up after exit", "container", c.id, "error", err)
 			return
 		}
-		t := c.w.k.Clock.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !runner.Sleep(ctx, c.w.k.Clock, delay) {
 			return
-		case <-t.C():
 		}
 		delay *= 2
 	}

@@ -120,20 +120,16 @@ func (k *Kubelet) reconcileRun(ctx context.Context, rec *runner.PodRecord, cr *r
 // (100 ms doubling, capped at 30 s) while the engine does not answer
 // definitely, up to attempts times (0: until ctx ends).
 func (k *Kubelet) inspectRetrying(ctx context.Context, ref string, attempts int) (runner.ContainerInfo, error) {
-	delay := 100 * time.Millisecond
+	var delay time.Duration
 	for n := 1; ; n++ {
 		info, err := k.Runtime.Inspect(ctx, ref)
 		if err == nil || errors.Is(err, runner.ErrNotFound) || ctx.Err() != nil || n == attempts {
 			return info, err
 		}
-		t := k.Clock.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		delay = runner.NextBackoff(delay)
+		if !runner.Sleep(ctx, k.Clock, delay) {
 			return info, ctx.Err()
-		case <-t.C():
 		}
-		delay = min(2*delay, 30*time.Second)
 	}
 }
 

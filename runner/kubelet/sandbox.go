@@ -145,11 +145,7 @@ func (w *Worker) ensureSandbox(ctx context.Context, vols map[string]hostVolume) 
 			cs.Mounts = append(cs.Mounts, runner.Mount{Volume: hv.engine, Tmpfs: true, Size: hv.size, Target: "/volumes/" + vol})
 		}
 	}
-	id, err := rt.Create(ctx, cs)
-	var ee *runner.ExistsError
-	if errors.As(err, &ee) {
-		id, err = ee.ID, nil
-	}
+	id, err := w.create(ctx, cs)
 	if err != nil {
 		return "", err
 	}

@@ -266,7 +266,7 @@ const startAttempts = 3
 // *runner.StartError with the engine's message); one still created
 // without an error is started again, up to startAttempts times.
 func (k *Kubelet) startContainer(ctx context.Context, id string) error {
-	delay := 100 * time.Millisecond
+	var delay time.Duration
 	for n := 1; ; n++ {
 		err := k.Runtime.Start(ctx, id)
 		var se *runner.StartError
@@ -285,15 +285,11 @@ func (k *Kubelet) startContainer(ctx context.Context, id string) error {
 		case n == startAttempts:
 			return err
 		}
+		delay = runner.NextBackoff(delay)
 		k.Log.Warn("start container; retrying", "container", id, "error", err, "in", delay)
-		t := k.Clock.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !runner.Sleep(ctx, k.Clock, delay) {
 			return ctx.Err()
-		case <-t.C():
 		}
-		delay *= 2
 	}
 }
 

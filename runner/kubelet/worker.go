@@ -147,7 +147,7 @@ func (w *Worker) Run(ctx context.Context) {
 		// no end of the worker while its terminal state is unsaved: it
 		// is saved again after a capped back-off.
 		if err := w.save(ctx); err != nil {
-			retry = min(max(2*retry, 100*time.Millisecond), 30*time.Second)
+			retry = runner.NextBackoff(retry)
 			if ctx.Err() != nil || !w.wait(ctx, retry, &inflight) {
 				return
 			}

@@ -40,8 +40,9 @@ type Faults struct {
 }
 
 type fault struct {
-	err  error
-	lost bool // carried out, then err
+	err     error
+	lost    bool // carried out, then err
+	forever bool // stays queued until Reset
 }
 
 // Fail makes the next n calls of op fail with err (nil: ErrTransport for
@@ -94,16 +95,14 @@ func (f *Faults) add(op string, n int, ft fault) {
 		f.queue = map[string][]fault{}
 	}
 	if n < 0 {
-		f.queue[op] = append(f.queue[op], ft, fault{err: errForever})
+		ft.forever = true
+		f.queue[op] = append(f.queue[op], ft)
 		return
 	}
 	for range n {
 		f.queue[op] = append(f.queue[op], ft)
 	}
 }
-
-// errForever is the marker after a fault that repeats for ever.
-var errForever = errors.New("forever")
 
 // take counts a call of op, waits out its delay and returns the fault to
 // inject: err, and whether the call is to be carried out first (lost).
@@ -127,7 +126,7 @@ func (f *Faults) take(ctx context.Context, op string, def error) (err error, los
 	if q := f.queue[op]; len(q) > 0 {
 		first := q[0]
 		ft = &first
-		if len(q) < 2 || q[1].err != errForever {
+		if !first.forever {
 			f.queue[op] = q[1:]
 		}
 	}
