@@ -304,7 +304,7 @@ func (db *DB) HasRun(ctx context.Context, uid string) (bool, error) {
 		return false, err
 	}
 	found := false
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bucketRuns); b != nil {
 			found = b.Get([]byte(uid)) != nil
 		}
@@ -326,7 +326,7 @@ func (db *DB) Runs(ctx context.Context, q history.Query) ([]*history.Run, error)
 		return nil, fmt.Errorf("list runs: want kind cronjob or job, a namespace and a name (got %q %q %q)", q.Kind, q.Namespace, q.Name)
 	}
 	var out []*history.Run
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(bucketRuns)
 		if runs == nil {
 			return nil
@@ -391,7 +391,7 @@ func (db *DB) LastRuns(ctx context.Context) ([]*history.Last, error) {
 		return nil, err
 	}
 	var out []*history.Last
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRunsLast)
 		if b == nil {
 			return nil
@@ -418,7 +418,7 @@ func (db *DB) PendingNotifications(ctx context.Context) ([]*history.Notification
 		return nil, err
 	}
 	var out []*history.Notification
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketNotifications)
 		if b == nil {
 			return nil
@@ -448,7 +448,7 @@ func (db *DB) Notification(ctx context.Context, uid string) (*history.Notificati
 		return nil, err
 	}
 	var n *history.Notification
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketNotifications)
 		var v []byte
 		if b != nil {
