@@ -29,12 +29,21 @@ func timeKey(t time.Time, uid string) []byte {
 
 func ownerPrefix(ns, kind, name string) []byte { return []byte(ns + "/" + kind + "/" + name + "/") }
 
+// ownerPrefixes are the owner prefixes a run is filed under.
+func ownerPrefixes(r *history.Run) [][]byte {
+	ps := [][]byte{ownerPrefix(r.Namespace, "job", r.Job)}
+	if r.CronJob != "" {
+		ps = append(ps, ownerPrefix(r.Namespace, "cronjob", r.CronJob))
+	}
+	return ps
+}
+
 // ownerKeys are the runsByOwner keys of a run.
 func ownerKeys(r *history.Run) [][]byte {
 	tk := timeKey(r.Finished, r.UID)
-	keys := [][]byte{append(ownerPrefix(r.Namespace, "job", r.Job), tk...)}
-	if r.CronJob != "" {
-		keys = append(keys, append(ownerPrefix(r.Namespace, "cronjob", r.CronJob), tk...))
+	keys := ownerPrefixes(r)
+	for i, p := range keys {
+		keys[i] = append(p, tk...)
 	}
 	return keys
 }
@@ -96,11 +105,7 @@ func (db *DB) RecordRun(ctx context.Context, r *history.Run, note *history.Notif
 				}
 			}
 		}
-		prefixes := [][]byte{ownerPrefix(r.Namespace, "job", r.Job)}
-		if r.CronJob != "" {
-			prefixes = append(prefixes, ownerPrefix(r.Namespace, "cronjob", r.CronJob))
-		}
-		for _, p := range prefixes {
+		for _, p := range ownerPrefixes(r) {
 			if _, err := pruneOwner(tx, p, keep.Limit); err != nil {
 				return err
 			}
