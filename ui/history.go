@@ -65,7 +65,7 @@ func (h JobHistory) History(ctx context.Context, ns, owner string) ([]Run, error
 	}
 	var runs []Run
 	for _, j := range jobs {
-		if o := cronJobOf(j); o == "" || owner != "" && o != owner {
+		if !ofCronJob(j, owner) {
 			continue
 		}
 		r := runOf(j)
@@ -76,6 +76,13 @@ func (h JobHistory) History(ctx context.Context, ns, owner string) ([]Run, error
 	}
 	sortRuns(runs)
 	return runs, nil
+}
+
+// ofCronJob reports whether a CronJob controls j: CronJob owner, or any one
+// when owner is "".
+func ofCronJob(j *manifest.Job, owner string) bool {
+	o := cronJobOf(j)
+	return o != "" && (owner == "" || o == owner)
 }
 
 // runOf is the Run a Job is (without a Failed run's exit code).
@@ -180,13 +187,18 @@ func (h RecordedHistory) History(ctx context.Context, ns, owner string) ([]Run, 
 		runs = append(runs, Run{Namespace: r.Namespace, Owner: r.CronJob, Job: r.Job, Scheduled: r.Scheduled,
 			Start: r.Started, End: r.Finished, Outcome: r.Outcome, Reason: r.Reason, ExitCode: r.ExitCode})
 	}
-	// Runs still going have no record yet: the Jobs show them.
-	live, err := JobHistory{h.Client}.History(ctx, ns, owner)
+	// Runs still going have no record yet: the Jobs show them. (Not
+	// JobHistory's runs: it reads the pods of every failed Job for its
+	// exit code, and those runs are recorded.)
+	jobs, err := h.Client.Jobs(ctx, ns)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range live {
-		if r.Outcome == OutcomeRunning && !seen[r.Namespace+"/"+r.Job] {
+	for _, j := range jobs {
+		if !ofCronJob(j, owner) {
+			continue
+		}
+		if r := runOf(j); r.Outcome == OutcomeRunning && !seen[r.Namespace+"/"+r.Job] {
 			runs = append(runs, r)
 		}
 	}
