@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/localjobs/localjobs/history"
 	"github.com/localjobs/localjobs/kubectl"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
@@ -81,13 +82,13 @@ func (h JobHistory) History(ctx context.Context, ns, owner string) ([]Run, error
 // ofCronJob reports whether a CronJob controls j: CronJob owner, or any one
 // when owner is "".
 func ofCronJob(j *manifest.Job, owner string) bool {
-	o := cronJobOf(j)
+	o := history.CronJobOwner(j)
 	return o != "" && (owner == "" || o == owner)
 }
 
 // runOf is the Run a Job is (without a Failed run's exit code).
 func runOf(j *manifest.Job) Run {
-	r := Run{Namespace: j.Namespace, Owner: cronJobOf(j), Job: j.Name}
+	r := Run{Namespace: j.Namespace, Owner: history.CronJobOwner(j), Job: j.Name}
 	r.Start, r.End = jobTimes(j)
 	if r.Start.IsZero() {
 		r.Start = j.CreationTimestamp.Time
@@ -137,16 +138,6 @@ func sortRuns(runs []Run) {
 		}
 		return runs[a].Job < runs[b].Job
 	})
-}
-
-// cronJobOf is the name of the CronJob controlling j, or "".
-func cronJobOf(j *manifest.Job) string {
-	for _, o := range j.OwnerReferences {
-		if o.Kind == manifest.KindCronJob && o.Controller != nil && *o.Controller {
-			return o.Name
-		}
-	}
-	return ""
 }
 
 // jobOf is the name of the Job controlling pod, or "".
