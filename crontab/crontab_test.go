@@ -149,8 +149,8 @@ func TestBaseName(t *testing.T) {
 	}
 }
 
-// expandK8s is Kubernetes' expansion of $(VAR) and $$ in command and env
-// values, as runner applies it.
+// TestEscapeRefs: escapeRefs output expands (manifest.Expand, as the
+// kubelet does) back to its input.
 func TestEscapeRefs(t *testing.T) {
 	names := map[string]bool{"HOME": true, "A": true}
 	vars := map[string]string{"HOME": "/root", "A": "a"}

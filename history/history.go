@@ -164,11 +164,8 @@ type TailFunc func(rec *runner.PodRecord, container string) string
 // Finished reports whether the Job has its terminal condition, and which.
 func Finished(j *manifest.Job) (outcome string, cond *manifest.JobCondition) {
 	for _, typ := range []string{manifest.JobFailed, manifest.JobComplete} {
-		for i := range j.Status.Conditions {
-			c := &j.Status.Conditions[i]
-			if c.Type == typ && c.Status == "True" {
-				return typ, c
-			}
+		if c := runner.JobCondition(&j.Status, typ); c != nil {
+			return typ, c
 		}
 	}
 	return "", nil
@@ -252,15 +249,10 @@ func FromJob(j *manifest.Job, pods []*runner.PodRecord, tail TailFunc, now time.
 func AttemptOf(rec *runner.PodRecord, tail TailFunc) Attempt {
 	p := &rec.Pod
 	a := Attempt{Pod: p.Name, PodUID: p.UID, Phase: p.Status.Phase, Reason: p.Status.Reason, Message: clip(p.Status.Message, MaxMessage)}
+	a.Started = FirstStart(rec)
 	for _, c := range rec.Containers {
 		for _, run := range []*runner.Run{c.Last, c.Current} {
-			if run == nil {
-				continue
-			}
-			if !run.StartedAt.IsZero() && (a.Started.IsZero() || run.StartedAt.Before(a.Started)) {
-				a.Started = run.StartedAt
-			}
-			if run.FinishedAt.After(a.Finished) {
+			if run != nil && run.FinishedAt.After(a.Finished) {
 				a.Finished = run.FinishedAt
 			}
 		}
@@ -290,6 +282,20 @@ func AttemptOf(rec *runner.PodRecord, tail TailFunc) Attempt {
 		a.LogTail = Tail(tail(rec, main.Name), LogTailMax)
 	}
 	return a
+}
+
+// FirstStart is when the pod's first container started (its current or
+// last run), or zero.
+func FirstStart(rec *runner.PodRecord) time.Time {
+	var t time.Time
+	for _, c := range rec.Containers {
+		for _, run := range []*runner.Run{c.Last, c.Current} {
+			if run != nil && !run.StartedAt.IsZero() && (t.IsZero() || run.StartedAt.Before(t)) {
+				t = run.StartedAt
+			}
+		}
+	}
+	return t
 }
 
 // mainContainer is the container an attempt reports: the first app

@@ -3,7 +3,6 @@ package manifest
 import (
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 )
 
@@ -231,14 +230,4 @@ func typeHint(t reflect.Type) string {
 		return "number"
 	}
 	return "integer"
-}
-
-// Kinds lists the kinds Explain knows.
-func Kinds() []string {
-	out := make([]string, 0, len(kindTypes))
-	for k := range kindTypes {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

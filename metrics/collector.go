@@ -3,11 +3,13 @@ package metrics
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/localjobs/localjobs/manifest"
+	"github.com/localjobs/localjobs/runner"
 )
 
 // Gauges read from the store at scrape time, named and labelled as
@@ -100,7 +102,7 @@ func (c *stateCollector) collect(ctx context.Context, ch chan<- prometheus.Metri
 				continue
 			}
 			for _, s := range []string{"true", "false", "unknown"} {
-				gauge(ch, d, b2f(equalFold(cond.Status, s)), ns, n, s)
+				gauge(ch, d, b2f(strings.EqualFold(cond.Status, s)), ns, n, s)
 			}
 		}
 		if st.StartTime != nil && !st.StartTime.IsZero() {
@@ -150,23 +152,10 @@ func (c *stateCollector) collect(ctx context.Context, ch chan<- prometheus.Metri
 		for _, ph := range podPhases {
 			gauge(ch, descPodPhase, b2f(ph == phase), p.Namespace, p.Name, p.UID, ph)
 		}
-		if !terminal(p) {
+		if !runner.IsTerminalPhase(p.Status.Phase) {
 			active++
 		}
 	}
 	gauge(ch, descActivePods, float64(active))
 	return nil
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		x, y := a[i]|0x20, b[i]|0x20
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

@@ -113,8 +113,8 @@ func (m *Metrics) Seed(pods []*runner.PodRecord, jobs []*manifest.Job) {
 	defer m.mu.Unlock()
 	started := map[string]bool{} // job UIDs with a started container
 	for _, r := range pods {
-		m.pods[key(r.Pod.Namespace, r.Pod.Name)] = podSeen{uid: r.Pod.UID, terminal: terminal(&r.Pod)}
-		if uid := jobUID(&r.Pod); uid != "" && !firstStart(r).IsZero() {
+		m.pods[key(r.Pod.Namespace, r.Pod.Name)] = podSeen{uid: r.Pod.UID, terminal: runner.IsTerminalPhase(r.Pod.Status.Phase)}
+		if uid := jobUID(&r.Pod); uid != "" && !history.FirstStart(r).IsZero() {
 			started[uid] = true
 		}
 	}
@@ -191,12 +191,12 @@ func (m *Metrics) pod(r *runner.PodRecord) {
 		return
 	}
 	if j := m.jobOf(p.Namespace, uid); j != nil && !j.delayed && !j.scheduled.IsZero() {
-		if t := firstStart(r); !t.IsZero() {
+		if t := history.FirstStart(r); !t.IsZero() {
 			j.delayed = true
 			m.scheduleDelay.WithLabelValues(p.Namespace, j.cronJob).Observe(max(t.Sub(j.scheduled), 0).Seconds())
 		}
 	}
-	if terminal(p) && !seen.terminal {
+	if runner.IsTerminalPhase(p.Status.Phase) && !seen.terminal {
 		seen.terminal = true
 		a := history.AttemptOf(r, nil)
 		m.attempts.WithLabelValues(a.Outcome(), a.Reason).Inc()
@@ -219,10 +219,6 @@ func (m *Metrics) NotificationFailed() { m.notifications.WithLabelValues("failed
 
 func key(ns, name string) string { return ns + "/" + name }
 
-func terminal(p *manifest.Pod) bool {
-	return p.Status.Phase == manifest.PodSucceeded || p.Status.Phase == manifest.PodFailed
-}
-
 func jobUID(p *manifest.Pod) string {
 	for _, o := range p.OwnerReferences {
 		if o.Kind == manifest.KindJob && o.Controller != nil && *o.Controller {
@@ -230,19 +226,6 @@ func jobUID(p *manifest.Pod) string {
 		}
 	}
 	return ""
-}
-
-// firstStart is when the pod's first container started, or zero.
-func firstStart(r *runner.PodRecord) time.Time {
-	var t time.Time
-	for _, c := range r.Containers {
-		for _, run := range []*runner.Run{c.Last, c.Current} {
-			if run != nil && !run.StartedAt.IsZero() && (t.IsZero() || run.StartedAt.Before(t)) {
-				t = run.StartedAt
-			}
-		}
-	}
-	return t
 }
 
 // Handler serves the metrics in the Prometheus text format; a failed

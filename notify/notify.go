@@ -62,7 +62,11 @@ func Resolve(job, cronJob map[string]string, global history.Target) history.Targ
 	return t
 }
 
-// Message is the generic JSON body of a notification (format json).
+// Message is the generic JSON body of a notification (format json). It is
+// a wire format of its own, not history.Run: receivers see a flat run
+// summary (kind, event, host, the last attempt's pod and log tail) whose
+// fields stay put if the stored record changes, and "attempts" here is a
+// count where Run's is the list.
 type Message struct {
 	Kind string `json:"kind"` // "JobRun"
 	// Event is "failed" or "succeeded".
@@ -185,7 +189,7 @@ const (
 // can drop repeats of a key.
 type Worker struct {
 	Outbox Outbox
-	// Client sends the requests (nil = a client of its own); Timeout bounds
+	// Client sends the requests (nil = http.DefaultClient); Timeout bounds
 	// each request.
 	Client      *http.Client
 	Timeout     time.Duration
@@ -291,14 +295,14 @@ func (w *Worker) Run(ctx context.Context) {
 			case err == nil:
 				n.State, n.Done, n.LastError = history.NotifySent, now, ""
 				delete(waiting, n.UID)
-				w.log().Info("notification sent", "job", n.Run.Namespace+"/"+n.Run.Job, "url", redact(n.Target.URL), "attempts", n.Attempts)
+				w.log().Info("notification sent", "job", n.Run.Namespace+"/"+n.Run.Job, "url", Redact(n.Target.URL), "attempts", n.Attempts)
 				if w.OnSent != nil {
 					w.OnSent(n)
 				}
 			case isPermanent(err) || n.Attempts >= maxAttempts:
 				n.State, n.Done, n.LastError = history.NotifyFailed, now, err.Error()
 				delete(waiting, n.UID)
-				w.log().Error("notification failed", "job", n.Run.Namespace+"/"+n.Run.Job, "url", redact(n.Target.URL), "attempts", n.Attempts, "error", err)
+				w.log().Error("notification failed", "job", n.Run.Namespace+"/"+n.Run.Job, "url", Redact(n.Target.URL), "attempts", n.Attempts, "error", err)
 				if w.OnFailed != nil {
 					w.OnFailed(octx, n)
 				}
@@ -309,7 +313,7 @@ func (w *Worker) Run(ctx context.Context) {
 				if next.IsZero() || at.Before(next) {
 					next = at
 				}
-				w.log().Warn("notification will be retried", "job", n.Run.Namespace+"/"+n.Run.Job, "url", redact(n.Target.URL), "attempts", n.Attempts, "in", at.Sub(now), "error", err)
+				w.log().Warn("notification will be retried", "job", n.Run.Namespace+"/"+n.Run.Job, "url", Redact(n.Target.URL), "attempts", n.Attempts, "in", at.Sub(now), "error", err)
 			}
 			if err := w.Outbox.SaveNotification(octx, n); err != nil {
 				w.log().Error("save notification", "job", n.Run.Namespace+"/"+n.Run.Job, "error", err)
@@ -392,7 +396,7 @@ func (w *Worker) send(ctx context.Context, n *history.Notification) error {
 	defer context.AfterFunc(ctx, func() { time.AfterFunc(StopGrace, cancel) })()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, n.Target.URL, bytes.NewReader(body))
 	if err != nil {
-		return &permanentError{fmt.Errorf("webhook URL %s: %w", redact(n.Target.URL), err)}
+		return &permanentError{fmt.Errorf("webhook URL %s: %w", Redact(n.Target.URL), err)}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "localjobs/"+w.Version)
@@ -408,7 +412,7 @@ func (w *Worker) send(ctx context.Context, n *history.Notification) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("post to %s: %w", redact(n.Target.URL), err)
+		return fmt.Errorf("post to %s: %w", Redact(n.Target.URL), err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
@@ -419,9 +423,9 @@ func (w *Worker) send(ctx context.Context, n *history.Notification) error {
 	return nil
 }
 
-// redact hides a URL's path and query, which for Slack and many others
-// hold the secret: logs and events name the host only.
-func redact(u string) string {
+// Redact is the form of a webhook URL that logs and events show: its path
+// and query, which for Slack and many others hold the secret, are hidden.
+func Redact(u string) string {
 	scheme, rest, ok := strings.Cut(u, "://")
 	if !ok {
 		return "<invalid URL>"
@@ -432,6 +436,3 @@ func redact(u string) string {
 	}
 	return scheme + "://" + host + "/…"
 }
-
-// Redact is the form of a webhook URL that logs and events show.
-func Redact(u string) string { return redact(u) }

@@ -399,14 +399,12 @@ func NextFire(cj *manifest.CronJob, now time.Time, local *time.Location) (Fire, 
 	if err != nil {
 		return Fire{}, nil, err
 	}
-	after := now
-	if d := s.Every(); d > 0 {
-		after = scheduleBase(cj)
-		if now.After(after) {
-			after = after.Add(now.Sub(after) / d * d)
-		}
+	if s.Every() > 0 {
+		// The controller's own answer (nextAfter), also when the clock
+		// reads before the base.
+		return Fire{Time: nextAfter(s, scheduleBase(cj), now)}, loc, nil
 	}
-	return s.NextFire(after), loc, nil
+	return s.NextFire(now), loc, nil
 }
 
 // JobName is the name of the Job for a scheduled time:

@@ -447,6 +447,7 @@ func TestNextFire(t *testing.T) {
 		{"hourly", "0 * * * ?", nil, time.Time{}, at("10:01"), at("11:00"), time.UTC, false},
 		{"@every from creation", "@every 1h", nil, time.Time{}, at("12:00"), at("12:10"), time.UTC, false},
 		{"@every from the last run", "@every 1h", nil, at("11:30"), at("12:00"), at("12:30"), time.UTC, false},
+		{"@every, clock behind the last run", "@every 1h", nil, at("12:30"), at("12:00"), at("13:30"), time.UTC, false},
 		{"never", "59 23 31 2 *", nil, time.Time{}, at("10:00"), time.Time{}, time.UTC, false},
 		{"unknown zone", "0 * * * ?", &bad, time.Time{}, at("10:00"), time.Time{}, nil, true},
 		{"unparseable", "obvious error schedule", nil, time.Time{}, at("10:00"), time.Time{}, nil, true},

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localjobs/localjobs/history"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 )
@@ -155,5 +156,48 @@ func TestAddEventFolds(t *testing.T) {
 	want := []string{"Failed x3 09:00:00..09:01:00", "BackOff x2 09:00:01..09:00:21", "Failed x1 09:11:01..09:11:01"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestDamagedRunHistory: the run-history reads, like every other read,
+// turn a damaged page into ErrCorrupt rather than a panic.
+func TestDamagedRunHistory(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 300 {
+		r := testRun("default", fmt.Sprintf("job-%03d", i), "", baseTime.Add(time.Duration(i)*time.Second), "Failed")
+		r.Message = strings.Repeat("m", 200)
+		if _, err := db.RecordRun(ctx, r, nil, history.Retention{Limit: 1000}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, DBFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Damage the header of every page holding a run record.
+	for off := 8192; off+4096 <= len(b); off += 4096 {
+		if bytes.Contains(b[off:off+4096], []byte(`"job":"job-`)) {
+			copy(b[off:off+16], bytes.Repeat([]byte{0xa5}, 16))
+		}
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := Open(dir, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err) // a read-only open reads no run page
+	}
+	defer ro.Close()
+	if _, err := ro.Runs(ctx, history.Query{}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Runs: %v, want ErrCorrupt", err)
 	}
 }

@@ -29,12 +29,21 @@ func timeKey(t time.Time, uid string) []byte {
 
 func ownerPrefix(ns, kind, name string) []byte { return []byte(ns + "/" + kind + "/" + name + "/") }
 
+// ownerPrefixes are the owner prefixes a run is filed under.
+func ownerPrefixes(r *history.Run) [][]byte {
+	ps := [][]byte{ownerPrefix(r.Namespace, "job", r.Job)}
+	if r.CronJob != "" {
+		ps = append(ps, ownerPrefix(r.Namespace, "cronjob", r.CronJob))
+	}
+	return ps
+}
+
 // ownerKeys are the runsByOwner keys of a run.
 func ownerKeys(r *history.Run) [][]byte {
 	tk := timeKey(r.Finished, r.UID)
-	keys := [][]byte{append(ownerPrefix(r.Namespace, "job", r.Job), tk...)}
-	if r.CronJob != "" {
-		keys = append(keys, append(ownerPrefix(r.Namespace, "cronjob", r.CronJob), tk...))
+	keys := ownerPrefixes(r)
+	for i, p := range keys {
+		keys[i] = append(p, tk...)
 	}
 	return keys
 }
@@ -96,11 +105,7 @@ func (db *DB) RecordRun(ctx context.Context, r *history.Run, note *history.Notif
 				}
 			}
 		}
-		prefixes := [][]byte{ownerPrefix(r.Namespace, "job", r.Job)}
-		if r.CronJob != "" {
-			prefixes = append(prefixes, ownerPrefix(r.Namespace, "cronjob", r.CronJob))
-		}
-		for _, p := range prefixes {
+		for _, p := range ownerPrefixes(r) {
 			if _, err := pruneOwner(tx, p, keep.Limit); err != nil {
 				return err
 			}
@@ -304,7 +309,7 @@ func (db *DB) HasRun(ctx context.Context, uid string) (bool, error) {
 		return false, err
 	}
 	found := false
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bucketRuns); b != nil {
 			found = b.Get([]byte(uid)) != nil
 		}
@@ -326,7 +331,7 @@ func (db *DB) Runs(ctx context.Context, q history.Query) ([]*history.Run, error)
 		return nil, fmt.Errorf("list runs: want kind cronjob or job, a namespace and a name (got %q %q %q)", q.Kind, q.Namespace, q.Name)
 	}
 	var out []*history.Run
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(bucketRuns)
 		if runs == nil {
 			return nil
@@ -391,7 +396,7 @@ func (db *DB) LastRuns(ctx context.Context) ([]*history.Last, error) {
 		return nil, err
 	}
 	var out []*history.Last
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRunsLast)
 		if b == nil {
 			return nil
@@ -418,7 +423,7 @@ func (db *DB) PendingNotifications(ctx context.Context) ([]*history.Notification
 		return nil, err
 	}
 	var out []*history.Notification
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketNotifications)
 		if b == nil {
 			return nil
@@ -448,7 +453,7 @@ func (db *DB) Notification(ctx context.Context, uid string) (*history.Notificati
 		return nil, err
 	}
 	var n *history.Notification
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketNotifications)
 		var v []byte
 		if b != nil {

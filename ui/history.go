@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/localjobs/localjobs/history"
 	"github.com/localjobs/localjobs/kubectl"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
@@ -65,7 +66,7 @@ func (h JobHistory) History(ctx context.Context, ns, owner string) ([]Run, error
 	}
 	var runs []Run
 	for _, j := range jobs {
-		if o := cronJobOf(j); o == "" || owner != "" && o != owner {
+		if !ofCronJob(j, owner) {
 			continue
 		}
 		r := runOf(j)
@@ -78,9 +79,16 @@ func (h JobHistory) History(ctx context.Context, ns, owner string) ([]Run, error
 	return runs, nil
 }
 
+// ofCronJob reports whether a CronJob controls j: CronJob owner, or any one
+// when owner is "".
+func ofCronJob(j *manifest.Job, owner string) bool {
+	o := history.CronJobOwner(j)
+	return o != "" && (owner == "" || o == owner)
+}
+
 // runOf is the Run a Job is (without a Failed run's exit code).
 func runOf(j *manifest.Job) Run {
-	r := Run{Namespace: j.Namespace, Owner: cronJobOf(j), Job: j.Name}
+	r := Run{Namespace: j.Namespace, Owner: history.CronJobOwner(j), Job: j.Name}
 	r.Start, r.End = jobTimes(j)
 	if r.Start.IsZero() {
 		r.Start = j.CreationTimestamp.Time
@@ -132,16 +140,6 @@ func sortRuns(runs []Run) {
 	})
 }
 
-// cronJobOf is the name of the CronJob controlling j, or "".
-func cronJobOf(j *manifest.Job) string {
-	for _, o := range j.OwnerReferences {
-		if o.Kind == manifest.KindCronJob && o.Controller != nil && *o.Controller {
-			return o.Name
-		}
-	}
-	return ""
-}
-
 // jobOf is the name of the Job controlling pod, or "".
 func jobOf(p *manifest.Pod) string {
 	for _, o := range p.OwnerReferences {
@@ -180,13 +178,18 @@ func (h RecordedHistory) History(ctx context.Context, ns, owner string) ([]Run, 
 		runs = append(runs, Run{Namespace: r.Namespace, Owner: r.CronJob, Job: r.Job, Scheduled: r.Scheduled,
 			Start: r.Started, End: r.Finished, Outcome: r.Outcome, Reason: r.Reason, ExitCode: r.ExitCode})
 	}
-	// Runs still going have no record yet: the Jobs show them.
-	live, err := JobHistory{h.Client}.History(ctx, ns, owner)
+	// Runs still going have no record yet: the Jobs show them. (Not
+	// JobHistory's runs: it reads the pods of every failed Job for its
+	// exit code, and those runs are recorded.)
+	jobs, err := h.Client.Jobs(ctx, ns)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range live {
-		if r.Outcome == OutcomeRunning && !seen[r.Namespace+"/"+r.Job] {
+	for _, j := range jobs {
+		if !ofCronJob(j, owner) {
+			continue
+		}
+		if r := runOf(j); r.Outcome == OutcomeRunning && !seen[r.Namespace+"/"+r.Job] {
 			runs = append(runs, r)
 		}
 	}

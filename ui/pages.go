@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/duration"
 
+	"github.com/localjobs/localjobs/history"
 	"github.com/localjobs/localjobs/kubectl"
 	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
@@ -147,7 +148,7 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 			}
 			row.Duration = duration.HumanDuration(end.Sub(start))
 		}
-		if o := cronJobOf(j); o != "" {
+		if o := history.CronJobOwner(j); o != "" {
 			row.Owner, row.OwnerURL = o, cronJobURL(j.Namespace, o)
 		}
 		if len(p.Jobs) == overviewRows {
@@ -350,7 +351,7 @@ func (h *handler) job(w http.ResponseWriter, r *http.Request) {
 	crumbs := []link{{"Overview", "/"}}
 	p := jobPage{NS: ns, Name: name, Status: statusOf(kubectl.JobStatus(j)), Completions: kubectl.JobCompletions(j),
 		Created: h.at(j.CreationTimestamp.Time, now), Events: h.events(evs, now)}
-	if o := cronJobOf(j); o != "" {
+	if o := history.CronJobOwner(j); o != "" {
 		p.Owner, p.OwnerURL = o, cronJobURL(ns, o)
 		crumbs = append(crumbs, link{"CronJob " + o, p.OwnerURL})
 	}
@@ -454,7 +455,7 @@ func (h *handler) pod(w http.ResponseWriter, r *http.Request) {
 	if jn := jobOf(pod); jn != "" {
 		p.Job, p.JobURL = jn, jobURL(ns, jn)
 		if j, err := h.api.Job(ctx, ns, jn); err == nil {
-			if o := cronJobOf(j); o != "" {
+			if o := history.CronJobOwner(j); o != "" {
 				crumbs = append(crumbs, link{"CronJob " + o, cronJobURL(ns, o)})
 			}
 		}
