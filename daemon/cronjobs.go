@@ -42,9 +42,6 @@ type cronJobs struct {
 var _ schedule.JobStore = (*cronJobs)(nil)
 
 func newCronJobs(d *Daemon, log *slog.Logger) *cronJobs {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	c := &cronJobs{d: d, log: log, owner: map[string]string{}}
 	c.sched = &schedule.Controller{Store: c, Local: time.Local, Logger: log}
 	return c

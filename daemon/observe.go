@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"sync"
@@ -77,9 +76,6 @@ func (s metricsSource) LastRuns(ctx context.Context) ([]*history.Last, error) {
 func (d *Daemon) startObservers(ctx context.Context) error {
 	o := &d.obs
 	log := d.cfg.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	host, _ := os.Hostname()
 	o.notifier = &notify.Worker{
 		Outbox: d.DB, Host: host, Version: d.cfg.Version, Log: log.With("component", "notifier"),
