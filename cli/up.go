@@ -277,6 +277,7 @@ func (w *specWatcher) scan(ctx context.Context, initial bool) {
 	now := time.Now()
 	found := w.list()
 	var apply []string
+	read := map[string][]byte{} // what is applied is what was hashed
 	for path, fi := range found {
 		old, known := w.files[path]
 		if known && old.size == fi.Size() && old.mtime.Equal(fi.ModTime()) && !old.pending {
@@ -293,13 +294,13 @@ func (w *specWatcher) scan(ctx context.Context, initial bool) {
 			w.files[path] = old
 		case initial:
 			w.files[path] = fileState{size: fi.Size(), mtime: fi.ModTime(), hash: h}
-			apply = append(apply, path)
+			apply, read[path] = append(apply, path), data
 		case !old.pending || h != old.hash || old.size != fi.Size():
 			w.files[path] = fileState{size: fi.Size(), mtime: fi.ModTime(), hash: h, changed: now, pending: true}
 		case now.Sub(old.changed) >= debounce:
 			old.pending = false
 			w.files[path] = old
-			apply = append(apply, path)
+			apply, read[path] = append(apply, path), data
 		}
 	}
 	for path := range w.files {
@@ -319,12 +320,7 @@ func (w *specWatcher) scan(ctx context.Context, initial bool) {
 	sort.Strings(apply)
 	req := localapi.ApplyRequest{Source: "up", Sync: true, Roots: w.paths}
 	for _, path := range apply {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			fmt.Fprintf(w.errw, "error: %s: %v\n", w.rel(path), err)
-			continue
-		}
-		req.Files = append(req.Files, localapi.File{Name: w.rel(path), Path: path, Data: data})
+		req.Files = append(req.Files, localapi.File{Name: w.rel(path), Path: path, Data: read[path]})
 	}
 	resp, err := w.c.Apply(ctx, req)
 	if err != nil {
