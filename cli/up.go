@@ -217,6 +217,12 @@ type fileState struct {
 	retries int // applies in a row that failed for no fault of the file's
 }
 
+// backingOff reports whether the file waits out the back-off of a failed
+// apply (retryLater): unless it changes, there is nothing to read until then.
+func (st fileState) backingOff(now time.Time) bool {
+	return st.pending && st.retries > 0 && now.Sub(st.changed) < debounce
+}
+
 // specWatcher polls the up folders. A file is applied once it has been
 // unchanged for debounce, so an editor's save-by-rename is one change.
 type specWatcher struct {
@@ -280,7 +286,7 @@ func (w *specWatcher) scan(ctx context.Context, initial bool) {
 	read := map[string][]byte{} // what is applied is what was hashed
 	for path, fi := range found {
 		old, known := w.files[path]
-		if known && old.size == fi.Size() && old.mtime.Equal(fi.ModTime()) && !old.pending {
+		if known && old.size == fi.Size() && old.mtime.Equal(fi.ModTime()) && (!old.pending || old.backingOff(now)) {
 			continue
 		}
 		data, err := os.ReadFile(path)
