@@ -109,9 +109,15 @@ func (c *cronJobs) jobChanged(j *manifest.Job, deleted bool) {
 
 // cronJobOwner returns the controller ownerReference of kind CronJob.
 func cronJobOwner(j *manifest.Job) *manifest.OwnerReference {
-	for i, o := range j.OwnerReferences {
-		if o.Kind == manifest.KindCronJob && o.Controller != nil && *o.Controller {
-			return &j.OwnerReferences[i]
+	return controllerOf(&j.ObjectMeta, manifest.KindCronJob)
+}
+
+// controllerOf returns the ownerReference of kind that is m's controller,
+// or nil.
+func controllerOf(m *manifest.ObjectMeta, kind string) *manifest.OwnerReference {
+	for i, o := range m.OwnerReferences {
+		if o.Kind == kind && o.Controller != nil && *o.Controller {
+			return &m.OwnerReferences[i]
 		}
 	}
 	return nil
