@@ -349,5 +349,3 @@ func evTime(e *manifest.Event) time.Time {
 	}
 	return evFirst(e)
 }
-
-func isNotFound(err error) bool { return errors.Is(err, localapi.ErrNotFound) }

@@ -375,7 +375,6 @@ func (r *runState) imagePulls(p *manifest.Pod) {
 			fmt.Fprintf(r.e.stderr, "Warning: pod/%s: %s\n", pr.pod, pr.message)
 		}
 		if pr.giveUp && r.imageGaveUp == nil {
-			pr := pr
 			r.imageGaveUp = &pr
 		}
 	}

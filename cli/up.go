@@ -217,6 +217,12 @@ type fileState struct {
 	retries int // applies in a row that failed for no fault of the file's
 }
 
+// backingOff reports whether the file waits out the back-off of a failed
+// apply (retryLater): unless it changes, there is nothing to read until then.
+func (st fileState) backingOff(now time.Time) bool {
+	return st.pending && st.retries > 0 && now.Sub(st.changed) < debounce
+}
+
 // specWatcher polls the up folders. A file is applied once it has been
 // unchanged for debounce, so an editor's save-by-rename is one change.
 type specWatcher struct {
@@ -277,9 +283,10 @@ func (w *specWatcher) scan(ctx context.Context, initial bool) {
 	now := time.Now()
 	found := w.list()
 	var apply []string
+	read := map[string][]byte{} // what is applied is what was hashed
 	for path, fi := range found {
 		old, known := w.files[path]
-		if known && old.size == fi.Size() && old.mtime.Equal(fi.ModTime()) && !old.pending {
+		if known && old.size == fi.Size() && old.mtime.Equal(fi.ModTime()) && (!old.pending || old.backingOff(now)) {
 			continue
 		}
 		data, err := os.ReadFile(path)
@@ -293,13 +300,13 @@ func (w *specWatcher) scan(ctx context.Context, initial bool) {
 			w.files[path] = old
 		case initial:
 			w.files[path] = fileState{size: fi.Size(), mtime: fi.ModTime(), hash: h}
-			apply = append(apply, path)
+			apply, read[path] = append(apply, path), data
 		case !old.pending || h != old.hash || old.size != fi.Size():
 			w.files[path] = fileState{size: fi.Size(), mtime: fi.ModTime(), hash: h, changed: now, pending: true}
 		case now.Sub(old.changed) >= debounce:
 			old.pending = false
 			w.files[path] = old
-			apply = append(apply, path)
+			apply, read[path] = append(apply, path), data
 		}
 	}
 	for path := range w.files {
@@ -319,12 +326,7 @@ func (w *specWatcher) scan(ctx context.Context, initial bool) {
 	sort.Strings(apply)
 	req := localapi.ApplyRequest{Source: "up", Sync: true, Roots: w.paths}
 	for _, path := range apply {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			fmt.Fprintf(w.errw, "error: %s: %v\n", w.rel(path), err)
-			continue
-		}
-		req.Files = append(req.Files, localapi.File{Name: w.rel(path), Path: path, Data: data})
+		req.Files = append(req.Files, localapi.File{Name: w.rel(path), Path: path, Data: read[path]})
 	}
 	resp, err := w.c.Apply(ctx, req)
 	if err != nil {

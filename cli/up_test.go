@@ -345,3 +345,25 @@ func TestUpRetriesFailedApply(t *testing.T) {
 		t.Errorf("after a good apply: %d retries kept, want the back-off afresh", st.retries)
 	}
 }
+
+// TestUpBackOffReadsNothing: while a file waits out its back-off unchanged,
+// a scan neither reads it nor starts its back-off afresh.
+func TestUpBackOffReadsNothing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "job.yaml")
+	if err := os.WriteFile(path, []byte("kind: Job\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	// The stored hash is not the file's: a read would take it for a change.
+	waiting := fileState{size: fi.Size(), mtime: fi.ModTime(), pending: true, retries: 2, changed: now.Add(time.Minute)}
+	w := &specWatcher{paths: []string{dir}, files: map[string]fileState{path: waiting}, lastSync: now}
+	w.scan(context.Background(), false)
+	if got := w.files[path]; got != waiting {
+		t.Errorf("after a scan during the back-off: %+v, want it untouched %+v", got, waiting)
+	}
+}

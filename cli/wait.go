@@ -169,6 +169,21 @@ func (e *env) waitOne(ctx context.Context, src source, t namedObject, ns string,
 		fmt.Fprintf(e.stdout, "%s condition met\n", name)
 		return nil
 	}
+	// settled judges an object's state: done when it meets the condition
+	// (err nil) or never will (or the test fails; err says which).
+	settled := func(obj any) (done bool, err error) {
+		ok, err := cond.met(obj)
+		switch {
+		case err != nil:
+			return true, err
+		case ok:
+			return true, met()
+		}
+		if why := never(obj, cond); why != "" {
+			return true, &exitError{code: exitFailed, err: fmt.Errorf("%s %s", name, why)}
+		}
+		return false, nil
+	}
 	// Watch first (with a daemon), then read, so no change is missed.
 	var events chan localapi.WatchEvent
 	watchErr := make(chan error, 1)
@@ -209,15 +224,8 @@ func (e *env) waitOne(ctx context.Context, src source, t namedObject, ns string,
 		if cond.kind == "create" {
 			return met()
 		}
-		ok, err := cond.met(obj)
-		if err != nil {
+		if done, err := settled(obj); done {
 			return err
-		}
-		if ok {
-			return met()
-		}
-		if why := never(obj, cond); why != "" {
-			return &exitError{code: exitFailed, err: fmt.Errorf("%s %s", name, why)}
 		}
 	}
 	notMet := func() error {
@@ -252,15 +260,8 @@ func (e *env) waitOne(ctx context.Context, src source, t namedObject, ns string,
 			case cond.kind == "delete":
 				continue
 			}
-			ok, err := cond.met(o)
-			if err != nil {
+			if done, err := settled(o); done {
 				return err
-			}
-			if ok {
-				return met()
-			}
-			if why := never(o, cond); why != "" {
-				return &exitError{code: exitFailed, err: fmt.Errorf("%s %s", name, why)}
 			}
 		case err := <-watchErr:
 			if ctx.Err() == nil && err != nil {

@@ -42,9 +42,6 @@ type cronJobs struct {
 var _ schedule.JobStore = (*cronJobs)(nil)
 
 func newCronJobs(d *Daemon, log *slog.Logger) *cronJobs {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	c := &cronJobs{d: d, log: log, owner: map[string]string{}}
 	c.sched = &schedule.Controller{Store: c, Local: time.Local, Logger: log}
 	return c
@@ -112,9 +109,15 @@ func (c *cronJobs) jobChanged(j *manifest.Job, deleted bool) {
 
 // cronJobOwner returns the controller ownerReference of kind CronJob.
 func cronJobOwner(j *manifest.Job) *manifest.OwnerReference {
-	for i, o := range j.OwnerReferences {
-		if o.Kind == manifest.KindCronJob && o.Controller != nil && *o.Controller {
-			return &j.OwnerReferences[i]
+	return controllerOf(&j.ObjectMeta, manifest.KindCronJob)
+}
+
+// controllerOf returns the ownerReference of kind that is m's controller,
+// or nil.
+func controllerOf(m *manifest.ObjectMeta, kind string) *manifest.OwnerReference {
+	for i, o := range m.OwnerReferences {
+		if o.Kind == kind && o.Controller != nil && *o.Controller {
+			return &m.OwnerReferences[i]
 		}
 	}
 	return nil

@@ -298,7 +298,7 @@ func (d *Daemon) serveUI(ctx context.Context, ln net.Listener) {
 	h := ui.New(ui.RecordedHistory{Client: d.client}, ui.Options{Version: d.cfg.Version, Log: d.cfg.Log})
 	go func() {
 		defer close(d.uiDone)
-		if err := ui.Serve(ctx, ln, h); err != nil && d.cfg.Log != nil {
+		if err := ui.Serve(ctx, ln, h); err != nil {
 			d.cfg.Log.Error("dashboard stopped", "addr", ln.Addr().String(), "error", err)
 		}
 	}()

@@ -82,11 +82,10 @@ func (r *recorder) keepChange(ch *runner.Change) bool {
 	return false
 }
 
+// jobOf is the UID of the Job controlling p, or "".
 func jobOf(p *manifest.Pod) string {
-	for _, o := range p.OwnerReferences {
-		if o.Kind == manifest.KindJob && o.Controller != nil && *o.Controller {
-			return o.UID
-		}
+	if o := controllerOf(&p.ObjectMeta, manifest.KindJob); o != nil {
+		return o.UID
 	}
 	return ""
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"sync"
@@ -77,9 +76,6 @@ func (s metricsSource) LastRuns(ctx context.Context) ([]*history.Last, error) {
 func (d *Daemon) startObservers(ctx context.Context) error {
 	o := &d.obs
 	log := d.cfg.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	host, _ := os.Hostname()
 	o.notifier = &notify.Worker{
 		Outbox: d.DB, Host: host, Version: d.cfg.Version, Log: log.With("component", "notifier"),
@@ -92,21 +88,21 @@ func (d *Daemon) startObservers(ctx context.Context) error {
 	if err := o.rec.reconcile(ctx); err != nil {
 		return err
 	}
-	rsub := d.Subscribe(o.rec.keepChange)
-	var msub *runner.Subscription
 	if m := o.metrics; m != nil {
 		pods, err := d.DB.Pods(ctx, "")
 		if err != nil {
-			rsub.Close()
 			return fmt.Errorf("metrics: %w", err)
 		}
 		jobs, err := d.DB.Jobs(ctx, "")
 		if err != nil {
-			rsub.Close()
 			return fmt.Errorf("metrics: %w", err)
 		}
 		m.Seed(pods, jobs)
-		msub = d.Subscribe(func(ch *runner.Change) bool { return ch.Job != nil || ch.Record != nil || ch.Pod != nil && ch.Deleted })
+	}
+	rsub := d.Subscribe(o.rec.keepChange)
+	var msub *runner.Subscription
+	if o.metrics != nil {
+		msub = d.Subscribe(metricsChange)
 	}
 	o.wg.Add(3)
 	go func() {
@@ -132,12 +128,11 @@ func (d *Daemon) startObservers(ctx context.Context) error {
 // off for falling behind is replaced (the counters may miss what fell
 // between; the gauges never do, they read the store).
 func observeMetrics(ctx context.Context, m *metrics.Metrics, sub *runner.Subscription, d *Daemon) {
-	keep := func(ch *runner.Change) bool { return ch.Job != nil || ch.Record != nil || ch.Pod != nil && ch.Deleted }
 	for {
 		ch, err := sub.Next(ctx)
 		if errors.Is(err, runner.ErrSlowSubscriber) {
 			sub.Close()
-			sub = d.Subscribe(keep)
+			sub = d.Subscribe(metricsChange)
 			continue
 		}
 		if err != nil {
@@ -146,6 +141,12 @@ func observeMetrics(ctx context.Context, m *metrics.Metrics, sub *runner.Subscri
 		}
 		m.Observe(&ch)
 	}
+}
+
+// metricsChange is what the metrics take in: Jobs, pod records and pod
+// deletions.
+func metricsChange(ch *runner.Change) bool {
+	return ch.Job != nil || ch.Record != nil || ch.Pod != nil && ch.Deleted
 }
 
 // notifyFailed is called when the notifier gives a notification up: a

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"log/slog"
 
 	"github.com/localjobs/localjobs/history"
 	"github.com/localjobs/localjobs/localapi"
@@ -14,7 +13,6 @@ import (
 // a daemon, or open a state read-only, in its own process.
 type Starter struct {
 	Version string
-	Log     *slog.Logger
 	// Runtime overrides the Docker runtime (tests use runnertest's fake).
 	Runtime runner.Runtime
 }
@@ -27,12 +25,8 @@ func (s Starter) Start(ctx context.Context, o localapi.DaemonOptions) (localapi.
 	if len(allow) == 0 {
 		allow = kubelet.DefaultAllowHostPath(o.ManifestDirs...)
 	}
-	log := o.Log
-	if log == nil {
-		log = s.Log
-	}
 	d, err := Start(ctx, Config{
-		StateDir: o.StateDir, SocketGroup: o.SocketGroup, Version: s.Version, Log: log, Runtime: s.Runtime,
+		StateDir: o.StateDir, SocketGroup: o.SocketGroup, Version: s.Version, Log: o.Log, Runtime: s.Runtime,
 		PodSecurity: o.PodSecurity, AllowHostPath: allow, MaxPods: o.MaxPods, UIAddr: o.UIAddr,
 		KeepExited:  o.KeepExited,
 		History:     history.Retention{Limit: o.HistoryLimit, MaxAge: o.HistoryMaxAge},

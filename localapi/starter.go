@@ -48,8 +48,7 @@ type DaemonOptions struct {
 	// UIAddr, if set, is where the daemon serves its read-only dashboard
 	// (up --ui-addr); empty: no TCP listener.
 	UIAddr string
-	// Log is the daemon's own log (--log-level, --log-format); nil: the
-	// Starter's.
+	// Log is the daemon's own log (--log-level, --log-format); nil: none.
 	Log *slog.Logger
 }
 
