@@ -37,7 +37,9 @@ type Runtime interface {
 	// strictly after since into sink, following the output until the
 	// container stops (follow) or until the present (!follow).
 	Logs(ctx context.Context, id string, since time.Time, follow bool, sink LogSink) error
-	// List returns the containers carrying all of the given labels.
+	// List returns the containers carrying all of the given labels, each
+	// with its ID, Name, Image, Labels, Status, Running and CreatedAt (one
+	// engine call; Inspect gives the rest).
 	List(ctx context.Context, labels map[string]string) ([]ContainerInfo, error)
 	// PauseImage makes the pod sandbox image available (DESIGN §2: the
 	// embedded pause program, imported without a registry) and returns its

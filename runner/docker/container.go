@@ -2,7 +2,6 @@ package docker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -282,7 +281,9 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 }
 
 // List returns every container (running or not) carrying all of labels,
-// each fully inspected. A container removed while listing is left out.
+// with what the engine's list says of each: ID, Name, Image, ImageID,
+// Labels, Status, Running and CreatedAt, in one engine call (Inspect
+// gives the rest: exit code, times, addresses).
 func (r *Runtime) List(ctx context.Context, labels map[string]string) ([]runner.ContainerInfo, error) {
 	f := make(client.Filters)
 	for k, v := range labels {
@@ -296,12 +297,13 @@ func (r *Runtime) List(ctx context.Context, labels map[string]string) ([]runner.
 	}
 	infos := make([]runner.ContainerInfo, 0, len(res.Items))
 	for _, c := range res.Items {
-		info, err := r.Inspect(ctx, c.ID)
-		if errors.Is(err, runner.ErrNotFound) {
-			continue
+		info := runner.ContainerInfo{
+			ID: c.ID, Image: c.Image, ImageID: c.ImageID, Labels: c.Labels,
+			Status: string(c.State), Running: c.State == container.StateRunning,
+			CreatedAt: time.Unix(c.Created, 0),
 		}
-		if err != nil {
-			return nil, err
+		if len(c.Names) > 0 {
+			info.Name = strings.TrimPrefix(c.Names[0], "/")
 		}
 		infos = append(infos, info)
 	}

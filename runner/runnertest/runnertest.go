@@ -439,7 +439,9 @@ outer:
 				continue outer
 			}
 		}
-		out = append(out, c.info)
+		i := c.info // only what the engine's list gives (see runner.Runtime)
+		out = append(out, runner.ContainerInfo{ID: i.ID, Name: i.Name, Image: i.Image, ImageID: i.ImageID,
+			Labels: i.Labels, Status: i.Status, Running: i.Running, CreatedAt: i.CreatedAt})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
