@@ -109,18 +109,7 @@ func (c *cronJobs) jobChanged(j *manifest.Job, deleted bool) {
 
 // cronJobOwner returns the controller ownerReference of kind CronJob.
 func cronJobOwner(j *manifest.Job) *manifest.OwnerReference {
-	return controllerOf(&j.ObjectMeta, manifest.KindCronJob)
-}
-
-// controllerOf returns the ownerReference of kind that is m's controller,
-// or nil.
-func controllerOf(m *manifest.ObjectMeta, kind string) *manifest.OwnerReference {
-	for i, o := range m.OwnerReferences {
-		if o.Kind == kind && o.Controller != nil && *o.Controller {
-			return &m.OwnerReferences[i]
-		}
-	}
-	return nil
+	return j.ControllerRef(manifest.KindCronJob)
 }
 
 // ---- schedule.JobStore ----

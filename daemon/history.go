@@ -84,7 +84,7 @@ func (r *recorder) keepChange(ch *runner.Change) bool {
 
 // jobOf is the UID of the Job controlling p, or "".
 func jobOf(p *manifest.Pod) string {
-	if o := controllerOf(&p.ObjectMeta, manifest.KindJob); o != nil {
+	if o := p.ControllerRef(manifest.KindJob); o != nil {
 		return o.UID
 	}
 	return ""

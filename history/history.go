@@ -173,10 +173,8 @@ func Finished(j *manifest.Job) (outcome string, cond *manifest.JobCondition) {
 
 // CronJobOwner is the name of the Job's controlling CronJob, or "".
 func CronJobOwner(j *manifest.Job) string {
-	for _, o := range j.OwnerReferences {
-		if o.Kind == manifest.KindCronJob && o.Controller != nil && *o.Controller {
-			return o.Name
-		}
+	if o := j.ControllerRef(manifest.KindCronJob); o != nil {
+		return o.Name
 	}
 	return ""
 }

@@ -134,3 +134,15 @@ type ObjectReference struct {
 	ResourceVersion string `json:"resourceVersion,omitempty"`
 	FieldPath       string `json:"fieldPath,omitempty"`
 }
+
+// ControllerRef is the owner reference of this kind that controls the
+// object (controller: true), or nil: metav1.GetControllerOf with the kind
+// checked.
+func (m *ObjectMeta) ControllerRef(kind string) *OwnerReference {
+	for i, o := range m.OwnerReferences {
+		if o.Kind == kind && o.Controller != nil && *o.Controller {
+			return &m.OwnerReferences[i]
+		}
+	}
+	return nil
+}

@@ -220,10 +220,8 @@ func (m *Metrics) NotificationFailed() { m.notifications.WithLabelValues("failed
 func key(ns, name string) string { return ns + "/" + name }
 
 func jobUID(p *manifest.Pod) string {
-	for _, o := range p.OwnerReferences {
-		if o.Kind == manifest.KindJob && o.Controller != nil && *o.Controller {
-			return o.UID
-		}
+	if o := p.ControllerRef(manifest.KindJob); o != nil {
+		return o.UID
 	}
 	return ""
 }

@@ -36,10 +36,8 @@ func checkKey(kind, ns, name string) error {
 // controllerJobUID returns the UID of the pod's controlling Job (the owner
 // reference with controller: true and kind Job), or "".
 func controllerJobUID(p *manifest.Pod) string {
-	for _, o := range p.OwnerReferences {
-		if o.Controller != nil && *o.Controller && o.Kind == "Job" && o.UID != "" {
-			return o.UID
-		}
+	if o := p.ControllerRef(manifest.KindJob); o != nil {
+		return o.UID
 	}
 	return ""
 }

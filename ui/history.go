@@ -142,10 +142,8 @@ func sortRuns(runs []Run) {
 
 // jobOf is the name of the Job controlling pod, or "".
 func jobOf(p *manifest.Pod) string {
-	for _, o := range p.OwnerReferences {
-		if o.Kind == manifest.KindJob && o.Controller != nil && *o.Controller {
-			return o.Name
-		}
+	if o := p.ControllerRef(manifest.KindJob); o != nil {
+		return o.Name
 	}
 	return ""
 }

@@ -75,10 +75,8 @@ func (c *Controller) kickJob(uid string) {
 // controllerUID is the UID of the object of this kind that controls m, or
 // "".
 func controllerUID(m *manifest.ObjectMeta, kind string) string {
-	for _, o := range m.OwnerReferences {
-		if o.Kind == kind && o.Controller != nil && *o.Controller {
-			return o.UID
-		}
+	if o := m.ControllerRef(kind); o != nil {
+		return o.UID
 	}
 	return ""
 }
