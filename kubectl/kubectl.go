@@ -131,12 +131,7 @@ func PrintPod(pod *manifest.Pod, now time.Time) PodColumns {
 // JobCondition is the Job's condition of type typ when its status is
 // True, else nil.
 func JobCondition(j *manifest.Job, typ string) *manifest.JobCondition {
-	for i, c := range j.Status.Conditions {
-		if c.Type == typ && c.Status == "True" {
-			return &j.Status.Conditions[i]
-		}
-	}
-	return nil
+	return j.Status.Condition(typ)
 }
 
 // JobStatus is the STATUS column of kubectl get jobs.

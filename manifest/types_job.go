@@ -118,3 +118,13 @@ type JobCondition struct {
 	Reason             string `json:"reason,omitempty"`
 	Message            string `json:"message,omitempty"`
 }
+
+// Condition is the condition of this type whose status is "True", or nil.
+func (s *JobStatus) Condition(typ string) *JobCondition {
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == typ && s.Conditions[i].Status == "True" {
+			return &s.Conditions[i]
+		}
+	}
+	return nil
+}

@@ -32,12 +32,7 @@ func IsJobTerminateReason(r string) bool {
 // JobCondition returns the Job's condition of type typ if its status is
 // True, else nil.
 func JobCondition(st *manifest.JobStatus, typ string) *manifest.JobCondition {
-	for i := range st.Conditions {
-		if st.Conditions[i].Type == typ && st.Conditions[i].Status == "True" {
-			return &st.Conditions[i]
-		}
-	}
-	return nil
+	return st.Condition(typ)
 }
 
 // IsJobFinished reports whether a Job has its terminal condition.
