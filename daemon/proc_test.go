@@ -1,43 +1,23 @@
 package daemon_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/localjobs/localjobs/daemon"
 	"github.com/localjobs/localjobs/localapi"
+	"github.com/localjobs/localjobs/runner/runnertest"
 )
-
-// syncBuffer is a bytes.Buffer safe for a process writing and a test
-// reading at the same time.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // upProc is a `localjobs up` process started by a test.
 type upProc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *runnertest.SyncBuffer
 	done   chan struct{} // closed once the process has exited
 	err    error         // its exit status, once done
 }
@@ -46,7 +26,7 @@ type upProc struct {
 // killed when the test ends if it still runs.
 func startUp(t *testing.T, bin, stateDir, specs string) *upProc {
 	t.Helper()
-	p := &upProc{cmd: exec.Command(bin, "--state-dir", stateDir, "up", specs), stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &upProc{cmd: exec.Command(bin, "--state-dir", stateDir, "up", specs), stderr: &runnertest.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -162,15 +162,10 @@ func engineRestart(ctx context.Context, e *env, pe *privateEngine, o *outcome) {
 		return
 	}
 	logf("engine: dockerd back after %v", time.Since(killedAt).Round(time.Millisecond))
-	if err := waitJob(ctx, d, "outage", 3*time.Minute); err != nil {
-		o.fail("%v", err)
-	}
-	if !d.alive() {
-		o.fail("localjobs exited: %s", tail(d.out.String(), 300))
+	r, ok := finishJob(ctx, e, pe, d, stateDir, "outage", 8, engLines, o)
+	if !ok {
 		return
 	}
-	r := checkJob(ctx, cliJob(e, stateDir, "DOCKER_HOST="+pe.host()), d.client, "outage", 8, engLines, idxTag)
-	logProblems(r, o)
 	logf("engine: %d pods succeeded, %d failed (re-run per backoffLimit): %v", r.succeeded, r.failed, r.reruns)
 	engineStopped(ctx, e, pe, d, stateDir, specs, o)
 	engineEvidence(ctx, d.client, pe, killedAt, o)
@@ -298,15 +293,10 @@ func engineStopped(ctx context.Context, e *env, pe *privateEngine, d *daemon, st
 		o.fail("dockerd start: %v", err)
 		return
 	}
-	if err := waitJob(ctx, d, "stopped", 3*time.Minute); err != nil {
-		o.fail("%v", err)
-	}
-	if !d.alive() {
-		o.fail("localjobs exited: %s", tail(d.out.String(), 300))
+	r, ok := finishJob(ctx, e, pe, d, stateDir, "stopped", 2, stoppedLines, o)
+	if !ok {
 		return
 	}
-	r := checkJob(ctx, cliJob(e, stateDir, "DOCKER_HOST="+pe.host()), d.client, "stopped", 2, stoppedLines, idxTag)
-	logProblems(r, o)
 	logf("engine stopped: %d pods succeeded, %d failed: %v", r.succeeded, r.failed, r.reruns)
 	if r.failed == 0 {
 		o.fail("engine stopped: no pod failed, so no retry was exercised")
@@ -316,6 +306,22 @@ func engineStopped(ctx context.Context, e *env, pe *privateEngine, d *daemon, st
 // logProblems records a Job's problems after an engine fault: re-runs are
 // the policy (the engine stopped the containers), logs not whole are
 // summed up in one table line.
+// finishJob waits (at most 3 minutes) for the Job on the private engine
+// to finish and checks its pods and logs, failing o with what is wrong; ok
+// is false when localjobs itself has exited.
+func finishJob(ctx context.Context, e *env, pe *privateEngine, d *daemon, stateDir, job string, completions, lines int, o *outcome) (r jobReport, ok bool) {
+	if err := waitJob(ctx, d, job, 3*time.Minute); err != nil {
+		o.fail("%v", err)
+	}
+	if !d.alive() {
+		o.fail("localjobs exited: %s", tail(d.out.String(), 300))
+		return r, false
+	}
+	r = checkJob(ctx, cliJob(e, stateDir, "DOCKER_HOST="+pe.host()), d.client, job, completions, lines, idxTag)
+	logProblems(r, o)
+	return r, true
+}
+
 func logProblems(r jobReport, o *outcome) {
 	var logs []string
 	for _, p := range r.problems {

@@ -87,7 +87,7 @@ func TestEngineOutageReported(t *testing.T) {
 		rt := runnertest.NewRuntime("busybox")
 		rt.Script = runFor(time.Hour)
 		eng := &flakyEngine{Runtime: rt}
-		var daemonLog syncBuffer
+		var daemonLog runnertest.SyncBuffer
 		store := runnertest.NewStore()
 		c, _, stop := startDaemonWith(store, eng, func(c *controller.Controller) {
 			c.Log = slog.New(slog.NewTextHandler(&daemonLog, nil))

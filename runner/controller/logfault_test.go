@@ -1,12 +1,10 @@
 package controller_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -17,24 +15,6 @@ import (
 	"github.com/localjobs/localjobs/runner/runnertest"
 )
 
-// syncBuffer is a bytes.Buffer safe for the daemon's log handler.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestLogWriteFailureReported: while the disk is full, log writes fail;
 // that becomes a Warning event on the pod and a line on the daemon's log,
 // capture goes on, and when writing works again the log gets a marker
@@ -43,7 +23,7 @@ func TestLogWriteFailureReported(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rt := runnertest.NewRuntime("busybox")
 		rt.Script = always(runnertest.Behavior{RunFor: time.Minute, Lines: []string{"one", "two", "three"}, BreakFollow: 1})
-		var daemonLog syncBuffer
+		var daemonLog runnertest.SyncBuffer
 		h := newHarnessWith(t, rt, func(c *controller.Controller) { c.Log = slog.New(slog.NewTextHandler(&daemonLog, nil)) })
 		h.store.FailLogWrites(syscall.ENOSPC)
 		if _, err := h.ctrl.ApplyPod(context.Background(), pod("full", "busybox", manifest.RestartPolicyNever)); err != nil {

@@ -5,6 +5,7 @@
 package runnertest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -445,4 +446,23 @@ outer:
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// SyncBuffer is a bytes.Buffer safe for a writer (a daemon's log handler,
+// a child process's output) and a test reading it at the same time.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
