@@ -178,12 +178,18 @@ func (r *Runtime) Wait(ctx context.Context, id string) (runner.ContainerInfo, er
 	case <-ctx.Done():
 		return runner.ContainerInfo{}, ctx.Err()
 	}
-	return r.Inspect(ctx, id)
+	return r.inspect(ctx, id, oomGrace)
 }
 
 // Inspect returns the container's current state, or an error wrapping
 // runner.ErrNotFound if there is no such container.
 func (r *Runtime) Inspect(ctx context.Context, id string) (runner.ContainerInfo, error) {
+	return r.inspect(ctx, id, 0)
+}
+
+// inspect is Inspect, waiting up to oomWait for an OOM kill the engine has
+// not yet recorded in the state (see sawOOM).
+func (r *Runtime) inspect(ctx context.Context, id string, oomWait time.Duration) (runner.ContainerInfo, error) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	res, err := r.api.ContainerInspect(cctx, id, client.ContainerInspectOptions{})
@@ -193,7 +199,54 @@ func (r *Runtime) Inspect(ctx context.Context, id string) (runner.ContainerInfo,
 		}
 		return runner.ContainerInfo{}, fmt.Errorf("inspect container %s: %w", id, err)
 	}
-	return containerInfo(res.Container), nil
+	info := containerInfo(res.Container)
+	if hc := res.Container.HostConfig; !info.OOMKilled && !info.Running && !info.StartedAt.IsZero() &&
+		!info.FinishedAt.IsZero() && hc != nil && hc.Memory > 0 {
+		if info.ExitCode != 137 { // only a SIGKILLed main process is worth waiting for
+			oomWait = 0
+		}
+		info.OOMKilled = r.sawOOM(ctx, id, info.StartedAt, oomWait)
+	}
+	return info, nil
+}
+
+// oomGrace bounds how long Wait waits for the "oom" event of a container
+// with a memory limit whose main process died of SIGKILL.
+var oomGrace = 2 * time.Second
+
+// sawOOM reports whether the engine logged an OOM kill in the container's
+// memory cgroup since it started, waiting up to wait for one still in
+// flight. Docker before 23.0 sets State.OOMKilled only when containerd's
+// TaskOOM event reaches it before the task's exit; when the two race the
+// other way the state says false for good, yet the engine still logs the
+// "oom" event (and Kubernetes reports such a container OOMKilled). The
+// query is answered from the engine's event buffer. An error is "not seen":
+// the state's own answer stands.
+func (r *Runtime) sawOOM(ctx context.Context, id string, startedAt time.Time, wait time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, wait+callTimeout)
+	defer cancel()
+	res := r.api.Events(ctx, client.EventsListOptions{
+		Since:   engineTime(startedAt.Add(-time.Second)),
+		Until:   engineTime(time.Now().Add(wait)),
+		Filters: make(client.Filters).Add("type", "container").Add("container", id).Add("event", "oom"),
+	})
+	for {
+		select {
+		case m := <-res.Messages:
+			if m.Action == "oom" {
+				return true
+			}
+		case <-res.Err:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// engineTime formats t as the engine's events API takes it (seconds.nanoseconds).
+func engineTime(t time.Time) string {
+	return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond())
 }
 
 // containerInfo converts the engine's inspect response.
