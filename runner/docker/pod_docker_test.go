@@ -174,7 +174,11 @@ spec:
   containers:
   - name: server
     image: %[1]s
-    command: [sh, -c, 'nc -l -p 7777 | grep -q ping && grep -q db.local /etc/hosts && test "$(hostname)" = net']
+    # -e: the server's end stays open until it has read the line. With
+    # "nc -l | grep" its stdin (/dev/null) ended at once, it sent FIN, and
+    # a loaded client could see that before echo had filled its pipe and
+    # exit 0 without sending anything.
+    command: [sh, -c, 'nc -l -p 7777 -e sh -c "read l; echo \$l > /tmp/got" && grep -qx ping /tmp/got && grep -q db.local /etc/hosts && test "$(hostname)" = net']
   - name: client
     image: %[1]s
     command: [sh, -c, 'i=0; until echo ping | nc 127.0.0.1 7777; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.1; done']
