@@ -2,15 +2,63 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/localjobs/localjobs/runner/docker/dockertest"
 )
+
+// buildTimeout bounds a test's go build: cold, on two loaded cores, the
+// whole binary takes a few minutes; past this the build is killed and the
+// test says so instead of hanging until the package's -timeout.
+const buildTimeout = 5 * time.Minute
+
+var static struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// staticBinary builds localjobs once for the package's tests, as the
+// image does (CGO_ENABLED=0, -trimpath).
+func staticBinary(t *testing.T) string {
+	t.Helper()
+	static.once.Do(func() {
+		if static.dir, static.err = os.MkdirTemp("", "ljstatic"); static.err != nil {
+			return
+		}
+		static.bin = filepath.Join(static.dir, "localjobs")
+		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+		defer cancel()
+		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", static.bin, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			if ctx.Err() != nil {
+				err = fmt.Errorf("killed after %v: %w", buildTimeout, err)
+			}
+			static.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if static.err != nil {
+		t.Fatal(static.err)
+	}
+	return static.bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if static.dir != "" {
+		os.RemoveAll(static.dir)
+	}
+	os.Exit(code)
+}
 
 // TestSystemdUnit: systemd-analyze verify accepts the unit (with its
 // ExecStart pointed at a built binary, as an install would have it).
@@ -24,10 +72,7 @@ func TestSystemdUnit(t *testing.T) {
 		t.Skip("systemd-analyze is not installed (Debian: systemd)")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "localjobs")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := staticBinary(t)
 	unit, err := os.ReadFile("contrib/systemd/localjobs.service")
 	if err != nil {
 		t.Fatal(err)
@@ -55,10 +100,12 @@ func TestSystemdUnit(t *testing.T) {
 func TestImageFromScratch(t *testing.T) {
 	dockertest.RequireDocker(t)
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "localjobs"), ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := os.ReadFile(staticBinary(t))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "localjobs"), bin, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	df, err := os.ReadFile("contrib/docker/Dockerfile")
 	if err != nil {

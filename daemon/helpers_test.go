@@ -1,11 +1,14 @@
 package daemon_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 var (
@@ -23,7 +26,14 @@ func buildBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "localjobs")
-		if out, err := exec.Command("go", "build", "-o", binPath, "..").CombinedOutput(); err != nil {
+		// Bounded: cold, on two loaded cores, the build takes minutes; past
+		// this it is killed and reported, not left to the package -timeout.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", binPath, "..").CombinedOutput(); err != nil {
+			if ctx.Err() != nil {
+				err = fmt.Errorf("killed after 5m: %w", err)
+			}
 			binErr = &buildError{err: err, out: string(out)}
 		}
 	})

@@ -56,6 +56,7 @@ type Hub struct {
 type Subscription struct {
 	hub    *Hub
 	filter func(*Change) bool
+	max    int // queue limit
 	mu     sync.Mutex
 	queue  []Change
 	cut    bool
@@ -65,7 +66,16 @@ type Subscription struct {
 // Subscribe starts a subscription to the changes keep accepts (nil = all);
 // keep runs in the publisher and must be quick. Close ends it.
 func (h *Hub) Subscribe(keep func(*Change) bool) *Subscription {
-	s := &Subscription{hub: h, filter: keep, signal: make(chan struct{}, 1)}
+	return h.SubscribeQueue(keep, MaxQueue)
+}
+
+// SubscribeQueue is Subscribe with a queue of max changes instead of
+// MaxQueue (max ≤ 0 means MaxQueue).
+func (h *Hub) SubscribeQueue(keep func(*Change) bool, max int) *Subscription {
+	if max <= 0 {
+		max = MaxQueue
+	}
+	s := &Subscription{hub: h, filter: keep, max: max, signal: make(chan struct{}, 1)}
 	h.mu.Lock()
 	if h.subs == nil {
 		h.subs = map[*Subscription]struct{}{}
@@ -76,7 +86,7 @@ func (h *Hub) Subscribe(keep func(*Change) bool) *Subscription {
 }
 
 // Publish queues ch for every subscription whose filter keeps it. It never
-// blocks on a reader: one that falls MaxQueue changes behind is cut off.
+// blocks on a reader: one that falls its queue limit behind is cut off.
 func (h *Hub) Publish(ch Change) {
 	h.mu.Lock()
 	subs := make([]*Subscription, 0, len(h.subs))
@@ -91,7 +101,7 @@ func (h *Hub) Publish(ch Change) {
 		s.mu.Lock()
 		switch {
 		case s.cut:
-		case len(s.queue) >= MaxQueue:
+		case len(s.queue) >= s.max:
 			s.cut, s.queue = true, nil
 		default:
 			s.queue = append(s.queue, ch)

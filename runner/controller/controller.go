@@ -62,6 +62,9 @@ type Controller struct {
 	// this instance that no pod record explains (SweepOrphans): 0 means
 	// DefaultOrphanSweep, a negative value never.
 	OrphanSweep time.Duration
+	// WatchQueue is how many changes a subscription holds for a reader
+	// that does not keep up before it is cut off (0 = runner.MaxQueue).
+	WatchQueue int
 
 	hub runner.Hub
 

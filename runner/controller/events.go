@@ -37,12 +37,12 @@ func (c *Controller) RecordEvent(ctx context.Context, ref manifest.ObjectReferen
 }
 
 // Subscribe starts a subscription to every change; Close ends it.
-func (c *Controller) Subscribe() *runner.Subscription { return c.hub.Subscribe(nil) }
+func (c *Controller) Subscribe() *runner.Subscription { return c.SubscribeFilter(nil) }
 
 // SubscribeFilter starts a subscription to the changes keep accepts (nil =
 // all); keep runs in the publisher and must be quick.
 func (c *Controller) SubscribeFilter(keep func(*runner.Change) bool) *runner.Subscription {
-	return c.hub.Subscribe(keep)
+	return c.hub.SubscribeQueue(keep, c.WatchQueue)
 }
 
 // Publish delivers a change (kubelet.Host, jobcontroller.Host).
