@@ -27,6 +27,8 @@ type Store interface {
 	// Pods lists pods of namespace ns ("" = all namespaces), in creation order.
 	Pods(ctx context.Context, ns string) ([]*PodRecord, error)
 	// PodsOfJob lists the pods whose controller is the Job with this UID.
+	// Its records may be shared with other callers (a Job's worker lists
+	// its pods after every change of one): they must not be modified.
 	PodsOfJob(ctx context.Context, jobUID string) ([]*PodRecord, error)
 	DeletePod(ctx context.Context, ns, name string) error
 

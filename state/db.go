@@ -164,6 +164,8 @@ type DB struct {
 
 	mu       sync.Mutex
 	openLogs map[string]bool // paths of log files currently open for writing
+
+	podsOfJob podCache // PodsOfJob's decoded records
 }
 
 var _ runner.Store = (*DB)(nil)

@@ -149,7 +149,9 @@ func (db *DB) Pods(ctx context.Context, ns string) ([]*runner.PodRecord, error) 
 }
 
 // PodsOfJob lists the pods whose controller reference is the Job with this
-// UID, in the order of Pods. It reads the podsByJob index, not every pod.
+// UID, in the order of Pods. It reads the podsByJob index, not every pod,
+// and decodes only the records that changed since it last did (podCache):
+// the records are shared between callers and must not be modified.
 func (db *DB) PodsOfJob(ctx context.Context, jobUID string) ([]*runner.PodRecord, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -162,13 +164,18 @@ func (db *DB) PodsOfJob(ctx context.Context, jobUID string) ([]*runner.PodRecord
 		podsB := tx.Bucket(bucketPods)
 		prefix := []byte(jobUID + "/")
 		return scanPrefix(tx.Bucket(bucketPodsByJob), prefix, func(k, _ []byte) error {
-			v := podsB.Get(k[len(prefix):])
+			key := k[len(prefix):]
+			v := podsB.Get(key)
 			if v == nil {
 				return nil // stale index entry; SavePod/DeletePod keep it in step
 			}
-			p := new(runner.PodRecord)
-			if err := json.Unmarshal(v, p); err != nil {
-				return fmt.Errorf("decode pod %s: %w", k[len(prefix):], err)
+			p := db.podsOfJob.get(key, v)
+			if p == nil {
+				p = new(runner.PodRecord)
+				if err := json.Unmarshal(v, p); err != nil {
+					return fmt.Errorf("decode pod %s: %w", key, err)
+				}
+				db.podsOfJob.put(key, v, p)
 			}
 			pods = append(pods, p)
 			return nil
@@ -211,6 +218,7 @@ func (db *DB) DeletePod(ctx context.Context, ns, name string) error {
 	if err != nil {
 		return fmt.Errorf("delete pod %s/%s: %w", ns, name, err)
 	}
+	db.podsOfJob.drop(objectKey(ns, name))
 	if prev.Pod.UID != "" {
 		// Best effort: a container may have left files the daemon's user
 		// cannot remove in an emptyDir.

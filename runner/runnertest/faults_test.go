@@ -97,3 +97,32 @@ func TestRuntimeFaults(t *testing.T) {
 		rt.KillAll()
 	})
 }
+
+// TestPodsOfJobRecordsReadOnly: the fake holds callers to the state's
+// contract that PodsOfJob's records are shared and not to be changed.
+func TestPodsOfJobRecordsReadOnly(t *testing.T) {
+	ctx := context.Background()
+	s := runnertest.NewStore()
+	yes := true
+	rec := &runner.PodRecord{}
+	rec.Pod.Namespace, rec.Pod.Name = "default", "p"
+	rec.Pod.OwnerReferences = []manifest.OwnerReference{{Kind: "Job", Name: "j", UID: "job-uid", Controller: &yes}}
+	if err := s.SavePod(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.PodsOfJob(ctx, "job-uid")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("PodsOfJob = %d, %v", len(recs), err)
+	}
+	if _, err := s.PodsOfJob(ctx, "job-uid"); err != nil {
+		t.Fatalf("PodsOfJob after reading only: %v", err)
+	}
+	recs, _ = s.PodsOfJob(ctx, "job-uid")
+	recs[0].Pod.Status.Phase = manifest.PodFailed
+	defer func() {
+		if recover() == nil {
+			t.Error("PodsOfJob after a caller changed a record it returned did not panic")
+		}
+	}()
+	s.PodsOfJob(ctx, "job-uid")
+}

@@ -34,6 +34,10 @@ type Store struct {
 	logs    map[string]*Log
 	// logErr, while set, fails every log write (FailLogWrites).
 	logErr error
+	// handedOut holds the records the last PodsOfJob call returned, as
+	// they were: the state's are shared between callers, so a caller that
+	// changes one is a bug the next call reports (panic).
+	handedOut map[*runner.PodRecord][]byte
 }
 
 // FailLogWrites makes every log write fail with err (such as
@@ -218,6 +222,17 @@ func (s *Store) PodsOfJob(ctx context.Context, uid string) ([]*runner.PodRecord,
 				out = append(out, p)
 			}
 		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for rec, was := range s.handedOut {
+		if !bytes.Equal(enc(rec), was) {
+			panic(fmt.Sprintf("runnertest: a record PodsOfJob returned (pod %s) was modified by its caller; they are shared and read-only", rec.Pod.Name))
+		}
+	}
+	s.handedOut = make(map[*runner.PodRecord][]byte, len(out)) // the last call's: checked at the next
+	for _, p := range out {
+		s.handedOut[p] = enc(p)
 	}
 	return out, nil
 }
