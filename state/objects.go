@@ -390,7 +390,21 @@ func foldEvent(b *bolt.Bucket, prefix []byte, e *manifest.Event) (bool, error) {
 	} else {
 		k, v = c.Prev()
 	}
+	// An event repeats e only if its stored JSON holds e's message as
+	// json.Marshal wrote it: the others (a Job's "Created pod: …" for each
+	// of its pods) need not be decoded.
+	var msg []byte
+	if e.Message != "" {
+		m, err := json.Marshal(e.Message)
+		if err != nil {
+			return false, err
+		}
+		msg = append([]byte(`"message":`), m...)
+	}
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		if msg != nil && !bytes.Contains(v, msg) {
+			continue
+		}
 		var old manifest.Event
 		if err := json.Unmarshal(v, &old); err != nil {
 			continue
