@@ -116,7 +116,7 @@ func cronJobOwner(j *manifest.Job) *manifest.OwnerReference {
 
 // JobsOf implements schedule.JobStore.
 func (c *cronJobs) JobsOf(ctx context.Context, cj *manifest.CronJob) ([]*manifest.Job, error) {
-	all, err := c.d.DB.Jobs(ctx, cj.Namespace)
+	all, err := c.d.DB.JobsOwnedBy(ctx, cj.Namespace, cj.UID)
 	if err != nil {
 		return nil, err
 	}

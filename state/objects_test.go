@@ -259,6 +259,57 @@ func TestDB_Jobs(t *testing.T) {
 	}
 }
 
+// TestDB_JobsOwnedBy: the Jobs with an owner reference to a uid, in
+// order; not those whose own uid, name or another field holds it.
+func TestDB_JobsOwnedBy(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, t.TempDir(), Options{})
+	owned := func(ns, name, uid string, sec int, owner string) *manifest.Job {
+		j := testJob(ns, name, uid, sec)
+		if owner != "" {
+			yes := true
+			j.OwnerReferences = []manifest.OwnerReference{{APIVersion: "batch/v1", Kind: "CronJob", Name: "c", UID: owner, Controller: &yes}}
+		}
+		return j
+	}
+	decoy := owned("default", "decoy", "cj-1", 0, "") // its own uid is the owner's
+	decoy.Annotations = map[string]string{"note": `"uid":"cj-1"`}
+	for _, j := range []*manifest.Job{
+		owned("default", "b", "j1", 5, "cj-1"),
+		owned("default", "a", "j2", 1, "cj-1"),
+		owned("default", "other", "j3", 2, "cj-2"),
+		owned("ci", "c", "j4", 3, "cj-1"),
+		owned("default", "loose", "j5", 4, ""),
+		decoy,
+	} {
+		if err := db.SaveJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		ns, owner string
+		want      []string
+	}{
+		{"default", "cj-1", []string{"a", "b"}},
+		{"", "cj-1", []string{"a", "c", "b"}},
+		{"default", "cj-2", []string{"other"}},
+		{"default", "cj-", nil},
+		{"default", "", nil},
+	} {
+		jobs, err := db.JobsOwnedBy(ctx, tt.ns, tt.owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, j := range jobs {
+			names = append(names, j.Name)
+		}
+		if !slices.Equal(names, tt.want) {
+			t.Errorf("JobsOwnedBy(%q, %q) = %v, want %v", tt.ns, tt.owner, names, tt.want)
+		}
+	}
+}
+
 func testEvent(ns, uid, reason string, sec int) *manifest.Event {
 	ts := baseTime.Add(time.Duration(sec) * time.Second)
 	return &manifest.Event{
