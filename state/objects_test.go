@@ -33,6 +33,14 @@ func podNames(pods []*runner.PodRecord) []string {
 	return names
 }
 
+func jobNames(jobs []*manifest.Job) []string {
+	var names []string
+	for _, j := range jobs {
+		names = append(names, j.Name)
+	}
+	return names
+}
+
 func TestDB_PodRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpen(t, t.TempDir(), Options{})
@@ -249,11 +257,7 @@ func TestDB_Jobs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var names []string
-		for _, j := range jobs {
-			names = append(names, j.Name)
-		}
-		if !slices.Equal(names, tt.want) {
+		if names := jobNames(jobs); !slices.Equal(names, tt.want) {
 			t.Errorf("Jobs(%q) = %v, want %v", tt.ns, names, tt.want)
 		}
 	}
@@ -300,11 +304,7 @@ func TestDB_JobsOwnedBy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var names []string
-		for _, j := range jobs {
-			names = append(names, j.Name)
-		}
-		if !slices.Equal(names, tt.want) {
+		if names := jobNames(jobs); !slices.Equal(names, tt.want) {
 			t.Errorf("JobsOwnedBy(%q, %q) = %v, want %v", tt.ns, tt.owner, names, tt.want)
 		}
 	}
