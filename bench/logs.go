@@ -45,7 +45,7 @@ spec:
 	}
 	defer removeContainers(e, stateDir)
 	defer up.stop()
-	_, rss0, err := idle(ctx, up, time.Second)
+	_, rss0, _, err := idle(ctx, up, time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ spec:
 		}
 	}
 	captured := time.Since(t0)
-	_, rss1, err := idle(ctx, up, time.Second)
+	_, rss1, _, err := idle(ctx, up, time.Second)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -257,6 +258,12 @@ func (d *Daemon) resume(ctx context.Context) error {
 		return fail("load cronjobs", err)
 	}
 	d.runCtx = runCtx
+	// Start-up decodes the whole state (restore, the history reconcile,
+	// the metrics seed): with 100,000 pods the heap peaks at hundreds of MB
+	// of which a few stay live, and the runtime would hand the rest back
+	// to the system only over minutes (make bench's footprint row: RSS
+	// 780 MB while idle). Hand it back now, off the start's path.
+	go debug.FreeOSMemory()
 	return nil
 }
 
