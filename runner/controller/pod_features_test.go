@@ -268,6 +268,10 @@ func TestPodMaxPods(t *testing.T) {
 		if r.Pod.Status.Phase != manifest.PodPending || len(h.rt.Created) != 1 {
 			t.Errorf("phase %s, %d containers created", r.Pod.Status.Phase, len(h.rt.Created))
 		}
+		// The worker saves the condition, then records the event, then
+		// waits for a slot: let it reach the wait (8 of 300 -race runs
+		// looked in between).
+		synctest.Wait()
 		if evs := h.podEvents(r); !slices.ContainsFunc(evs, func(e string) bool {
 			return strings.HasPrefix(e, "Warning FailedScheduling 0/1 nodes are available: 1 Too many pods.")
 		}) {
