@@ -274,26 +274,10 @@ func (db *DB) Job(ctx context.Context, ns, name string) (*manifest.Job, error) {
 // Jobs lists the jobs of namespace ns ("" = all namespaces), oldest first by
 // creationTimestamp, then by name and namespace.
 func (db *DB) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var jobs []*manifest.Job
-	err := db.view(func(tx *bolt.Tx) error {
-		return scanPrefix(tx.Bucket(bucketJobs), nsPrefix(ns), func(k, v []byte) error {
-			j := new(manifest.Job)
-			if err := json.Unmarshal(v, j); err != nil {
-				return fmt.Errorf("decode job %s: %w", k, err)
-			}
-			jobs = append(jobs, j)
-			return nil
-		})
-	})
+	jobs, err := db.jobs(ctx, ns, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
-	slices.SortStableFunc(jobs, func(a, b *manifest.Job) int {
-		return compareMeta(&a.ObjectMeta, &b.ObjectMeta)
-	})
 	return jobs, nil
 }
 
@@ -303,38 +287,49 @@ func (db *DB) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
 // each CronJob's Jobs, and decoding every Job for each of 1,000 CronJobs
 // cost 14 s of CPU at every start.
 func (db *DB) JobsOwnedBy(ctx context.Context, ns, ownerUID string) ([]*manifest.Job, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	if ownerUID == "" {
-		return nil, nil
+		return nil, ctx.Err()
 	}
 	uid, err := json.Marshal(ownerUID)
 	if err != nil {
 		return nil, err
 	}
 	needle := append([]byte(`"uid":`), uid...)
+	jobs, err := db.jobs(ctx, ns,
+		func(raw []byte) bool { return bytes.Contains(raw, needle) },
+		func(j *manifest.Job) bool {
+			return slices.ContainsFunc(j.OwnerReferences, func(o manifest.OwnerReference) bool { return o.UID == ownerUID })
+		})
+	if err != nil {
+		return nil, fmt.Errorf("list jobs of %s: %w", ownerUID, err)
+	}
+	return jobs, nil
+}
+
+// jobs lists the jobs of ns whose stored bytes pass raw and, decoded,
+// keep (nil = all), in the order of Jobs.
+func (db *DB) jobs(ctx context.Context, ns string, raw func([]byte) bool, keep func(*manifest.Job) bool) ([]*manifest.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var jobs []*manifest.Job
-	err = db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return scanPrefix(tx.Bucket(bucketJobs), nsPrefix(ns), func(k, v []byte) error {
-			if !bytes.Contains(v, needle) {
+			if raw != nil && !raw(v) {
 				return nil
 			}
 			j := new(manifest.Job)
 			if err := json.Unmarshal(v, j); err != nil {
 				return fmt.Errorf("decode job %s: %w", k, err)
 			}
-			for _, o := range j.OwnerReferences {
-				if o.UID == ownerUID {
-					jobs = append(jobs, j)
-					break
-				}
+			if keep == nil || keep(j) {
+				jobs = append(jobs, j)
 			}
 			return nil
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list jobs of %s: %w", ownerUID, err)
+		return nil, err
 	}
 	slices.SortStableFunc(jobs, func(a, b *manifest.Job) int {
 		return compareMeta(&a.ObjectMeta, &b.ObjectMeta)
