@@ -166,7 +166,7 @@ func (e *env) objectNames(ctx context.Context, kind, ns string) []string {
 	switch strings.ToLower(kind) {
 	case "namespaces", "namespace", "ns":
 		for _, k := range allKinds {
-			objs, _ := kinds[k].list(ctx, src, "")
+			objs, _ := kinds[k].list(ctx, src, "", "")
 			for _, o := range objs {
 				add(metaOf(o).Namespace)
 			}
@@ -176,7 +176,7 @@ func (e *env) objectNames(ctx context.Context, kind, ns string) []string {
 		if k == nil {
 			return nil
 		}
-		objs, _ := k.list(ctx, src, ns)
+		objs, _ := k.list(ctx, src, ns, "")
 		for _, o := range objs {
 			add(metaOf(o).Name)
 		}

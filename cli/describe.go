@@ -123,7 +123,7 @@ func describeObjects(ctx context.Context, src source, targets []describeTarget, 
 				continue
 			}
 		}
-		list, err := t.kind.list(ctx, src, namespace)
+		list, err := t.kind.list(ctx, src, namespace, selector.String())
 		if err != nil {
 			return nil, nil, err
 		}

@@ -262,7 +262,7 @@ func gatherGet(ctx context.Context, src source, reqs []getRequest, opts getOptio
 				objs = append(objs, o)
 			}
 		default:
-			all, err := q.kind.list(ctx, src, opts.namespace)
+			all, err := q.kind.list(ctx, src, opts.namespace, opts.labels.String())
 			if err != nil {
 				return nil, nil, err
 			}

@@ -63,7 +63,7 @@ func (e *env) watchKind(ctx context.Context, src source, k *resourceKind, initia
 	}
 	defer stream.Close()
 	if !opts.watchOnly {
-		objs, err := k.list(ctx, src, opts.namespace)
+		objs, err := k.list(ctx, src, opts.namespace, opts.labels.String())
 		if err != nil {
 			return err
 		}

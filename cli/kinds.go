@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/localjobs/localjobs/localapi"
 	"github.com/localjobs/localjobs/manifest"
 )
 
@@ -35,8 +36,10 @@ type resourceKind struct {
 	prefix string
 	// notFound is the resource as kubectl's NotFound message names it.
 	notFound string
-	list     func(ctx context.Context, src source, ns string) ([]any, error)
-	get      func(ctx context.Context, src source, ns, name string) (any, error)
+	// list reads the objects of ns ("" = all) that the label selector sel
+	// selects (the daemon filters, through an index where it has one).
+	list func(ctx context.Context, src source, ns, sel string) ([]any, error)
+	get  func(ctx context.Context, src source, ns, name string) (any, error)
 	// decode reads one object of a watch event.
 	decode func([]byte) (any, error)
 	// fields are the field selector labels the apiserver supports for
@@ -49,8 +52,8 @@ type resourceKind struct {
 var kinds = map[string]*resourceKind{
 	"pods": {
 		resource: "pods", prefix: "pod", notFound: "pods",
-		list: func(ctx context.Context, src source, ns string) ([]any, error) {
-			pods, err := src.Pods(ctx, ns)
+		list: func(ctx context.Context, src source, ns, sel string) ([]any, error) {
+			pods, err := src.ListPods(ctx, ns, localapi.ListOptions{LabelSelector: sel})
 			return anys(pods), err
 		},
 		get: func(ctx context.Context, src source, ns, name string) (any, error) {
@@ -75,8 +78,8 @@ var kinds = map[string]*resourceKind{
 	},
 	"jobs": {
 		resource: "jobs", prefix: "job.batch", notFound: "jobs.batch",
-		list: func(ctx context.Context, src source, ns string) ([]any, error) {
-			jobs, err := src.Jobs(ctx, ns)
+		list: func(ctx context.Context, src source, ns, sel string) ([]any, error) {
+			jobs, err := src.ListJobs(ctx, ns, localapi.ListOptions{LabelSelector: sel})
 			return anys(jobs), err
 		},
 		get: func(ctx context.Context, src source, ns, name string) (any, error) {
@@ -91,8 +94,8 @@ var kinds = map[string]*resourceKind{
 	},
 	"cronjobs": {
 		resource: "cronjobs", prefix: "cronjob.batch", notFound: "cronjobs.batch",
-		list: func(ctx context.Context, src source, ns string) ([]any, error) {
-			cjs, err := src.CronJobs(ctx, ns)
+		list: func(ctx context.Context, src source, ns, sel string) ([]any, error) {
+			cjs, err := src.ListCronJobs(ctx, ns, localapi.ListOptions{LabelSelector: sel})
 			return anys(cjs), err
 		},
 		get: func(ctx context.Context, src source, ns, name string) (any, error) {
@@ -238,7 +241,7 @@ func parseObjectArgs(args []string, byQuery bool, syn objectArgSyntax) (objectAr
 // matching lists the objects of kind k in ns that match selector, sorted
 // by name.
 func matching(ctx context.Context, src source, k *resourceKind, ns string, selector labels.Selector) ([]*manifest.ObjectMeta, error) {
-	list, err := k.list(ctx, src, ns)
+	list, err := k.list(ctx, src, ns, selector.String())
 	if err != nil {
 		return nil, err
 	}

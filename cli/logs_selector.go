@@ -22,7 +22,7 @@ func (e *env) selectorLogs(ctx context.Context, src source, ns, sel, container s
 	if err != nil {
 		return &usageError{msg: fmt.Sprintf("invalid label selector %q: %v", sel, err), hint: "-l app=web"}
 	}
-	all, err := src.Pods(ctx, ns)
+	all, err := src.ListPods(ctx, ns, localapi.ListOptions{LabelSelector: s.String()})
 	if err != nil {
 		return err
 	}

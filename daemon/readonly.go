@@ -75,6 +75,9 @@ func (emptyState) Pods(context.Context, string) ([]*runner.PodRecord, error) { r
 func (emptyState) Pod(_ context.Context, ns, name string) (*runner.PodRecord, error) {
 	return nil, fmt.Errorf("pod %s/%s: %w", ns, name, runner.ErrObjectNotFound)
 }
+func (emptyState) PodsLabelled(context.Context, string, string, []string) ([]*runner.PodRecord, error) {
+	return nil, nil
+}
 func (emptyState) PodsOfJob(context.Context, string) ([]*runner.PodRecord, error) { return nil, nil }
 func (emptyState) Jobs(context.Context, string) ([]*manifest.Job, error)          { return nil, nil }
 func (emptyState) Job(_ context.Context, ns, name string) (*manifest.Job, error) {

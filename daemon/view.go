@@ -34,6 +34,10 @@ func (v view) Pod(ctx context.Context, ns, name string) (*runner.PodRecord, erro
 	return v.db.Pod(ctx, ns, name)
 }
 
+func (v view) PodsLabelled(ctx context.Context, ns, key string, values []string) ([]*runner.PodRecord, error) {
+	return v.db.PodsLabelled(ctx, ns, key, values)
+}
+
 func (v view) PodsOfJob(ctx context.Context, jobUID string) ([]*runner.PodRecord, error) {
 	return v.db.PodsOfJob(ctx, jobUID)
 }

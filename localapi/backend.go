@@ -18,6 +18,9 @@ type Reader interface {
 	Pods(ctx context.Context, ns string) ([]*runner.PodRecord, error)
 	// Pod returns one pod, or an error matching runner.ErrObjectNotFound.
 	Pod(ctx context.Context, ns, name string) (*runner.PodRecord, error)
+	// PodsLabelled lists the pods of ns ("" = all) whose label key has
+	// one of values, through the store's label index.
+	PodsLabelled(ctx context.Context, ns, key string, values []string) ([]*runner.PodRecord, error)
 	// PodsOfJob lists the pods whose controller is the Job with this UID.
 	PodsOfJob(ctx context.Context, jobUID string) ([]*runner.PodRecord, error)
 	Jobs(ctx context.Context, ns string) ([]*manifest.Job, error)

@@ -151,10 +151,29 @@ func nsPath(group, ns, resource string) string {
 	return prefix + "/namespaces/" + url.PathEscape(ns) + "/" + resource
 }
 
+// ListOptions narrows a list, as the apiserver's list parameters do.
+type ListOptions struct {
+	// LabelSelector is a label selector (-l): "app=web,tier!=db".
+	LabelSelector string
+}
+
+// query is the options as a URL query ("" or "?…").
+func (o ListOptions) query() string {
+	if o.LabelSelector == "" {
+		return ""
+	}
+	return "?" + url.Values{"labelSelector": {o.LabelSelector}}.Encode()
+}
+
 // Pods lists pods of ns ("" = all).
 func (c *Client) Pods(ctx context.Context, ns string) ([]*manifest.Pod, error) {
+	return c.ListPods(ctx, ns, ListOptions{})
+}
+
+// ListPods lists the pods of ns ("" = all) that opts select.
+func (c *Client) ListPods(ctx context.Context, ns string, opts ListOptions) ([]*manifest.Pod, error) {
 	var l struct{ Items []*manifest.Pod }
-	err := c.get(ctx, nsPath("", ns, "pods"), &l)
+	err := c.get(ctx, nsPath("", ns, "pods")+opts.query(), &l)
 	return l.Items, err
 }
 
@@ -178,8 +197,13 @@ func (c *Client) PodRecord(ctx context.Context, ns, name string) (*runner.PodRec
 
 // Jobs lists jobs of ns ("" = all).
 func (c *Client) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
+	return c.ListJobs(ctx, ns, ListOptions{})
+}
+
+// ListJobs lists the Jobs of ns ("" = all) that opts select.
+func (c *Client) ListJobs(ctx context.Context, ns string, opts ListOptions) ([]*manifest.Job, error) {
 	var l struct{ Items []*manifest.Job }
-	err := c.get(ctx, nsPath("batch", ns, "jobs"), &l)
+	err := c.get(ctx, nsPath("batch", ns, "jobs")+opts.query(), &l)
 	return l.Items, err
 }
 
@@ -372,8 +396,13 @@ func (c *Client) History(ctx context.Context, q HistoryQuery) ([]*HistoryRun, er
 
 // CronJobs lists the CronJobs of ns ("" = all).
 func (c *Client) CronJobs(ctx context.Context, ns string) ([]*manifest.CronJob, error) {
+	return c.ListCronJobs(ctx, ns, ListOptions{})
+}
+
+// ListCronJobs lists the CronJobs of ns ("" = all) that opts select.
+func (c *Client) ListCronJobs(ctx context.Context, ns string, opts ListOptions) ([]*manifest.CronJob, error) {
 	var l struct{ Items []*manifest.CronJob }
-	err := c.get(ctx, nsPath("batch", ns, "cronjobs"), &l)
+	err := c.get(ctx, nsPath("batch", ns, "cronjobs")+opts.query(), &l)
 	return l.Items, err
 }
 

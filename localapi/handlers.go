@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strconv"
 
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 )
@@ -28,12 +31,63 @@ func podsOf(recs []*runner.PodRecord) []*manifest.Pod {
 	return out
 }
 
+// labelSelector parses a list's labelSelector parameter, as the apiserver
+// names it; a selector that does not parse is a bad request.
+func labelSelector(r *http.Request) (labels.Selector, error) {
+	q := r.URL.Query().Get("labelSelector")
+	sel, err := labels.Parse(q)
+	if err != nil {
+		return nil, &BadRequestError{Msg: fmt.Sprintf("unable to parse requirement: labelSelector %q: %v", q, err)}
+	}
+	return sel, nil
+}
+
+// indexable picks the selector's first requirement the label index can
+// answer: key=value, key==value or key in (values).
+func indexable(sel labels.Selector) (key string, values []string, ok bool) {
+	reqs, _ := sel.Requirements()
+	for _, q := range reqs {
+		switch q.Operator() {
+		case selection.Equals, selection.DoubleEquals, selection.In:
+			return q.Key(), q.Values().List(), true
+		}
+	}
+	return "", nil, false
+}
+
+// selected keeps the objects whose labels match sel.
+func selected[T any](objs []T, meta func(T) *manifest.ObjectMeta, sel labels.Selector) []T {
+	if sel.Empty() {
+		return objs
+	}
+	out := make([]T, 0, len(objs))
+	for _, o := range objs {
+		if sel.Matches(labels.Set(meta(o).Labels)) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// listPods answers the pods of a namespace, those the labelSelector
+// selects: through the label index when one of its requirements is an
+// equality, so `-l batch.kubernetes.io/job-name=X` decodes X's pods and
+// not every pod.
 func (s *Server) listPods(r *http.Request) (any, error) {
-	recs, err := s.Read.Pods(r.Context(), ns(r))
+	sel, err := labelSelector(r)
 	if err != nil {
 		return nil, err
 	}
-	return listOf("v1", "PodList", podsOf(recs)), nil
+	var recs []*runner.PodRecord
+	if key, values, ok := indexable(sel); ok {
+		recs, err = s.Read.PodsLabelled(r.Context(), ns(r), key, values)
+	} else {
+		recs, err = s.Read.Pods(r.Context(), ns(r))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return listOf("v1", "PodList", selected(podsOf(recs), func(p *manifest.Pod) *manifest.ObjectMeta { return &p.ObjectMeta }, sel)), nil
 }
 
 // getPod answers the pod, or with ?record=1 localjobs' record of it.
@@ -65,11 +119,15 @@ func (s *Server) terminatePod(c Controller, r *http.Request) (any, error) {
 }
 
 func (s *Server) listJobs(r *http.Request) (any, error) {
+	sel, err := labelSelector(r)
+	if err != nil {
+		return nil, err
+	}
 	jobs, err := s.Read.Jobs(r.Context(), ns(r))
 	if err != nil {
 		return nil, err
 	}
-	return listOf("batch/v1", "JobList", jobs), nil
+	return listOf("batch/v1", "JobList", selected(jobs, func(j *manifest.Job) *manifest.ObjectMeta { return &j.ObjectMeta }, sel)), nil
 }
 
 func (s *Server) getJob(r *http.Request) (any, error) {
@@ -124,11 +182,15 @@ func (s *Server) createJob(c Controller, r *http.Request) (any, error) {
 }
 
 func (s *Server) listCronJobs(r *http.Request) (any, error) {
+	sel, err := labelSelector(r)
+	if err != nil {
+		return nil, err
+	}
 	cjs, err := s.Read.CronJobs(r.Context(), ns(r))
 	if err != nil {
 		return nil, err
 	}
-	return listOf("batch/v1", "CronJobList", cjs), nil
+	return listOf("batch/v1", "CronJobList", selected(cjs, func(cj *manifest.CronJob) *manifest.ObjectMeta { return &cj.ObjectMeta }, sel)), nil
 }
 
 func (s *Server) getCronJob(r *http.Request) (any, error) {

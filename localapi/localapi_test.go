@@ -53,6 +53,10 @@ func (f fakeReader) Pod(_ context.Context, ns, name string) (*runner.PodRecord, 
 	return rec("a"), nil
 }
 
+func (f fakeReader) PodsLabelled(context.Context, string, string, []string) ([]*runner.PodRecord, error) {
+	return nil, f.fail
+}
+
 func (f fakeReader) PodsOfJob(context.Context, string) ([]*runner.PodRecord, error) {
 	return []*runner.PodRecord{rec("j-1")}, f.fail
 }

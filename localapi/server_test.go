@@ -60,6 +60,9 @@ func (b *fakeBackend) Pods(context.Context, string) ([]*runner.PodRecord, error)
 func (b *fakeBackend) Pod(_ context.Context, ns, name string) (*runner.PodRecord, error) {
 	return nil, runner.ErrObjectNotFound
 }
+func (b *fakeBackend) PodsLabelled(context.Context, string, string, []string) ([]*runner.PodRecord, error) {
+	return nil, nil
+}
 func (b *fakeBackend) PodsOfJob(context.Context, string) ([]*runner.PodRecord, error) {
 	return nil, nil
 }

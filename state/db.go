@@ -59,7 +59,12 @@ import (
 
 // SchemaVersion is the schema this build writes. Open migrates older
 // databases up to it and refuses newer ones.
-const SchemaVersion = 1
+const SchemaVersion = 2
+
+// minReadSchema is the oldest schema a read-only Open reads as it is (a
+// CLI with no daemon must not need one to migrate first): schema 1 lacks
+// only the label index, and PodsLabelled scans without it.
+const minReadSchema = 1
 
 // DBFile is the name of the database file inside the state dir.
 const DBFile = "localjobs.db"
@@ -114,12 +119,15 @@ var (
 	bucketMeta      = []byte("meta")
 	bucketPods      = []byte("pods")
 	bucketPodsByJob = []byte("podsByJob")
-	bucketJobs      = []byte("jobs")
-	bucketEvents    = []byte("events")
-	bucketConfigMap = []byte("configmaps")
-	bucketSecrets   = []byte("secrets")
-	bucketApplied   = []byte("applied")
-	bucketCronJobs  = []byte("cronjobs")
+	// bucketPodsByLabel indexes pods by label (schema 2): key \x00 value
+	// \x00 namespace \x00 name.
+	bucketPodsByLabel = []byte("podsByLabel")
+	bucketJobs        = []byte("jobs")
+	bucketEvents      = []byte("events")
+	bucketConfigMap   = []byte("configmaps")
+	bucketSecrets     = []byte("secrets")
+	bucketApplied     = []byte("applied")
+	bucketCronJobs    = []byte("cronjobs")
 
 	bucketRuns          = []byte("runs")
 	bucketRunsByOwner   = []byte("runsByOwner")
@@ -130,14 +138,16 @@ var (
 	keySchema   = []byte("schema")
 	keyInstance = []byte("instance")
 
-	allBuckets = [][]byte{bucketMeta, bucketPods, bucketPodsByJob, bucketJobs, bucketEvents, bucketApplied, bucketConfigMap, bucketSecrets, bucketCronJobs,
+	allBuckets = [][]byte{bucketMeta, bucketPods, bucketPodsByJob, bucketPodsByLabel, bucketJobs, bucketEvents, bucketApplied, bucketConfigMap, bucketSecrets, bucketCronJobs,
 		bucketRuns, bucketRunsByOwner, bucketRunsByTime, bucketRunsLast, bucketNotifications}
 )
 
 // migrations[i] upgrades a database from schema i+1 to schema i+2, inside
 // the transaction Open runs. Append to it when SchemaVersion grows; never
 // edit an entry that has shipped.
-var migrations = []func(tx *bolt.Tx) error{}
+var migrations = []func(tx *bolt.Tx) error{
+	indexPodLabels, // 1 → 2
+}
 
 // Options configures Open. The zero value opens read-write with the default
 // log cap.
@@ -166,6 +176,10 @@ type DB struct {
 	openLogs map[string]bool // paths of log files currently open for writing
 
 	podsOfJob podCache // PodsOfJob's decoded records
+
+	// schema is the database's schema: SchemaVersion, except in a
+	// read-only view of an older one (minReadSchema).
+	schema int
 }
 
 var _ runner.Store = (*DB)(nil)
@@ -325,9 +339,10 @@ func (db *DB) checkSchema(tx *bolt.Tx) error {
 	if v > SchemaVersion {
 		return fmt.Errorf("schema %d, supported %d: %w", v, SchemaVersion, ErrSchemaTooNew)
 	}
-	if v < SchemaVersion {
+	if v < minReadSchema {
 		return fmt.Errorf("schema %d needs migrating to %d: start the daemon once to migrate it", v, SchemaVersion)
 	}
+	db.schema = v
 	db.instance = string(meta.Get(keyInstance))
 	return nil
 }
@@ -356,6 +371,7 @@ func (db *DB) initSchema(tx *bolt.Tx) error {
 	if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
 		return fmt.Errorf("write schema: %w", err)
 	}
+	db.schema = SchemaVersion
 	for _, b := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)

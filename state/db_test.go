@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -129,22 +130,14 @@ func TestOpen_SchemaTooNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	b, err := bolt.Open(filepath.Join(dir, DBFile), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = b.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keySchema, []byte("2"))
+	rewriteDB(t, dir, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keySchema, []byte(strconv.Itoa(SchemaVersion+1)))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Close()
 
 	for _, opts := range []Options{{}, {ReadOnly: true}} {
 		_, err := Open(dir, opts)
 		if !errors.Is(err, ErrSchemaTooNew) {
-			t.Errorf("Open(%+v) of schema 2: err = %v, want ErrSchemaTooNew", opts, err)
+			t.Errorf("Open(%+v) of a newer schema: err = %v, want ErrSchemaTooNew", opts, err)
 		}
 	}
 }
@@ -222,3 +215,20 @@ func testPod(ns, name, uid, jobUID string, sec int) *runner.PodRecord {
 }
 
 var baseTime = time.Date(2025, 3, 30, 1, 2, 3, 0, time.UTC)
+
+// rewriteDB changes the closed database of dir behind Open's back, as
+// another release or a damaged disk would have left it.
+func rewriteDB(tb testing.TB, dir string, fn func(tx *bolt.Tx) error) {
+	tb.Helper()
+	b, err := bolt.Open(filepath.Join(dir, DBFile), 0o600, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	err = b.Update(fn)
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+}

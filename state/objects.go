@@ -86,15 +86,22 @@ func putPod(tx *bolt.Tx, p *runner.PodRecord, data []byte) error {
 	newJob := controllerJobUID(&p.Pod)
 	pods, idx := tx.Bucket(bucketPods), tx.Bucket(bucketPodsByJob)
 	key := objectKey(ns, name)
+	var oldLabels map[string]string
 	if old := pods.Get(key); old != nil {
-		var prev runner.PodRecord
+		// A stored record that does not decode leaves its index entries;
+		// the readers check each entry against the record.
+		var prev podMeta
 		if err := json.Unmarshal(old, &prev); err == nil {
-			if oldJob := controllerJobUID(&prev.Pod); oldJob != "" && oldJob != newJob {
-				if err := idx.Delete(jobIndexKey(oldJob, ns, name)); err != nil {
+			oldLabels = prev.Pod.Meta.Labels
+			if oldJob := prev.Pod.Meta.ControllerRef(manifest.KindJob); oldJob != nil && oldJob.UID != newJob {
+				if err := idx.Delete(jobIndexKey(oldJob.UID, ns, name)); err != nil {
 					return err
 				}
 			}
 		}
+	}
+	if err := indexLabels(tx.Bucket(bucketPodsByLabel), ns, name, oldLabels, p.Pod.Labels); err != nil {
+		return err
 	}
 	if newJob != "" {
 		if err := idx.Put(jobIndexKey(newJob, ns, name), nil); err != nil {
@@ -177,6 +184,9 @@ func (db *DB) PodsOfJob(ctx context.Context, jobUID string) ([]*runner.PodRecord
 				}
 				db.podsOfJob.put(key, v, p)
 			}
+			if controllerJobUID(&p.Pod) != jobUID {
+				return nil // a stale entry (see putPod)
+			}
 			pods = append(pods, p)
 			return nil
 		})
@@ -209,6 +219,9 @@ func (db *DB) DeletePod(ctx context.Context, ns, name string) error {
 			if err := tx.Bucket(bucketPodsByJob).Delete(jobIndexKey(job, ns, name)); err != nil {
 				return err
 			}
+		}
+		if err := indexLabels(tx.Bucket(bucketPodsByLabel), ns, name, prev.Pod.Labels, nil); err != nil {
+			return err
 		}
 		if err := deleteEvents(tx, prev.Pod.UID); err != nil {
 			return err
