@@ -46,7 +46,7 @@ var mayImport = map[string][]string{
 	// The CLI reaches daemons and state only through localapi.
 	"cli": {"crontab", "kubectl", "localapi", "manifest", "schedule"},
 	// bench seeds a store through its API and runs the binary.
-	"bench": {"localapi", "manifest", "runner", "runner/docker", "runner/docker/dockertest", "schedule", "state"},
+	"bench": {"history", "localapi", "manifest", "runner", "runner/docker", "runner/docker/dockertest", "schedule", "state"},
 	// The chaos harness drives the binary and reads a stopped daemon's state.
 	"bench/chaos": {"localapi", "manifest", "runner/docker/dockertest", "state"},
 }

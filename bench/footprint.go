@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/localjobs/localjobs/history"
 	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 	"github.com/localjobs/localjobs/state"
@@ -138,8 +139,8 @@ func cpuTicks(pid int) (int64, error) {
 	return utime + stime, nil
 }
 
-// seed fills a state dir with finished Jobs and their pods, and CronJobs
-// that will not fire during the bench.
+// seed fills a state dir with finished Jobs, their pods and their runs'
+// history, and CronJobs that will not fire during the bench.
 func seed(ctx context.Context, dir string) error {
 	db, err := state.Open(dir, state.Options{})
 	if err != nil {
@@ -188,6 +189,11 @@ func seed(ctx context.Context, dir string) error {
 				Current: &runner.Run{Step: runner.StepExited, Reason: "Completed", StartedAt: now, FinishedAt: now}}}})
 		}
 		if err := db.SavePods(ctx, pods); err != nil {
+			return err
+		}
+		// The run history a daemon records as each Job finishes, so the
+		// daemon under test starts from a state one like it left.
+		if _, err := db.RecordRun(ctx, history.FromJob(job, pods, nil, now), nil, history.Retention{}); err != nil {
 			return err
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/duration"
@@ -260,7 +259,7 @@ func eventName(o any) string { return "event/" + o.(*manifest.Event).Name }
 
 // eventPrinter prints event rows, the header before the first.
 type eventPrinter struct {
-	w      *tabwriter.Writer
+	w      *table
 	o      eventOptions
 	header bool
 }

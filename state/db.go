@@ -54,6 +54,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/localjobs/localjobs/manifest"
 	"github.com/localjobs/localjobs/runner"
 )
 
@@ -63,7 +64,7 @@ const SchemaVersion = 2
 
 // minReadSchema is the oldest schema a read-only Open reads as it is (a
 // CLI with no daemon must not need one to migrate first): schema 1 lacks
-// only the label index, and PodsLabelled scans without it.
+// only the indexes, and their readers scan without them.
 const minReadSchema = 1
 
 // DBFile is the name of the database file inside the state dir.
@@ -122,6 +123,12 @@ var (
 	// bucketPodsByLabel indexes pods by label (schema 2): key \x00 value
 	// \x00 namespace \x00 name.
 	bucketPodsByLabel = []byte("podsByLabel")
+	// bucketPodsLive indexes the pods not in a terminal phase (schema 2):
+	// namespace/name.
+	bucketPodsLive = []byte("podsLive")
+	// bucketJobsByOwner indexes Jobs by the UIDs of their owner references
+	// (schema 2): ownerUID/namespace/name.
+	bucketJobsByOwner = []byte("jobsByOwner")
 	bucketJobs        = []byte("jobs")
 	bucketEvents      = []byte("events")
 	bucketConfigMap   = []byte("configmaps")
@@ -138,7 +145,7 @@ var (
 	keySchema   = []byte("schema")
 	keyInstance = []byte("instance")
 
-	allBuckets = [][]byte{bucketMeta, bucketPods, bucketPodsByJob, bucketPodsByLabel, bucketJobs, bucketEvents, bucketApplied, bucketConfigMap, bucketSecrets, bucketCronJobs,
+	allBuckets = [][]byte{bucketMeta, bucketPods, bucketPodsByJob, bucketPodsByLabel, bucketPodsLive, bucketJobs, bucketJobsByOwner, bucketEvents, bucketApplied, bucketConfigMap, bucketSecrets, bucketCronJobs,
 		bucketRuns, bucketRunsByOwner, bucketRunsByTime, bucketRunsLast, bucketNotifications}
 )
 
@@ -146,7 +153,7 @@ var (
 // the transaction Open runs. Append to it when SchemaVersion grows; never
 // edit an entry that has shipped.
 var migrations = []func(tx *bolt.Tx) error{
-	indexPodLabels, // 1 → 2
+	addIndexes, // 1 → 2: the pods' label and live indexes, the Jobs' owner index
 }
 
 // Options configures Open. The zero value opens read-write with the default
@@ -175,7 +182,10 @@ type DB struct {
 	mu       sync.Mutex
 	openLogs map[string]bool // paths of log files currently open for writing
 
-	podsOfJob podCache // PodsOfJob's decoded records
+	// Records decoded for the readers of shared records (decodeCache).
+	podsOfJob      decodeCache[runner.PodRecord] // PodsOfJob's
+	sharedJobs     decodeCache[manifest.Job]     // JobsShared's
+	sharedCronJobs decodeCache[manifest.CronJob] // CronJobsShared's
 
 	// schema is the database's schema: SchemaVersion, except in a
 	// read-only view of an older one (minReadSchema).

@@ -103,6 +103,9 @@ func putPod(tx *bolt.Tx, p *runner.PodRecord, data []byte) error {
 	if err := indexLabels(tx.Bucket(bucketPodsByLabel), ns, name, oldLabels, p.Pod.Labels); err != nil {
 		return err
 	}
+	if err := indexLive(tx.Bucket(bucketPodsLive), key, p.Pod.Status.Phase); err != nil {
+		return err
+	}
 	if newJob != "" {
 		if err := idx.Put(jobIndexKey(newJob, ns, name), nil); err != nil {
 			return err
@@ -157,7 +160,7 @@ func (db *DB) Pods(ctx context.Context, ns string) ([]*runner.PodRecord, error) 
 
 // PodsOfJob lists the pods whose controller reference is the Job with this
 // UID, in the order of Pods. It reads the podsByJob index, not every pod,
-// and decodes only the records that changed since it last did (podCache):
+// and decodes only the records that changed since it last did (decodeCache):
 // the records are shared between callers and must not be modified.
 func (db *DB) PodsOfJob(ctx context.Context, jobUID string) ([]*runner.PodRecord, error) {
 	if err := ctx.Err(); err != nil {
@@ -176,13 +179,9 @@ func (db *DB) PodsOfJob(ctx context.Context, jobUID string) ([]*runner.PodRecord
 			if v == nil {
 				return nil // stale index entry; SavePod/DeletePod keep it in step
 			}
-			p := db.podsOfJob.get(key, v)
-			if p == nil {
-				p = new(runner.PodRecord)
-				if err := json.Unmarshal(v, p); err != nil {
-					return fmt.Errorf("decode pod %s: %w", key, err)
-				}
-				db.podsOfJob.put(key, v, p)
+			p, err := db.podsOfJob.decode(key, v)
+			if err != nil {
+				return fmt.Errorf("decode pod %s: %w", key, err)
 			}
 			if controllerJobUID(&p.Pod) != jobUID {
 				return nil // a stale entry (see putPod)
@@ -223,6 +222,9 @@ func (db *DB) DeletePod(ctx context.Context, ns, name string) error {
 		if err := indexLabels(tx.Bucket(bucketPodsByLabel), ns, name, prev.Pod.Labels, nil); err != nil {
 			return err
 		}
+		if err := tx.Bucket(bucketPodsLive).Delete(key); err != nil {
+			return err
+		}
 		if err := deleteEvents(tx, prev.Pod.UID); err != nil {
 			return err
 		}
@@ -256,7 +258,11 @@ func (db *DB) SaveJob(ctx context.Context, j *manifest.Job) error {
 		return fmt.Errorf("save job %s/%s: %w", j.Namespace, j.Name, err)
 	}
 	err = db.update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketJobs).Put(objectKey(j.Namespace, j.Name), data)
+		jobs, key := tx.Bucket(bucketJobs), objectKey(j.Namespace, j.Name)
+		if err := indexOwners(tx.Bucket(bucketJobsByOwner), j.Namespace, j.Name, storedOwners(jobs.Get(key)), ownerUIDs(j.OwnerReferences)); err != nil {
+			return err
+		}
+		return jobs.Put(key, data)
 	})
 	if err != nil {
 		return fmt.Errorf("save job %s/%s: %w", j.Namespace, j.Name, err)
@@ -287,7 +293,18 @@ func (db *DB) Job(ctx context.Context, ns, name string) (*manifest.Job, error) {
 // Jobs lists the jobs of namespace ns ("" = all namespaces), oldest first by
 // creationTimestamp, then by name and namespace.
 func (db *DB) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
-	jobs, err := db.jobs(ctx, ns, nil, nil)
+	jobs, err := db.jobs(ctx, jobsOf(ns), nil, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	return jobs, nil
+}
+
+// JobsShared is Jobs for readers that do not modify what they get (the
+// API's lists): it decodes only the records that changed since it last
+// did, and its records are shared between callers (decodeCache).
+func (db *DB) JobsShared(ctx context.Context, ns string) ([]*manifest.Job, error) {
+	jobs, err := db.jobs(ctx, jobsOf(ns), nil, nil, &db.sharedJobs)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
@@ -295,10 +312,10 @@ func (db *DB) Jobs(ctx context.Context, ns string) ([]*manifest.Job, error) {
 }
 
 // JobsOwnedBy lists the jobs of namespace ns with an owner reference to
-// ownerUID (a CronJob's), in the order of Jobs. Only the records whose
-// stored JSON holds that uid are decoded: the CronJob controller asks for
-// each CronJob's Jobs, and decoding every Job for each of 1,000 CronJobs
-// cost 14 s of CPU at every start.
+// ownerUID (a CronJob's), in the order of Jobs, reading only those through
+// the owner index: the CronJob controller asks for each CronJob's Jobs,
+// and decoding every Job for each of 1,000 CronJobs cost 14 s of CPU at
+// every start (scanning their bytes, a third of a second).
 func (db *DB) JobsOwnedBy(ctx context.Context, ns, ownerUID string) ([]*manifest.Job, error) {
 	if ownerUID == "" {
 		return nil, ctx.Err()
@@ -308,31 +325,67 @@ func (db *DB) JobsOwnedBy(ctx context.Context, ns, ownerUID string) ([]*manifest
 		return nil, err
 	}
 	needle := append([]byte(`"uid":`), uid...)
-	jobs, err := db.jobs(ctx, ns,
-		func(raw []byte) bool { return bytes.Contains(raw, needle) },
-		func(j *manifest.Job) bool {
-			return slices.ContainsFunc(j.OwnerReferences, func(o manifest.OwnerReference) bool { return o.UID == ownerUID })
-		})
+	owned := func(j *manifest.Job) bool {
+		return slices.ContainsFunc(j.OwnerReferences, func(o manifest.OwnerReference) bool { return o.UID == ownerUID })
+	}
+	var jobs []*manifest.Job
+	if db.schema < 2 {
+		// A read-only view of a schema 1 database: no index to read.
+		jobs, err = db.jobs(ctx, jobsOf(ns), func(raw []byte) bool { return bytes.Contains(raw, needle) }, owned, nil)
+	} else {
+		jobs, err = db.jobs(ctx, jobsOwnedBy(ns, ownerUID), nil, owned, nil)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list jobs of %s: %w", ownerUID, err)
 	}
 	return jobs, nil
 }
 
-// jobs lists the jobs of ns whose stored bytes pass raw and, decoded,
-// keep (nil = all), in the order of Jobs.
-func (db *DB) jobs(ctx context.Context, ns string, raw func([]byte) bool, keep func(*manifest.Job) bool) ([]*manifest.Job, error) {
+// jobScan calls fn with the key and stored bytes of some Jobs.
+type jobScan func(tx *bolt.Tx, fn func(k, v []byte) error) error
+
+// jobsOf scans the Jobs of namespace ns ("" = all).
+func jobsOf(ns string) jobScan {
+	return func(tx *bolt.Tx, fn func(k, v []byte) error) error {
+		return scanPrefix(tx.Bucket(bucketJobs), nsPrefix(ns), fn)
+	}
+}
+
+// jobsOwnedBy scans the Jobs of ns ("" = all) the owner index has under
+// ownerUID.
+func jobsOwnedBy(ns, ownerUID string) jobScan {
+	return func(tx *bolt.Tx, fn func(k, v []byte) error) error {
+		keys, err := ownedJobKeys(tx, ns, ownerUID)
+		if err != nil {
+			return err
+		}
+		b := tx.Bucket(bucketJobs)
+		for _, k := range keys {
+			if v := b.Get(k); v != nil { // nil: a stale entry; SaveJob and DeleteJob keep the index in step
+				if err := fn(k, v); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// jobs lists the Jobs scan finds whose stored bytes pass raw and, decoded,
+// keep (nil = all), in the order of Jobs; with a cache, the records are
+// shared.
+func (db *DB) jobs(ctx context.Context, scan jobScan, raw func([]byte) bool, keep func(*manifest.Job) bool, cache *decodeCache[manifest.Job]) ([]*manifest.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var jobs []*manifest.Job
 	err := db.view(func(tx *bolt.Tx) error {
-		return scanPrefix(tx.Bucket(bucketJobs), nsPrefix(ns), func(k, v []byte) error {
+		return scan(tx, func(k, v []byte) error {
 			if raw != nil && !raw(v) {
 				return nil
 			}
-			j := new(manifest.Job)
-			if err := json.Unmarshal(v, j); err != nil {
+			j, err := decodeWith(cache, k, v)
+			if err != nil {
 				return fmt.Errorf("decode job %s: %w", k, err)
 			}
 			if keep == nil || keep(j) {
@@ -370,11 +423,15 @@ func (db *DB) DeleteJob(ctx context.Context, ns, name string) error {
 		if err := deleteEvents(tx, j.UID); err != nil {
 			return err
 		}
+		if err := indexOwners(tx.Bucket(bucketJobsByOwner), ns, name, ownerUIDs(j.OwnerReferences), nil); err != nil {
+			return err
+		}
 		return jobs.Delete(key)
 	})
 	if err != nil {
 		return fmt.Errorf("delete job %s/%s: %w", ns, name, err)
 	}
+	db.sharedJobs.drop(objectKey(ns, name))
 	return nil
 }
 

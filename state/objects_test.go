@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	bolt "go.etcd.io/bbolt"
 	"os"
 	"slices"
 	"testing"
@@ -307,6 +308,27 @@ func TestDB_JobsOwnedBy(t *testing.T) {
 		if names := jobNames(jobs); !slices.Equal(names, tt.want) {
 			t.Errorf("JobsOwnedBy(%q, %q) = %v, want %v", tt.ns, tt.owner, names, tt.want)
 		}
+	}
+
+	// The owner index follows a change of owner and a delete.
+	if err := db.SaveJob(ctx, owned("default", "b", "j1", 5, "cj-2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteJob(ctx, "default", "a"); err != nil {
+		t.Fatal(err)
+	}
+	for owner, want := range map[string][]string{"cj-1": {"c"}, "cj-2": {"other", "b"}} {
+		jobs, err := db.JobsOwnedBy(ctx, "", owner)
+		if names := jobNames(jobs); err != nil || !slices.Equal(names, want) {
+			t.Errorf("after changes: JobsOwnedBy(%q) = %v, %v; want %v", owner, names, err, want)
+		}
+	}
+	var entries int
+	if err := db.view(func(tx *bolt.Tx) error {
+		entries = tx.Bucket(bucketJobsByOwner).Stats().KeyN
+		return nil
+	}); err != nil || entries != 3 {
+		t.Errorf("owner index: %d entries (%v), want 3 (b, other, c)", entries, err)
 	}
 }
 

@@ -68,13 +68,9 @@ func (c *Controller) SweepOrphans(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("list containers: %w", err)
 	}
-	recs, err := c.Store.Pods(ctx, "")
+	byUID, err := runner.RecordsOf(ctx, c.Store, cs)
 	if err != nil {
-		return 0, fmt.Errorf("list pods: %w", err)
-	}
-	byUID := map[string]*runner.PodRecord{}
-	for _, r := range recs {
-		byUID[r.Pod.UID] = r
+		return 0, err
 	}
 	n := 0
 	for _, ci := range cs {

@@ -178,10 +178,11 @@ func (c *Controller) RunningContainers(ctx context.Context) int {
 	})
 }
 
-// sumPods adds up f over every stored pod (0 if they cannot be read,
-// which the daemon's log says: KillAll then kills nothing).
+// sumPods adds up f over every live pod (0 if they cannot be read, which
+// the daemon's log says: KillAll then kills nothing). A finished pod has
+// no running container: the kubelet records the exits before the phase.
 func (c *Controller) sumPods(ctx context.Context, f func(*runner.PodRecord) int) int {
-	recs, err := c.Store.Pods(ctx, "")
+	recs, err := c.Store.LivePods(ctx)
 	if err != nil {
 		c.logger().Error("list pods", "error", err)
 		return 0

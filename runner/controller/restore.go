@@ -49,18 +49,15 @@ func (c *Controller) Restore(ctx context.Context) (RestoreStats, error) {
 		return st, err
 	}
 	c.kubelet.CleanStaging()
-	recs, err := c.Store.Pods(ctx, "")
+	recs, err := c.Store.LivePods(ctx)
 	if err != nil {
 		return st, fmt.Errorf("list pods: %w", err)
 	}
-	// The exits recorded as restored, for removing the containers a
-	// stopped daemon had not removed yet (the workers own recs once run).
+	// The pods as restored, for removing the containers whose exits a
+	// stopped daemon recorded but had not removed yet (the workers own
+	// recs once run; finished pods are read by the containers' labels).
 	exits := make([]*runner.PodRecord, 0, len(recs))
 	for _, rec := range recs {
-		if runner.IsTerminalPhase(rec.Pod.Status.Phase) {
-			exits = append(exits, rec)
-			continue
-		}
 		w, err := c.kubelet.Restore(ctx, rec, &st.RestoreStats)
 		if err != nil {
 			return st, err

@@ -17,6 +17,8 @@ type Store interface {
 	// InstanceID is part of every container's name and labels.
 	InstanceID() string
 	SavePod(ctx context.Context, p *runner.PodRecord) error
+	// Pod and Pods read the records of containers the engine still has.
+	runner.PodReader
 	OpenLog(ns, pod, uid, container string, restart int32) (runner.LogFile, error)
 	PodDir(ns, pod, uid string) string
 	ConfigMap(ctx context.Context, ns, name string) (*manifest.ConfigMap, error)

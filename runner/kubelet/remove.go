@@ -144,8 +144,9 @@ func (w *Worker) removeFinished(ctx context.Context) {
 }
 
 // SweepExited removes, after a restart, the engine's exited containers of
-// this instance whose exit is recorded in recs (the store's pods, as
-// Restore left them): the removals a stopped daemon did not get to. A
+// this instance whose exit is recorded: in recs (the live pods, as Restore
+// left them) or, for other pods, in the store (read by the containers'
+// labels): the removals a stopped daemon did not get to. A
 // container no record explains is left alone; a pod with a sandbox keeps
 // its exited containers until it has finished. It works in the
 // background; Wait waits for it.
@@ -161,14 +162,30 @@ func (k *Kubelet) SweepExited(ctx context.Context, recs []*runner.PodRecord) {
 }
 
 func (k *Kubelet) sweepExited(ctx context.Context, recs []*runner.PodRecord) {
-	byUID := make(map[string]*runner.PodRecord, len(recs))
-	for _, r := range recs {
-		byUID[r.Pod.UID] = r
-	}
 	infos, err := k.Runtime.List(ctx, map[string]string{runner.LabelInstance: k.Store.InstanceID()})
 	if err != nil {
 		k.Log.Warn("list containers to remove exited ones", "error", err)
 		return
+	}
+	// The records of the exited containers' pods: recs, else the store's
+	// (a finished pod's).
+	given := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		given[r.Pod.UID] = true
+	}
+	var others []runner.ContainerInfo
+	for _, info := range infos {
+		if !info.Running && !given[info.Labels[runner.LabelPodUID]] {
+			others = append(others, info)
+		}
+	}
+	byUID, err := runner.RecordsOf(ctx, k.Store, others)
+	if err != nil {
+		k.Log.Warn("read the pods of exited containers to remove them", "error", err)
+		return
+	}
+	for _, r := range recs {
+		byUID[r.Pod.UID] = r
 	}
 	var r removal
 	for _, info := range infos {

@@ -209,6 +209,15 @@ func (s *Store) listPods(ctx context.Context, op, ns string) ([]*runner.PodRecor
 	return out, nil
 }
 
+// LivePods implements runner.Store.
+func (s *Store) LivePods(ctx context.Context) ([]*runner.PodRecord, error) {
+	all, err := s.listPods(ctx, "LivePods", "")
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(p *runner.PodRecord) bool { return runner.IsTerminalPhase(p.Pod.Status.Phase) }), nil
+}
+
 // PodsOfJob implements runner.Store.
 func (s *Store) PodsOfJob(ctx context.Context, uid string) ([]*runner.PodRecord, error) {
 	all, err := s.listPods(ctx, "PodsOfJob", "")

@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/localjobs/localjobs/manifest"
@@ -94,5 +95,79 @@ func BenchmarkPodsOfJob(b *testing.B) {
 		if _, err := db.PodsOfJob(ctx, "job-a"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestSharedListsDecodeOnlyChanges: JobsShared and CronJobsShared hand
+// back the records they decoded before for what did not change, a fresh
+// decode for what did, nothing for what was deleted; Jobs and CronJobs
+// decode afresh every time (their callers may change what they get).
+func TestSharedListsDecodeOnlyChanges(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, t.TempDir(), Options{})
+	for i := range 3 {
+		if err := db.SaveJob(ctx, testJob("default", fmt.Sprintf("j-%d", i), fmt.Sprintf("ju%d", i), i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveCronJob(ctx, testCronJob("default", fmt.Sprintf("c-%d", i), fmt.Sprintf("cu%d", i), i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs1, err := db.JobsShared(ctx, "default")
+	if err != nil || len(jobs1) != 3 {
+		t.Fatalf("JobsShared = %v, %v", jobNames(jobs1), err)
+	}
+	cjs1, err := db.CronJobsShared(ctx, "")
+	if err != nil || len(cjs1) != 3 {
+		t.Fatalf("CronJobsShared = %d, %v", len(cjs1), err)
+	}
+
+	j := testJob("default", "j-1", "ju1", 1)
+	j.Status.Succeeded = 1
+	if err := db.SaveJob(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteJob(ctx, "default", "j-2"); err != nil {
+		t.Fatal(err)
+	}
+	cj := testCronJob("default", "c-0", "cu0", 0)
+	cj.Spec.Schedule = "@hourly"
+	if err := db.SaveCronJob(ctx, cj); err != nil {
+		t.Fatal(err)
+	}
+
+	jobs2, err := db.JobsShared(ctx, "default")
+	if err != nil || !slices.Equal(jobNames(jobs2), []string{"j-0", "j-1"}) {
+		t.Fatalf("JobsShared after changes = %v, %v", jobNames(jobs2), err)
+	}
+	if jobs2[0] != jobs1[0] {
+		t.Error("unchanged Job j-0 decoded again")
+	}
+	if jobs2[1] == jobs1[1] || jobs2[1].Status.Succeeded != 1 {
+		t.Errorf("changed Job j-1: same record %v, succeeded %d; want a new decode", jobs2[1] == jobs1[1], jobs2[1].Status.Succeeded)
+	}
+	cjs2, err := db.CronJobsShared(ctx, "default")
+	if err != nil || len(cjs2) != 3 {
+		t.Fatalf("CronJobsShared after a change = %d, %v", len(cjs2), err)
+	}
+	if cjs2[0] == cjs1[0] || cjs2[0].Spec.Schedule != "@hourly" || cjs2[1] != cjs1[1] || cjs2[2] != cjs1[2] {
+		t.Errorf("CronJobsShared: changed c-0 new %v (schedule %s), unchanged kept %v %v",
+			cjs2[0] != cjs1[0], cjs2[0].Spec.Schedule, cjs2[1] == cjs1[1], cjs2[2] == cjs1[2])
+	}
+	if n := db.sharedJobs.len(); n != 2 {
+		t.Errorf("Job cache holds %d records after a delete; want 2", n)
+	}
+
+	own1, err := db.Jobs(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own2, err := db.Jobs(ctx, "default")
+	if err != nil || own1[0] == own2[0] || own1[0] == jobs2[0] {
+		t.Errorf("Jobs handed out a shared record (%v)", err)
+	}
+	cown, err := db.CronJobs(ctx, "default")
+	if err != nil || cown[1] == cjs2[1] {
+		t.Errorf("CronJobs handed out a shared record (%v)", err)
 	}
 }
