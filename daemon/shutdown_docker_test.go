@@ -183,12 +183,27 @@ func startLoad(ctx context.Context, t *testing.T, rt *docker.Runtime, image stri
 		wg.Add(1)
 		go func() { defer wg.Done(); hog.Wait() }()
 	}
+	// The stream's containers carry a label of this run, and are swept by
+	// it once the stream has stopped.
+	labels := dockertest.Labels(map[string]string{"io.localjobs.test-load": dockertest.Name(t)})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if _, err := dockertest.RemoveContainers(rctx, labels); err != nil {
+				t.Errorf("remove the load's containers: %v", err)
+			}
+		}()
 		for ctx.Err() == nil {
-			spec := runner.ContainerSpec{Name: dockertest.Name(t), Image: image, Cmd: []string{"true"}, Labels: dockertest.Labels(nil)}
-			id, err := rt.Create(ctx, spec)
+			spec := runner.ContainerSpec{Name: dockertest.Name(t), Image: image, Cmd: []string{"true"}, Labels: labels}
+			// A create is not cut off by the end of the load: one cut
+			// off in flight was carried out by the engine after the
+			// test had gone, and its container was left behind.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			id, err := rt.Create(cctx, spec)
+			cancel()
 			if err != nil {
 				select { // an engine error: pace the retries
 				case <-ctx.Done():
