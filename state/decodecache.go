@@ -42,8 +42,8 @@ func (c *decodeCache[T]) decode(key, raw []byte) (*T, error) {
 	if rec := c.get(key, raw); rec != nil {
 		return rec, nil
 	}
-	rec := new(T)
-	if err := json.Unmarshal(raw, rec); err != nil {
+	rec, err := decodeWith[T](nil, key, raw)
+	if err != nil {
 		return nil, err
 	}
 	c.put(key, raw, rec)

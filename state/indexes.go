@@ -13,28 +13,65 @@ import (
 	"github.com/localjobs/localjobs/runner"
 )
 
-// The label index (bucket podsByLabel) has one key per label of each pod:
-// key \x00 value \x00 namespace \x00 name. A label selector's equality
-// reads the pods it names instead of decoding every pod (`get pods -l
-// batch.kubernetes.io/job-name=X` among 100k pods). Label keys and values
-// never hold \x00 (Kubernetes' validation); a name that did would only
-// add a candidate the caller's full match drops, never hide a pod.
+// The pod indexes hold, under a prefix of their own, the key of each pod
+// record (objectKey: namespace/name), so one reader serves them all
+// (podsIndexed):
+//   - podsByJob:   jobUID/ + namespace/name
+//   - podsByLabel: key \x00 value \x00 + namespace/name, one per label
+//   - podsLive:    namespace/name, for each pod not in a terminal phase
+// A label selector's equality reads the pods it names instead of decoding
+// every pod (`get pods -l batch.kubernetes.io/job-name=X` among 100k
+// pods). Label keys and values never hold \x00 (Kubernetes' validation);
+// an entry is checked against the decoded record anyway, so a stale or
+// ambiguous one can never add a pod.
 
+// labelPrefix is the label index prefix of the pods of ns ("" = all) with
+// label key=value.
 func labelPrefix(key, value, ns string) []byte {
 	b := make([]byte, 0, len(key)+len(value)+len(ns)+3)
 	b = append(b, key...)
 	b = append(b, 0)
 	b = append(b, value...)
 	b = append(b, 0)
-	if ns != "" {
-		b = append(b, ns...)
-		b = append(b, 0)
-	}
-	return b
+	return append(b, nsPrefix(ns)...)
 }
 
 func labelIndexKey(key, value, ns, name string) []byte {
-	return append(labelPrefix(key, value, ns), name...)
+	return append(labelPrefix(key, value, ""), objectKey(ns, name)...)
+}
+
+// podsIndexed appends to out the pods whose entries the index bucket has
+// under prefix — each entry is its first skip bytes, then the pod's key —
+// and that, decoded, keep accepts (an entry whose record is gone or no
+// longer matches is stale: skipped). With a cache the records are shared
+// (decodeCache).
+func podsIndexed(tx *bolt.Tx, index, prefix []byte, skip int, keep func(*runner.PodRecord) bool, cache *decodeCache[runner.PodRecord], out *[]*runner.PodRecord) error {
+	pods := tx.Bucket(bucketPods)
+	return scanPrefix(tx.Bucket(index), prefix, func(k, _ []byte) error {
+		key := k[skip:]
+		v := pods.Get(key)
+		if v == nil {
+			return nil // stale; SavePod and DeletePod keep the indexes in step
+		}
+		p, err := decodeWith(cache, key, v)
+		if err != nil {
+			return fmt.Errorf("decode pod %s: %w", key, err)
+		}
+		if keep(p) {
+			*out = append(*out, p)
+		}
+		return nil
+	})
+}
+
+// podsWhere is Pods filtered by keep: what an index answers, read from a
+// database without it (a read-only view of schema 1).
+func (db *DB) podsWhere(ctx context.Context, ns string, keep func(*runner.PodRecord) bool) ([]*runner.PodRecord, error) {
+	all, err := db.Pods(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(p *runner.PodRecord) bool { return !keep(p) }), nil
 }
 
 // podMeta is the part of a stored pod record its indexes need; decoding
@@ -124,33 +161,12 @@ func (db *DB) LivePods(ctx context.Context) ([]*runner.PodRecord, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	live := func(p *runner.PodRecord) bool { return !runner.IsTerminalPhase(p.Pod.Status.Phase) }
 	if db.schema < 2 {
-		// A read-only view of a schema 1 database: no index to read.
-		all, err := db.Pods(ctx, "")
-		if err != nil {
-			return nil, err
-		}
-		return slices.DeleteFunc(all, func(p *runner.PodRecord) bool { return runner.IsTerminalPhase(p.Pod.Status.Phase) }), nil
+		return db.podsWhere(ctx, "", live)
 	}
 	var pods []*runner.PodRecord
-	err := db.view(func(tx *bolt.Tx) error {
-		podsB := tx.Bucket(bucketPods)
-		return scanPrefix(tx.Bucket(bucketPodsLive), nil, func(k, _ []byte) error {
-			v := podsB.Get(k)
-			if v == nil {
-				return nil // a stale entry; SavePod and DeletePod keep the index in step
-			}
-			p := new(runner.PodRecord)
-			if err := json.Unmarshal(v, p); err != nil {
-				return fmt.Errorf("decode pod %s: %w", k, err)
-			}
-			if !runner.IsTerminalPhase(p.Pod.Status.Phase) {
-				pods = append(pods, p)
-			}
-			return nil
-		})
-	})
-	if err != nil {
+	if err := db.view(func(tx *bolt.Tx) error { return podsIndexed(tx, bucketPodsLive, nil, 0, live, nil, &pods) }); err != nil {
 		return nil, fmt.Errorf("list live pods: %w", err)
 	}
 	sortPods(pods)
@@ -164,41 +180,18 @@ func (db *DB) PodsLabelled(ctx context.Context, ns, key string, values []string)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	labelled := func(p *runner.PodRecord) bool {
+		v, ok := p.Pod.Labels[key]
+		return ok && slices.Contains(values, v)
+	}
 	if db.schema < 2 {
-		// A read-only view of a schema 1 database: no index to read.
-		return db.podsLabelledScan(ctx, ns, key, values)
+		return db.podsWhere(ctx, ns, labelled)
 	}
 	var pods []*runner.PodRecord
-	seen := map[string]bool{}
 	err := db.view(func(tx *bolt.Tx) error {
-		podsB := tx.Bucket(bucketPods)
-		for _, v := range values {
-			if seen["\x00"+v] {
-				continue
-			}
-			seen["\x00"+v] = true
+		for _, v := range slices.Compact(slices.Sorted(slices.Values(values))) {
 			prefix := labelPrefix(key, v, ns)
-			err := scanPrefix(tx.Bucket(bucketPodsByLabel), prefix, func(k, _ []byte) error {
-				rest := k[len(key)+len(v)+2:] // namespace \x00 name
-				i := bytes.IndexByte(rest, 0)
-				if i < 0 {
-					return nil
-				}
-				pns, pname := string(rest[:i]), string(rest[i+1:])
-				val := podsB.Get(objectKey(pns, pname))
-				if val == nil {
-					return nil // a stale entry; SavePod and DeletePod keep the index in step
-				}
-				p := new(runner.PodRecord)
-				if err := json.Unmarshal(val, p); err != nil {
-					return fmt.Errorf("decode pod %s/%s: %w", pns, pname, err)
-				}
-				if got, ok := p.Pod.Labels[key]; ok && got == v {
-					pods = append(pods, p)
-				}
-				return nil
-			})
-			if err != nil {
+			if err := podsIndexed(tx, bucketPodsByLabel, prefix, len(labelPrefix(key, v, "")), labelled, nil, &pods); err != nil {
 				return err
 			}
 		}
@@ -208,20 +201,6 @@ func (db *DB) PodsLabelled(ctx context.Context, ns, key string, values []string)
 		return nil, fmt.Errorf("list pods labelled %s: %w", key, err)
 	}
 	sortPods(pods)
-	return pods, nil
-}
-
-func (db *DB) podsLabelledScan(ctx context.Context, ns, key string, values []string) ([]*runner.PodRecord, error) {
-	all, err := db.Pods(ctx, ns)
-	if err != nil {
-		return nil, err
-	}
-	var pods []*runner.PodRecord
-	for _, p := range all {
-		if v, ok := p.Pod.Labels[key]; ok && slices.Contains(values, v) {
-			pods = append(pods, p)
-		}
-	}
 	return pods, nil
 }
 

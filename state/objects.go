@@ -170,25 +170,10 @@ func (db *DB) PodsOfJob(ctx context.Context, jobUID string) ([]*runner.PodRecord
 		return nil, nil
 	}
 	var pods []*runner.PodRecord
+	prefix := []byte(jobUID + "/")
+	owned := func(p *runner.PodRecord) bool { return controllerJobUID(&p.Pod) == jobUID }
 	err := db.view(func(tx *bolt.Tx) error {
-		podsB := tx.Bucket(bucketPods)
-		prefix := []byte(jobUID + "/")
-		return scanPrefix(tx.Bucket(bucketPodsByJob), prefix, func(k, _ []byte) error {
-			key := k[len(prefix):]
-			v := podsB.Get(key)
-			if v == nil {
-				return nil // stale index entry; SavePod/DeletePod keep it in step
-			}
-			p, err := db.podsOfJob.decode(key, v)
-			if err != nil {
-				return fmt.Errorf("decode pod %s: %w", key, err)
-			}
-			if controllerJobUID(&p.Pod) != jobUID {
-				return nil // a stale entry (see putPod)
-			}
-			pods = append(pods, p)
-			return nil
-		})
+		return podsIndexed(tx, bucketPodsByJob, prefix, len(prefix), owned, &db.podsOfJob, &pods)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list pods of job %s: %w", jobUID, err)
@@ -320,17 +305,16 @@ func (db *DB) JobsOwnedBy(ctx context.Context, ns, ownerUID string) ([]*manifest
 	if ownerUID == "" {
 		return nil, ctx.Err()
 	}
-	uid, err := json.Marshal(ownerUID)
-	if err != nil {
-		return nil, err
-	}
-	needle := append([]byte(`"uid":`), uid...)
 	owned := func(j *manifest.Job) bool {
 		return slices.ContainsFunc(j.OwnerReferences, func(o manifest.OwnerReference) bool { return o.UID == ownerUID })
 	}
 	var jobs []*manifest.Job
+	var err error
 	if db.schema < 2 {
-		// A read-only view of a schema 1 database: no index to read.
+		// A read-only view of a schema 1 database: no index to read; the
+		// Jobs whose bytes hold the uid are decoded.
+		uid, _ := json.Marshal(ownerUID) // a string always encodes
+		needle := append([]byte(`"uid":`), uid...)
 		jobs, err = db.jobs(ctx, jobsOf(ns), func(raw []byte) bool { return bytes.Contains(raw, needle) }, owned, nil)
 	} else {
 		jobs, err = db.jobs(ctx, jobsOwnedBy(ns, ownerUID), nil, owned, nil)

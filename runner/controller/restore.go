@@ -51,22 +51,22 @@ func (c *Controller) Restore(ctx context.Context) (RestoreStats, error) {
 	c.kubelet.CleanStaging()
 	recs, err := c.Store.LivePods(ctx)
 	if err != nil {
-		return st, fmt.Errorf("list pods: %w", err)
+		return st, fmt.Errorf("list live pods: %w", err)
 	}
 	// The pods as restored, for removing the containers whose exits a
 	// stopped daemon recorded but had not removed yet (the workers own
 	// recs once run; finished pods are read by the containers' labels).
-	exits := make([]*runner.PodRecord, 0, len(recs))
+	restored := make([]*runner.PodRecord, 0, len(recs))
 	for _, rec := range recs {
 		w, err := c.kubelet.Restore(ctx, rec, &st.RestoreStats)
 		if err != nil {
 			return st, err
 		}
 		st.Pods++
-		exits = append(exits, runner.Clone(rec))
+		restored = append(restored, runner.Clone(rec))
 		c.runPodWorker(runCtx, rec.Pod.Namespace, rec.Pod.Name, w)
 	}
-	c.kubelet.SweepExited(runCtx, exits)
+	c.kubelet.SweepExited(runCtx, restored)
 	jobs, err := c.Store.Jobs(ctx, "")
 	if err != nil {
 		return st, fmt.Errorf("list jobs: %w", err)

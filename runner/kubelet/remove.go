@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -169,24 +170,22 @@ func (k *Kubelet) sweepExited(ctx context.Context, recs []*runner.PodRecord) {
 	}
 	// The records of the exited containers' pods: recs, else the store's
 	// (a finished pod's).
-	given := make(map[string]bool, len(recs))
+	byUID := make(map[string]*runner.PodRecord, len(recs))
 	for _, r := range recs {
-		given[r.Pod.UID] = true
+		byUID[r.Pod.UID] = r
 	}
 	var others []runner.ContainerInfo
 	for _, info := range infos {
-		if !info.Running && !given[info.Labels[runner.LabelPodUID]] {
+		if !info.Running && byUID[info.Labels[runner.LabelPodUID]] == nil {
 			others = append(others, info)
 		}
 	}
-	byUID, err := runner.RecordsOf(ctx, k.Store, others)
+	stored, err := runner.RecordsOf(ctx, k.Store, others)
 	if err != nil {
 		k.Log.Warn("read the pods of exited containers to remove them", "error", err)
 		return
 	}
-	for _, r := range recs {
-		byUID[r.Pod.UID] = r
-	}
+	maps.Copy(byUID, stored)
 	var r removal
 	for _, info := range infos {
 		if rec := byUID[info.Labels[runner.LabelPodUID]]; rec != nil && !info.Running && exitRecorded(rec, info.Labels) {
