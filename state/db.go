@@ -190,6 +190,8 @@ type DB struct {
 	// schema is the database's schema: SchemaVersion, except in a
 	// read-only view of an older one (minReadSchema).
 	schema int
+
+	commits committer // the queue of update (commit.go)
 }
 
 var _ runner.Store = (*DB)(nil)
@@ -429,16 +431,6 @@ func (db *DB) InstanceID() string { return db.instance }
 
 // ReadOnly reports whether the DB was opened with Options.ReadOnly.
 func (db *DB) ReadOnly() bool { return db.readOnly }
-
-// update runs fn in a read-write transaction, failing early when read-only;
-// a bbolt panic (a damaged page) is returned as ErrCorrupt.
-func (db *DB) update(fn func(tx *bolt.Tx) error) (err error) {
-	if db.readOnly {
-		return ErrReadOnly
-	}
-	defer db.recoverCorrupt(&err)
-	return db.bolt.Update(fn)
-}
 
 // view runs fn in a read-only transaction; a bbolt panic (a damaged page)
 // is returned as ErrCorrupt.

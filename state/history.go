@@ -77,6 +77,7 @@ func (db *DB) RecordRun(ctx context.Context, r *history.Run, note *history.Notif
 	keep = keep.OrDefault()
 	created := false
 	err = db.update(func(tx *bolt.Tx) error {
+		created = false // set afresh on each run (commit.go)
 		runs := tx.Bucket(bucketRuns)
 		if runs.Get([]byte(r.UID)) != nil {
 			return nil
@@ -234,6 +235,7 @@ func (db *DB) PruneRuns(ctx context.Context, keep history.Retention, now time.Ti
 	cutoff := timeKey(now.Add(-keep.MaxAge), "")
 	n := 0
 	err := db.update(func(tx *bolt.Tx) error {
+		n = 0 // set afresh on each run (commit.go)
 		var old []string
 		c := tx.Bucket(bucketRunsByTime).Cursor()
 		for k, _ := c.First(); k != nil && bytes.Compare(k[:8], cutoff) < 0; k, _ = c.Next() {
@@ -284,7 +286,7 @@ func (db *DB) PruneRuns(ctx context.Context, keep history.Retention, now time.Ti
 		return nil
 	})
 	if err != nil {
-		return n, fmt.Errorf("prune run history: %w", err)
+		return 0, fmt.Errorf("prune run history: %w", err)
 	}
 	return n, nil
 }

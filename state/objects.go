@@ -190,6 +190,7 @@ func (db *DB) DeletePod(ctx context.Context, ns, name string) error {
 	}
 	var prev runner.PodRecord
 	err := db.update(func(tx *bolt.Tx) error {
+		prev = runner.PodRecord{} // set afresh on each run (commit.go)
 		pods := tx.Bucket(bucketPods)
 		key := objectKey(ns, name)
 		v := pods.Get(key)

@@ -51,6 +51,8 @@ func (r *Runtime) Create(ctx context.Context, spec runner.ContainerSpec) (string
 		}
 		return "", fmt.Errorf("create container %s: %s", spec.Name, daemonMessage(err))
 	}
+	// Its log is read without asking the engine again (hasTTY).
+	r.ttys.Store(res.ID, spec.TTY)
 	return res.ID, nil
 }
 

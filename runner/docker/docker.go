@@ -69,8 +69,9 @@ type Runtime struct {
 	sharesMounts bool
 
 	// ttys caches, by container ID, whether a container has a TTY (its
-	// log stream is then unframed), so that reading a log again — the
-	// catch-up after an exit — costs one engine call, not two.
+	// log stream is then unframed): known from the create for the
+	// containers this runtime created, asked once of the engine for the
+	// others, so that reading a log costs one engine call, not two.
 	ttys sync.Map
 }
 

@@ -20,6 +20,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/authconfig"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
@@ -297,4 +298,59 @@ func TestEnsureImage_CallerLeaves(t *testing.T) {
 			t.Errorf("%d pulls still registered after their only caller left", n)
 		}
 	})
+}
+
+// fakeContainers is a dockerAPI that creates containers and serves an
+// empty log, counting the inspects; other methods panic.
+type fakeContainers struct {
+	dockerAPI
+	inspects atomic.Int32
+}
+
+func (f *fakeContainers) ContainerCreate(_ context.Context, o client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
+	return client.ContainerCreateResult{ID: "id-" + o.Name}, nil
+}
+
+func (f *fakeContainers) ContainerInspect(_ context.Context, id string, _ client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
+	f.inspects.Add(1)
+	var r client.ContainerInspectResult
+	r.Container.ID = id
+	r.Container.Config = &container.Config{}
+	return r, nil
+}
+
+func (f *fakeContainers) ContainerLogs(context.Context, string, client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
+	return io.NopCloser(strings.NewReader("")), nil
+}
+
+// TestLogsOfCreatedContainer: the log of a container this runtime created
+// is read without asking the engine whether it has a TTY — the create
+// said so — while one it did not create is asked about once.
+func TestLogsOfCreatedContainer(t *testing.T) {
+	f := &fakeContainers{}
+	rt := newRuntime(f)
+	ctx := context.Background()
+	for _, tty := range []bool{false, true} {
+		id, err := rt.Create(ctx, runner.ContainerSpec{Name: fmt.Sprintf("c-%v", tty), Image: "busybox", TTY: tty})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Logs(ctx, id, time.Time{}, false, &sliceSink{}); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := rt.ttys.Load(id); v != tty {
+			t.Errorf("created with TTY %v: the runtime holds %v", tty, v)
+		}
+	}
+	if n := f.inspects.Load(); n != 0 {
+		t.Errorf("reading the logs of two containers it created, the runtime inspected %d times; want 0", n)
+	}
+	for range 2 {
+		if err := rt.Logs(ctx, "adopted", time.Time{}, false, &sliceSink{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.inspects.Load(); n != 1 {
+		t.Errorf("reading the log of a container it did not create twice: %d inspects, want 1", n)
+	}
 }
