@@ -49,6 +49,9 @@ type Store interface {
 	// lastTimestamp moves, and e is updated to the stored event (name, uid,
 	// firstTimestamp, count).
 	AddEvent(ctx context.Context, e *manifest.Event) error
+	// SavePodEvents stores the events, each as AddEvent does, and then the
+	// pod record (nil: none), in one write: all of it, or none.
+	SavePodEvents(ctx context.Context, p *PodRecord, events []*manifest.Event) error
 	// Events returns the events whose involved object has this UID
 	// ("" = all events of namespace ns), oldest first.
 	Events(ctx context.Context, ns, uid string) ([]*manifest.Event, error)

@@ -423,52 +423,92 @@ func (db *DB) DeleteJob(ctx context.Context, ns, name string) error {
 // AddEvent appends an event to those of its involved object (by UID),
 // dropping the oldest beyond MaxEventsPerObject.
 func (db *DB) AddEvent(ctx context.Context, e *manifest.Event) error {
+	return db.SavePodEvents(ctx, nil, []*manifest.Event{e})
+}
+
+// SavePodEvents stores the events, each as AddEvent does, and then the pod
+// record (nil: none), in one transaction: one sync to disk for what a step
+// of a pod's worker records.
+func (db *DB) SavePodEvents(ctx context.Context, p *runner.PodRecord, events []*manifest.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	uid := e.InvolvedObject.UID
-	if uid == "" || strings.Contains(uid, "/") {
-		return fmt.Errorf("add event %s: bad involved object uid %q", e.Reason, uid)
-	}
-	data, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("add event %s: %w", e.Reason, err)
-	}
-	err = db.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketEvents)
-		prefix := []byte(uid + "/")
-		if folded, err := foldEvent(b, prefix, e); err != nil || folded {
-			return err
+	data := make([][]byte, len(events))
+	for i, e := range events {
+		if uid := e.InvolvedObject.UID; uid == "" || strings.Contains(uid, "/") {
+			return fmt.Errorf("add event %s: bad involved object uid %q", e.Reason, uid)
 		}
-		seq, err := b.NextSequence()
+		b, err := json.Marshal(e)
 		if err != nil {
-			return err
+			return fmt.Errorf("add event %s: %w", e.Reason, err)
 		}
-		if err := b.Put(binary.BigEndian.AppendUint64(bytes.Clone(prefix), seq), data); err != nil {
-			return err
+		data[i] = b
+	}
+	var pod []byte
+	if p != nil {
+		if err := checkKey("pod", p.Pod.Namespace, p.Pod.Name); err != nil {
+			return fmt.Errorf("save pod: %w", err)
 		}
-		// Keys of one object sort by sequence: drop the oldest beyond the cap.
-		var keys [][]byte
-		err = scanPrefix(b, prefix, func(k, _ []byte) error {
-			keys = append(keys, bytes.Clone(k))
-			return nil
-		})
+		b, err := json.Marshal(p)
 		if err != nil {
-			return err
+			return fmt.Errorf("save pod %s/%s: %w", p.Pod.Namespace, p.Pod.Name, err)
 		}
-		var old [][]byte
-		if len(keys) > MaxEventsPerObject {
-			old = keys[:len(keys)-MaxEventsPerObject]
-		}
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
+		pod = b
+	}
+	err := db.update(func(tx *bolt.Tx) error {
+		for i, e := range events {
+			if err := putEvent(tx, e, data[i]); err != nil {
 				return err
 			}
 		}
+		if p != nil {
+			return putPod(tx, p, pod)
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case p != nil:
+		return fmt.Errorf("save pod %s/%s: %w", p.Pod.Namespace, p.Pod.Name, err)
+	case len(events) > 0:
+		return fmt.Errorf("add event %s for %s: %w", events[0].Reason, events[0].InvolvedObject.UID, err)
+	}
+	return err
+}
+
+// putEvent writes one event (data: e encoded), folded into the newest
+// one it repeats, and drops the object's oldest beyond the cap.
+func putEvent(tx *bolt.Tx, e *manifest.Event, data []byte) error {
+	b := tx.Bucket(bucketEvents)
+	prefix := []byte(e.InvolvedObject.UID + "/")
+	if folded, err := foldEvent(b, prefix, e); err != nil || folded {
+		return err
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := b.Put(binary.BigEndian.AppendUint64(bytes.Clone(prefix), seq), data); err != nil {
+		return err
+	}
+	// Keys of one object sort by sequence: drop the oldest beyond the cap.
+	var keys [][]byte
+	err = scanPrefix(b, prefix, func(k, _ []byte) error {
+		keys = append(keys, bytes.Clone(k))
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("add event %s for %s: %w", e.Reason, uid, err)
+		return err
+	}
+	var old [][]byte
+	if len(keys) > MaxEventsPerObject {
+		old = keys[:len(keys)-MaxEventsPerObject]
+	}
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
 	}
 	return nil
 }

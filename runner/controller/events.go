@@ -11,8 +11,18 @@ import (
 
 // RecordEvent stores an event about ref, from component, and publishes it.
 func (c *Controller) RecordEvent(ctx context.Context, ref manifest.ObjectReference, typ, reason, msg, component string) {
+	e := c.NewEvent(ref, typ, reason, msg, component)
+	if err := c.Store.AddEvent(ctx, e); err != nil {
+		c.logger().Error("record event", "object", ref.Kind+" "+ref.Namespace+"/"+ref.Name, "type", typ, "reason", reason, "message", msg, "error", err)
+	}
+	c.publish(runner.Change{Event: e})
+}
+
+// NewEvent returns an event about ref from component, named and timed
+// now (kubelet.Host); RecordEvent stores and publishes one.
+func (c *Controller) NewEvent(ref manifest.ObjectReference, typ, reason, msg, component string) *manifest.Event {
 	now := c.now()
-	e := &manifest.Event{
+	return &manifest.Event{
 		TypeMeta: manifest.TypeMeta{APIVersion: "v1", Kind: "Event"},
 		ObjectMeta: manifest.ObjectMeta{
 			Name:              fmt.Sprintf("%s.%x", ref.Name, now.UnixNano()),
@@ -30,10 +40,6 @@ func (c *Controller) RecordEvent(ctx context.Context, ref manifest.ObjectReferen
 		Type:           typ,
 		EventTime:      manifest.MicroTime{Time: now},
 	}
-	if err := c.Store.AddEvent(ctx, e); err != nil {
-		c.logger().Error("record event", "object", ref.Kind+" "+ref.Namespace+"/"+ref.Name, "type", typ, "reason", reason, "message", msg, "error", err)
-	}
-	c.publish(runner.Change{Event: e})
 }
 
 // Subscribe starts a subscription to every change; Close ends it.

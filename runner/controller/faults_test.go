@@ -80,6 +80,13 @@ type stepStore struct {
 }
 
 func (s *stepStore) SavePod(ctx context.Context, p *runner.PodRecord) error {
+	return s.SavePodEvents(ctx, p, nil)
+}
+
+func (s *stepStore) SavePodEvents(ctx context.Context, p *runner.PodRecord, events []*manifest.Event) error {
+	if p == nil {
+		return s.Store.SavePodEvents(ctx, nil, events)
+	}
 	at := false
 	for _, c := range p.Containers {
 		at = at || c.Current != nil && c.Current.Step == s.step
@@ -93,7 +100,7 @@ func (s *stepStore) SavePod(ctx context.Context, p *runner.PodRecord) error {
 		s.failed++
 		return runnertest.ErrStore
 	}
-	if err := s.Store.SavePod(ctx, p); err != nil {
+	if err := s.Store.SavePodEvents(ctx, p, events); err != nil {
 		return err
 	}
 	if at {

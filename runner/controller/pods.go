@@ -60,8 +60,8 @@ func (c *Controller) CheckPodSpec(meta *manifest.ObjectMeta, spec *manifest.PodS
 // CreatePod creates a pod of a Job, whose template was admitted with the
 // Job (jobcontroller.Host). The pod's worker runs on ctx, the Job
 // worker's: Run's context.
-func (h hooks) CreatePod(ctx context.Context, pod *manifest.Pod) error {
-	return h.startPod(ctx, h.newPodRecord(pod))
+func (h hooks) CreatePod(ctx context.Context, pod *manifest.Pod, events ...*manifest.Event) error {
+	return h.startPod(ctx, h.newPodRecord(pod), events...)
 }
 
 // newPodRecord gives a pod being created its identity, as the apiserver
@@ -75,10 +75,14 @@ func (c *Controller) newPodRecord(pod *manifest.Pod) *runner.PodRecord {
 	return kubelet.NewRecord(pod, c.NodeName, now)
 }
 
-// startPod stores a new pod and starts its worker.
-func (c *Controller) startPod(ctx context.Context, rec *runner.PodRecord) error {
-	if err := c.Store.SavePod(ctx, rec); err != nil {
+// startPod stores a new pod, with events about its creation in the same
+// write, publishes them and starts its worker.
+func (c *Controller) startPod(ctx context.Context, rec *runner.PodRecord, events ...*manifest.Event) error {
+	if err := c.Store.SavePodEvents(ctx, rec, events); err != nil {
 		return fmt.Errorf("save pod: %w", err)
+	}
+	for _, e := range events {
+		c.publish(runner.Change{Event: e})
 	}
 	c.publish(runner.Change{Pod: runner.Clone(&rec.Pod), Record: runner.Clone(rec)})
 	// The worker records Scheduled (or FailedScheduling) under MaxPods.

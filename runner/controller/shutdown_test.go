@@ -24,15 +24,19 @@ type cancelOnPod struct {
 }
 
 func (s *cancelOnPod) SavePod(ctx context.Context, p *runner.PodRecord) error {
+	return s.SavePodEvents(ctx, p, nil)
+}
+
+func (s *cancelOnPod) SavePodEvents(ctx context.Context, p *runner.PodRecord, events []*manifest.Event) error {
 	s.mu.Lock()
-	if !s.seen[p.Pod.Name] {
+	if p != nil && !s.seen[p.Pod.Name] {
 		s.seen[p.Pod.Name] = true
 		if len(s.seen) == s.n {
 			s.cancel()
 		}
 	}
 	s.mu.Unlock()
-	return s.Store.SavePod(ctx, p)
+	return s.Store.SavePodEvents(ctx, p, events)
 }
 
 // TestStopWhileCreatingPods: the controller stops promptly when its context

@@ -82,11 +82,10 @@ func ApplyMutable(j, upd *manifest.Job) bool {
 // createPod creates one pod from the Job's template (reference §2.3).
 func (w *Worker) createPod(ctx context.Context, pc podToCreate) error {
 	pod := newPod(w.job, pc)
-	if err := w.c.Host.CreatePod(ctx, pod); err != nil {
-		return err
-	}
-	w.event(ctx, "Normal", "SuccessfulCreate", "Created pod: "+pod.Name)
-	return nil
+	// The event is written with the pod: one commit.
+	created := w.c.Host.NewEvent(runner.ObjectRef(&w.job.TypeMeta, &w.job.ObjectMeta, ""),
+		"Normal", "SuccessfulCreate", "Created pod: "+pod.Name, "job-controller")
+	return w.c.Host.CreatePod(ctx, pod, created)
 }
 
 // newPod is a pod of the Job from its template: named after the Job (and

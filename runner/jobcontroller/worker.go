@@ -24,8 +24,9 @@ type Store interface {
 // Host is what the Job controller needs from the controller that runs it:
 // pods are created, stopped and deleted there.
 type Host interface {
-	// CreatePod stores a new pod of the Job and starts it.
-	CreatePod(ctx context.Context, pod *manifest.Pod) error
+	// CreatePod stores a new pod of the Job, with events (about the Job)
+	// in the same write, publishes them and starts the pod.
+	CreatePod(ctx context.Context, pod *manifest.Pod, events ...*manifest.Event) error
 	// TerminatePod asks a running pod to stop with reason (its
 	// TerminateReason); it reports false if the pod does not run.
 	TerminatePod(ns, name, reason, message string) bool
@@ -38,6 +39,9 @@ type Host interface {
 	Publish(ch runner.Change)
 	// RecordEvent stores and publishes an event about ref.
 	RecordEvent(ctx context.Context, ref manifest.ObjectReference, typ, reason, msg, component string)
+	// NewEvent returns an event about ref, named and timed, for the
+	// caller to have stored (CreatePod).
+	NewEvent(ref manifest.ObjectReference, typ, reason, msg, component string) *manifest.Event
 }
 
 // Controller is the Job controller: what its workers, one per unfinished

@@ -17,6 +17,9 @@ type Store interface {
 	// InstanceID is part of every container's name and labels.
 	InstanceID() string
 	SavePod(ctx context.Context, p *runner.PodRecord) error
+	// SavePodEvents stores events, then the pod record (nil: none), in
+	// one write.
+	SavePodEvents(ctx context.Context, p *runner.PodRecord, events []*manifest.Event) error
 	// Pod and Pods read the records of containers the engine still has.
 	runner.PodReader
 	OpenLog(ns, pod, uid, container string, restart int32) (runner.LogFile, error)
@@ -32,6 +35,9 @@ type Host interface {
 	Publish(ch runner.Change)
 	// RecordEvent stores and publishes an event about ref.
 	RecordEvent(ctx context.Context, ref manifest.ObjectReference, typ, reason, msg, component string)
+	// NewEvent returns an event about ref, named and timed, for the
+	// caller to store and publish (Publish).
+	NewEvent(ref manifest.ObjectReference, typ, reason, msg, component string) *manifest.Event
 }
 
 // Settings are the kubelet's settings that may change while it runs (the

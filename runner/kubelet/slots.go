@@ -102,7 +102,7 @@ func (w *Worker) admit(ctx context.Context) bool {
 	}
 	if !w.rec.Scheduled && w.rec.TerminateReason == "" {
 		w.rec.Scheduled = true
-		w.event(nil, "Normal", "Scheduled", fmt.Sprintf("Successfully assigned %s/%s to %s",
+		w.eventLater(nil, "Normal", "Scheduled", fmt.Sprintf("Successfully assigned %s/%s to %s",
 			w.rec.Pod.Namespace, w.rec.Pod.Name, w.rec.Pod.Spec.NodeName))
 	}
 	w.rec.Scheduled = true

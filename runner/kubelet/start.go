@@ -67,7 +67,7 @@ func (w *Worker) start(ctx context.Context, i int) bool {
 		return false
 	}
 	w.k.failpoint("after-created")
-	w.event(c, "Normal", "Created", "Created container: "+c.Name)
+	w.eventLater(c, "Normal", "Created", "Created container: "+c.Name)
 	return w.startCreated(ctx, i, c)
 }
 
@@ -107,12 +107,12 @@ func (w *Worker) pullImage(ctx context.Context, c *runner.ContainerRecord, spec 
 	}
 	switch {
 	case res.Warning != "":
-		w.event(c, "Warning", "PullFailedUsingLocal", res.Warning)
+		w.eventLater(c, "Warning", "PullFailedUsingLocal", res.Warning)
 	case res.Pulled:
-		w.event(c, "Normal", "Pulled", fmt.Sprintf("Successfully pulled image %q in %s (%s including waiting). Image size: %d bytes.",
+		w.eventLater(c, "Normal", "Pulled", fmt.Sprintf("Successfully pulled image %q in %s (%s including waiting). Image size: %d bytes.",
 			spec.Image, res.PullTime.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond), res.Size))
 	default:
-		w.event(c, "Normal", "Pulled", fmt.Sprintf("Container image %q already present on machine", spec.Image))
+		w.eventLater(c, "Normal", "Pulled", fmt.Sprintf("Container image %q already present on machine", spec.Image))
 	}
 	return res, true
 }
@@ -247,7 +247,7 @@ func (w *Worker) startCreated(ctx context.Context, i int, c *runner.ContainerRec
 			w.rec.Pod.Status.PodIP, w.rec.Pod.Status.HostIP = info.IP, info.Gateway
 		}
 	}
-	w.event(c, "Normal", "Started", "Started container "+c.Name)
+	w.eventLater(c, "Normal", "Started", "Started container "+c.Name)
 	w.k.wg.Add(1)
 	go w.watch(ctx, i, runner.Clone(&w.rec.Pod), c.Name, run.Restart, run.ID, time.Time{}, logf)
 	return true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/localjobs/localjobs/manifest"
@@ -46,6 +47,11 @@ type Worker struct {
 	exited []string
 	// pull is the image pull in progress, which a termination cancels.
 	pull pullGuard
+
+	// events are the events recorded and not yet written (eventLater):
+	// the next save writes them with the record, in one commit.
+	evMu   sync.Mutex
+	events []*manifest.Event
 }
 
 // reasonKilled marks a pod localjobs stopped without a more specific
@@ -107,6 +113,7 @@ func (w *Worker) log() *slog.Logger {
 // containers keep running.
 func (w *Worker) Run(ctx context.Context) {
 	defer close(w.done)
+	defer w.flushEvents() // what no save took
 	if !w.admit(ctx) {
 		return
 	}
@@ -134,7 +141,7 @@ func (w *Worker) Run(ctx context.Context) {
 		if prevTerminate == "" && w.rec.TerminateReason == runner.ReasonPodDeadlineExceeded {
 			// The kubelet's active deadline handler records this as a
 			// Normal event (pkg/kubelet/active_deadline.go).
-			w.event(nil, "Normal", runner.ReasonPodDeadlineExceeded, msgPodDeadlineExceeded)
+			w.eventLater(nil, "Normal", runner.ReasonPodDeadlineExceeded, msgPodDeadlineExceeded)
 		}
 		finished := runner.IsTerminalPhase(w.rec.Pod.Status.Phase) && inflight == 0
 		if finished {
@@ -148,6 +155,7 @@ func (w *Worker) Run(ctx context.Context) {
 		// is saved again after a capped back-off.
 		if err := w.save(ctx); err != nil {
 			retry = runner.NextBackoff(retry)
+			w.flushEvents()
 			if ctx.Err() != nil || !w.wait(ctx, retry, &inflight) {
 				return
 			}
@@ -175,6 +183,7 @@ func (w *Worker) Run(ctx context.Context) {
 			// the next init container…): reconcile again at once.
 			continue
 		}
+		w.flushEvents()
 		if !w.wait(ctx, requeue, &inflight) {
 			return
 		}
@@ -254,18 +263,52 @@ func hasStart(acts []podAction) bool {
 // error (also logged), and publishes nothing then: a step that save was
 // to record before it is taken must not be taken, and nobody is told of
 // a state the store does not hold.
+//
+// The events recorded with eventLater since the last write are written
+// in the same commit, before the record, and published before it.
 func (w *Worker) save(ctx context.Context) error {
 	if !runner.IsTerminalPhase(w.rec.Pod.Status.Phase) {
 		w.rec.Pod.Status = derivePodStatus(w.rec, w.k.now())
 	}
-	if err := w.k.Store.SavePod(ctx, w.rec); err != nil {
+	events := w.takeEvents()
+	if err := w.k.Store.SavePodEvents(ctx, w.rec, events); err != nil {
 		if ctx.Err() == nil {
 			w.log().Error("save pod", "error", err)
 		}
+		w.evMu.Lock()
+		w.events = append(events, w.events...) // for the next write
+		w.evMu.Unlock()
 		return err
+	}
+	for _, e := range events {
+		w.k.Host.Publish(runner.Change{Event: e})
 	}
 	w.k.Host.Publish(runner.Change{Pod: runner.Clone(&w.rec.Pod), Record: runner.Clone(w.rec)})
 	return nil
+}
+
+func (w *Worker) takeEvents() []*manifest.Event {
+	w.evMu.Lock()
+	defer w.evMu.Unlock()
+	events := w.events
+	w.events = nil
+	return events
+}
+
+// flushEvents writes and publishes the events no save has taken. As
+// RecordEvent, a failed write is logged and the events published all the
+// same.
+func (w *Worker) flushEvents() {
+	events := w.takeEvents()
+	if len(events) == 0 {
+		return
+	}
+	if err := w.k.Store.SavePodEvents(context.Background(), nil, events); err != nil {
+		w.log().Error("record events", "reason", events[0].Reason, "events", len(events), "error", err)
+	}
+	for _, e := range events {
+		w.k.Host.Publish(runner.Change{Event: e})
+	}
 }
 
 func (w *Worker) snapshotWaiting() []string {
@@ -288,18 +331,28 @@ func (w *Worker) waitingEvents(prev []string) {
 		spec := containerSpec(&w.rec.Pod.Spec, c)
 		switch c.Waiting.Reason {
 		case runner.ReasonImagePullBackOff:
-			w.event(c, "Normal", "BackOff", fmt.Sprintf("Back-off pulling image %q", spec.Image))
-			w.event(c, "Warning", "Failed", "Error: "+runner.ReasonImagePullBackOff)
+			w.eventLater(c, "Normal", "BackOff", fmt.Sprintf("Back-off pulling image %q", spec.Image))
+			w.eventLater(c, "Warning", "Failed", "Error: "+runner.ReasonImagePullBackOff)
 		case "CrashLoopBackOff":
-			w.event(c, "Warning", "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)",
+			w.eventLater(c, "Warning", "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)",
 				c.Name, w.rec.Pod.Name, w.rec.Pod.Namespace, w.rec.Pod.UID))
 		}
 	}
 }
 
 // event records an event about the pod, or with c about one of its
-// containers, from the kubelet.
+// containers, from the kubelet, at once (with those eventLater held).
+// Any goroutine of the worker may call it.
 func (w *Worker) event(c *runner.ContainerRecord, typ, reason, msg string) {
+	w.eventLater(c, typ, reason, msg)
+	w.flushEvents()
+}
+
+// eventLater records an event as event does, to be written with the
+// record by the next save, which the worker's loop makes before it waits
+// (or, failing that, flushEvents): for the events of a step that is
+// saved next, so that the step and its events take one commit.
+func (w *Worker) eventLater(c *runner.ContainerRecord, typ, reason, msg string) {
 	field := ""
 	if c != nil {
 		field = fmt.Sprintf("spec.containers{%s}", c.Name)
@@ -307,5 +360,8 @@ func (w *Worker) event(c *runner.ContainerRecord, typ, reason, msg string) {
 			field = fmt.Sprintf("spec.initContainers{%s}", c.Name)
 		}
 	}
-	w.k.Host.RecordEvent(context.Background(), runner.ObjectRef(&w.rec.Pod.TypeMeta, &w.rec.Pod.ObjectMeta, field), typ, reason, msg, "kubelet")
+	e := w.k.Host.NewEvent(runner.ObjectRef(&w.rec.Pod.TypeMeta, &w.rec.Pod.ObjectMeta, field), typ, reason, msg, "kubelet")
+	w.evMu.Lock()
+	w.events = append(w.events, e)
+	w.evMu.Unlock()
 }

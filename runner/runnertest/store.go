@@ -286,15 +286,45 @@ func (s *Store) AddEvent(ctx context.Context, e *manifest.Event) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.addEvent(e)
+	return nil
+}
+
+// addEvent stores e, folded into an event it repeats; s.mu is held.
+func (s *Store) addEvent(e *manifest.Event) {
 	for i := len(s.events) - 1; i >= 0; i-- {
 		if old := s.events[i]; runner.SameEvent(old, e) {
 			runner.FoldEvent(old, e)
 			s.events[i] = dec[manifest.Event](enc(e))
-			return nil
+			return
 		}
 	}
 	s.events = append(s.events, dec[manifest.Event](enc(e)))
-	return nil
+}
+
+// SavePodEvents implements runner.Store: its faults are SavePod's, or
+// AddEvent's when it stores no pod.
+func (s *Store) SavePodEvents(ctx context.Context, p *runner.PodRecord, events []*manifest.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	op := "SavePod"
+	if p == nil {
+		op = "AddEvent"
+	}
+	fail, lost := s.Faults.before(ctx, op, ErrStore)
+	if fail != nil {
+		return fail
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range events {
+		s.addEvent(e)
+	}
+	if p != nil {
+		s.pods[p.Pod.Namespace+"/"+p.Pod.Name] = enc(p)
+	}
+	return lost
 }
 
 // Events implements runner.Store.
