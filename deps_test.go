@@ -114,3 +114,20 @@ func orRoot(name string) string {
 	}
 	return name
 }
+
+// TestNoCostlyInit: the binary links no package that does work at every
+// start which few commands need — x509roots/fallback parsed its CA roots
+// (4 ms) in every CLI command; notify hands them over before a webhook.
+func TestNoCostlyInit(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := strings.Fields(string(out))
+	if slices.Contains(deps, "golang.org/x/crypto/x509roots/fallback") {
+		t.Error("the binary links golang.org/x/crypto/x509roots/fallback, which parses every CA root at start; use notify's fallbackRoots")
+	}
+	if !slices.Contains(deps, "golang.org/x/crypto/x509roots/fallback/bundle") {
+		t.Error("the binary no longer carries the fallback CA roots (x509roots/fallback/bundle): webhooks from a FROM scratch image would fail")
+	}
+}

@@ -10,8 +10,6 @@ import (
 	"syscall"
 	_ "time/tzdata" // every IANA zone, also in a FROM scratch image
 
-	_ "golang.org/x/crypto/x509roots/fallback" // CA roots for webhooks, also in a FROM scratch image
-
 	"github.com/localjobs/localjobs/cli"
 	"github.com/localjobs/localjobs/daemon"
 )

@@ -405,6 +405,7 @@ func (w *Worker) send(ctx context.Context, n *history.Notification) error {
 	if c == nil {
 		c = http.DefaultClient
 	}
+	fallbackRoots()
 	resp, err := c.Do(req)
 	if err != nil {
 		// *url.Error repeats the whole URL, secret path included.

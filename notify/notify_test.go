@@ -206,6 +206,9 @@ func TestWorkerRetry(t *testing.T) {
 		if h.keys[0] != "uid-1" {
 			t.Errorf("Idempotency-Key %q", h.keys[0])
 		}
+		if !notify.FallbackRootsSet() {
+			t.Error("a webhook was sent before the fallback CA roots were handed to crypto/x509")
+		}
 	})
 }
 

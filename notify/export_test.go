@@ -1,0 +1,4 @@
+package notify
+
+// FallbackRootsSet reports whether the fallback CA roots were handed over.
+func FallbackRootsSet() bool { return fallbackRootsSet }
