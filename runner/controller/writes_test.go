@@ -59,12 +59,12 @@ func TestPodAttemptWrites(t *testing.T) {
 			t.Errorf("Started published after the pod ran (or not at all): %q", published)
 		}
 		// The pod writes: created (the controller), admitted, intent,
-		// created, started, the loop's save before it waits, exited — 7,
+		// created, started (the loop's save before it waits), exited — 6,
 		// none for the events alone (11 before: 7 and 4 events).
 		writes := h.store.Faults.Calls("SavePod") + h.store.Faults.Calls("AddEvent")
 		t.Logf("store writes for one attempt: SavePod %d, AddEvent %d", h.store.Faults.Calls("SavePod"), h.store.Faults.Calls("AddEvent"))
-		if writes > 7 {
-			t.Errorf("%d store writes (SavePod %d, AddEvent %d) for one attempt; want at most 7, the events with the records",
+		if writes > 6 {
+			t.Errorf("%d store writes (SavePod %d, AddEvent %d) for one attempt; want at most 6, the events with the records",
 				writes, h.store.Faults.Calls("SavePod"), h.store.Faults.Calls("AddEvent"))
 		}
 	})

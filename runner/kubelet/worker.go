@@ -170,10 +170,12 @@ func (w *Worker) Run(ctx context.Context) {
 		for _, a := range acts {
 			switch a.kind {
 			case actStart:
+				// What the start leaves (running, or waiting after a
+				// failure) is saved at the top of the loop, which comes
+				// next (below).
 				if w.start(ctx, a.index) {
 					inflight++
 				}
-				w.save(ctx)
 			case actStop:
 				w.stop(ctx, a.index)
 			}
