@@ -1,4 +1,4 @@
 package notify
 
 // FallbackRootsSet reports whether the fallback CA roots were handed over.
-func FallbackRootsSet() bool { return fallbackRootsSet }
+func FallbackRootsSet() bool { return fallbackRootsSet.Load() }

@@ -3,6 +3,7 @@ package notify
 import (
 	"crypto/x509"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/x509roots/fallback/bundle"
 )
@@ -26,8 +27,8 @@ var fallbackRoots = sync.OnceFunc(func() {
 		}
 	}
 	x509.SetFallbackRoots(p)
-	fallbackRootsSet = true
+	fallbackRootsSet.Store(true)
 })
 
 // fallbackRootsSet records that fallbackRoots ran (tests).
-var fallbackRootsSet bool
+var fallbackRootsSet atomic.Bool

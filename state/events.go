@@ -42,12 +42,9 @@ func (db *DB) SavePodEvents(ctx context.Context, p *runner.PodRecord, events []*
 	}
 	var pod []byte
 	if p != nil {
-		if err := checkKey("pod", p.Pod.Namespace, p.Pod.Name); err != nil {
-			return fmt.Errorf("save pod: %w", err)
-		}
-		b, err := json.Marshal(p)
+		b, err := encodePod(p)
 		if err != nil {
-			return fmt.Errorf("save pod %s/%s: %w", p.Pod.Namespace, p.Pod.Name, err)
+			return err
 		}
 		pod = b
 	}

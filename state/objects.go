@@ -58,12 +58,9 @@ func (db *DB) SavePods(ctx context.Context, recs []*runner.PodRecord) error {
 	}
 	data := make([][]byte, len(recs))
 	for i, p := range recs {
-		if err := checkKey("pod", p.Pod.Namespace, p.Pod.Name); err != nil {
-			return fmt.Errorf("save pod: %w", err)
-		}
-		b, err := json.Marshal(p)
+		b, err := encodePod(p)
 		if err != nil {
-			return fmt.Errorf("save pod %s/%s: %w", p.Pod.Namespace, p.Pod.Name, err)
+			return err
 		}
 		data[i] = b
 	}
@@ -76,6 +73,18 @@ func (db *DB) SavePods(ctx context.Context, recs []*runner.PodRecord) error {
 		return nil
 	})
 	return err
+}
+
+// encodePod checks a pod record's key and encodes it for putPod.
+func encodePod(p *runner.PodRecord) ([]byte, error) {
+	if err := checkKey("pod", p.Pod.Namespace, p.Pod.Name); err != nil {
+		return nil, fmt.Errorf("save pod: %w", err)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("save pod %s/%s: %w", p.Pod.Namespace, p.Pod.Name, err)
+	}
+	return b, nil
 }
 
 // putPod writes one encoded pod record and its podsByJob index entry.

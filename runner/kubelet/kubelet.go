@@ -33,10 +33,8 @@ type Host interface {
 	// Publish delivers a change of a pod, or a line of its output, to
 	// subscribers, and wakes whatever depends on the pod (its Job).
 	Publish(ch runner.Change)
-	// RecordEvent stores and publishes an event about ref.
-	RecordEvent(ctx context.Context, ref manifest.ObjectReference, typ, reason, msg, component string)
 	// NewEvent returns an event about ref, named and timed, for the
-	// caller to store and publish (Publish).
+	// caller to store (Store.SavePodEvents) and publish (Publish).
 	NewEvent(ref manifest.ObjectReference, typ, reason, msg, component string) *manifest.Event
 }
 
